@@ -1,0 +1,90 @@
+"""PoetryLitModule: PoetryLM + cross-entropy (ignoring <pad>) + torchmetrics perplexity + optimizer from config."""
+
+import hydra
+import lightning as L
+import torch
+from torch.nn import functional as F
+from torchmetrics import MinMetric
+from torchmetrics.text import Perplexity
+
+from lit_poetry.data.vocab import Vocabulary
+from lit_poetry.errors import LitPoetryError
+from lit_poetry.generation import REPORT_STARTS, sample
+from lit_poetry.models.poetry_lm import PoetryLM
+
+
+class PoetryLitModule(L.LightningModule):
+    """`vocab` is `Vocabulary.to_dict()`, `model` the PoetryLM keyword arguments, `optimizer` / `scheduler`
+    Hydra configs with `_partial_: true`: all plain containers, so a checkpoint is self-contained."""
+
+    def __init__(self, vocab: dict, model: dict, optimizer: dict, scheduler: dict | None = None,
+                 sample_starts: str = REPORT_STARTS, sample_temperature: float = 0.8, sample_max_len: int = 48):
+        super().__init__()
+        self.save_hyperparameters(logger=False)
+        self.vocab = Vocabulary.from_dict(vocab)
+        self.net = PoetryLM(len(self.vocab), **model)
+        pad = self.vocab.pad_id
+        self.train_ppl, self.val_ppl, self.test_ppl = (Perplexity(ignore_index=pad) for _ in range(3))
+        self.val_ppl_best = MinMetric()
+
+    def forward(self, ids: torch.Tensor, state=None):
+        return self.net(ids, state)
+
+    def on_fit_start(self) -> None:
+        # under ddp_spawn metric states start shared between ranks; a reset gives each rank its own
+        self.val_ppl_best.reset()
+        for metric in (self.train_ppl, self.val_ppl, self.test_ppl):
+            metric.reset()
+
+    def _shared_step(self, batch, stage: str) -> torch.Tensor:
+        inputs, targets = batch  # (B, T) each
+        hidden, _ = self.net.features(inputs)  # (B, T, H)
+        keep = targets != self.vocab.pad_id  # (B, T): no logits for <pad> positions
+        logits = self.net.head(hidden[keep]).float()  # (N, V), fp32 for the loss under bf16 autocast
+        loss = F.cross_entropy(logits, targets[keep])
+        if not torch.isfinite(loss):
+            raise LitPoetryError(f"{stage} loss is {loss.item()} at step {self.global_step}; lower the learning "
+                                 "rate or set trainer.gradient_clip_val (checkpoints written so far are kept)")
+        ppl = getattr(self, f"{stage}_ppl")
+        ppl(logits.detach()[None], targets[keep][None])  # (1, N, V), (1, N)
+        self.log(f"{stage}/loss", loss, on_step=stage == "train", on_epoch=True, prog_bar=True,
+                 batch_size=int(keep.sum()), sync_dist=stage != "train")
+        self.log(f"{stage}/ppl", ppl, on_step=False, on_epoch=True, prog_bar=stage != "train")
+        return loss
+
+    def training_step(self, batch, batch_idx):
+        return self._shared_step(batch, "train")
+
+    def validation_step(self, batch, batch_idx):
+        self._shared_step(batch, "val")
+
+    def test_step(self, batch, batch_idx):
+        self._shared_step(batch, "test")
+
+    def on_validation_epoch_end(self) -> None:
+        self.val_ppl_best(self.val_ppl.compute())
+        self.log("val/ppl_best", self.val_ppl_best.compute(), prog_bar=True, sync_dist=True)
+        if self.hparams.sample_starts and not self.trainer.sanity_checking and self.trainer.is_global_zero:
+            self._log_samples()
+
+    def _log_samples(self) -> None:
+        poems = sample(self.net, self.vocab, list(self.hparams.sample_starts), temperature=self.hparams.sample_temperature,
+                       max_len=self.hparams.sample_max_len, seed=self.current_epoch)
+        epoch = self.current_epoch
+        print(f"\nsamples after epoch {epoch}:\n" + "\n".join(f"  {p['start']}: {p['poem']}" for p in poems))
+        for logger in self.loggers:
+            if hasattr(logger, "log_text"):  # W&B: one table row per poem, with the epoch
+                logger.log_text("samples", columns=["epoch", "start", "poem"],
+                                data=[[epoch, p["start"], p["poem"]] for p in poems])
+
+    def configure_optimizers(self):
+        opt = hydra.utils.instantiate(self.hparams.optimizer)(params=self.parameters())
+        if not self.hparams.scheduler:
+            return opt
+        sched_cfg = dict(self.hparams.scheduler)
+        interval = sched_cfg.pop("interval", "epoch")
+        if sched_cfg.get("_target_", "").endswith("OneCycleLR"):
+            sched_cfg["total_steps"] = self.trainer.estimated_stepping_batches
+        scheduler = hydra.utils.instantiate(sched_cfg)(optimizer=opt)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": scheduler, "interval": interval,
+                                                   "monitor": "val/ppl"}}

@@ -1,0 +1,41 @@
+"""PoetryLM: embedding -> (activation) -> LSTM -> dropout -> linear over the vocabulary."""
+
+import torch
+from torch import nn
+
+from lit_poetry.errors import LitPoetryError
+from lit_poetry.models.lstm import State, make_lstm
+
+ACTIVATIONS = {None: nn.Identity, "none": nn.Identity, "tanh": nn.Tanh, "relu": nn.ReLU}
+
+
+class PoetryLM(nn.Module):
+    def __init__(self, vocab_size: int, embedding_dim: int = 256, hidden_size: int = 512, num_layers: int = 1,
+                 dropout: float = 0.0, embedding_activation: str | None = None, tie_weights: bool = False,
+                 impl: str = "autograd", init_scale: float | None = None, forget_bias: float = 0.0,
+                 embedding_std: float = 0.1):
+        super().__init__()
+        if embedding_activation not in ACTIVATIONS:
+            raise LitPoetryError(f"embedding_activation='{embedding_activation}' is not one of none, tanh, relu")
+        if tie_weights and embedding_dim != hidden_size:
+            raise LitPoetryError(f"tie_weights needs embedding_dim == hidden_size (got {embedding_dim} and {hidden_size})")
+        self.embedding = nn.Embedding(vocab_size, embedding_dim)
+        nn.init.normal_(self.embedding.weight, std=embedding_std)  # report 000: N(0, 0.1)
+        self.activation = ACTIVATIONS[embedding_activation]()
+        self.lstm = make_lstm(impl, embedding_dim, hidden_size, num_layers=num_layers,
+                              dropout=dropout, init_scale=init_scale, forget_bias=forget_bias)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden_size, vocab_size)
+        if tie_weights:
+            self.head.weight = self.embedding.weight
+
+    def features(self, ids: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """ids (B, T) -> LSTM outputs after dropout (B, T, H) and the final state."""
+        x = self.activation(self.embedding(ids))  # (B, T, E)
+        out, state = self.lstm(x, state)  # (B, T, H), (L, B, H) x2
+        return self.dropout(out), state
+
+    def forward(self, ids: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """ids (B, T) -> logits (B, T, V) and the final state (feed it back to continue a sequence)."""
+        out, state = self.features(ids, state)
+        return self.head(out), state  # (B, T, V)

@@ -1,0 +1,84 @@
+"""train(cfg): instantiate data, model, callbacks, loggers and trainer from a Hydra config and fit."""
+
+import logging
+import os
+from pathlib import Path
+
+import hydra
+import lightning as L
+from lightning.pytorch.loggers import Logger
+from omegaconf import DictConfig, OmegaConf
+
+from lit_poetry.errors import LitPoetryError
+from lit_poetry.lit_module import PoetryLitModule
+
+log = logging.getLogger(__name__)
+
+
+def wandb_offline() -> bool:
+    """W&B runs offline unless WANDB_MODE=online, or an API key is configured (`wandb login`)."""
+    mode = os.environ.get("WANDB_MODE", "")
+    if mode in ("offline", "disabled", "dryrun"):
+        return True
+    if mode == "online" or os.environ.get("WANDB_API_KEY"):
+        return False
+    netrc = Path.home() / ".netrc"
+    return not (netrc.exists() and "api.wandb.ai" in netrc.read_text(errors="ignore"))
+
+
+OmegaConf.register_new_resolver("lit_poetry.wandb_offline", wandb_offline, replace=True)
+
+
+def instantiate_group(cfg: DictConfig | None, kind: str) -> list:
+    """Instantiate every `_target_` entry of a callbacks/logger group."""
+    objects = []
+    for name, conf in (cfg or {}).items():
+        if isinstance(conf, DictConfig) and "_target_" in conf:
+            log.info(f"Instantiating {kind} <{conf._target_}>")
+            objects.append(hydra.utils.instantiate(conf))
+    return objects
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Fit (and optionally test) a PoetryLitModule; returns the final logged metrics."""
+    if cfg.ckpt_path and not Path(cfg.ckpt_path).is_file():
+        raise LitPoetryError(f"ckpt_path={cfg.ckpt_path} does not exist; give a checkpoint such as "
+                             "<run dir>/checkpoints/last.ckpt, or leave ckpt_path unset to start fresh")
+    L.seed_everything(cfg.seed, workers=True)
+
+    log.info(f"Instantiating datamodule <{cfg.data._target_}>")
+    datamodule = hydra.utils.instantiate(cfg.data)
+    datamodule.prepare_data()
+    vocab = datamodule.vocab
+
+    log.info(f"Instantiating model <PoetryLitModule> (vocabulary {len(vocab)})")
+    model = PoetryLitModule(
+        vocab=vocab.to_dict(),
+        model=OmegaConf.to_container(cfg.model, resolve=True),
+        optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
+        scheduler=OmegaConf.to_container(cfg.scheduler, resolve=True) if cfg.get("scheduler") else None,
+        sample_starts=cfg.samples.starts or "",
+        sample_temperature=cfg.samples.temperature,
+        sample_max_len=cfg.samples.max_len,
+    )
+    callbacks = instantiate_group(cfg.get("callbacks"), "callback")
+    loggers: list[Logger] = instantiate_group(cfg.get("logger"), "logger")
+
+    log.info(f"Instantiating trainer <{cfg.trainer._target_}>")
+    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    for logger in loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+        if cfg.get("test"):
+            best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else None
+            trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
+            metrics.update({k: float(v) for k, v in trainer.callback_metrics.items()})
+    finally:
+        if any(type(lg).__name__ == "WandbLogger" for lg in loggers):
+            import wandb
+
+            wandb.finish()  # so that the next run of a multirun starts a new W&B run
+    return metrics

@@ -1,0 +1,28 @@
+"""Install: pip install torch==2.13.0 && pip install -e ".[dev]"  (GPU users install their CUDA torch first)."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="lit-poetry",
+    version="0.1.0",
+    description="A character-level LSTM language model of Tang poetry, trained with PyTorch Lightning",
+    packages=find_packages(include=["lit_poetry", "lit_poetry.*"]),
+    python_requires=">=3.10",
+    # torch is pinned to the tested CPU build; a CUDA build of the same version satisfies it too
+    install_requires=[
+        "torch==2.13.0",
+        "lightning==2.6.6",
+        "torchmetrics==1.9.0",
+        "hydra-core==1.3.8",
+        "omegaconf==2.3.1",
+        "wandb==0.31.0",
+        "numpy==2.4.6",
+        "matplotlib==3.11.2",
+        "opencc==1.4.2",
+        "pypinyin==0.55.0",
+        "rich==15.0.0",
+        "tensorboard==2.21.0",
+    ],
+    extras_require={"dev": ["pytest==9.2.0", "ruff==0.17.5", "hypothesis==6.170.15"]},
+    entry_points={"console_scripts": ["lit-poetry-data=lit_poetry.data.__main__:main"]},
+)
