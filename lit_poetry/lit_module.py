@@ -68,8 +68,9 @@ class PoetryLitModule(L.LightningModule):
             self._log_samples()
 
     def _log_samples(self) -> None:
-        poems = sample(self.net, self.vocab, list(self.hparams.sample_starts), temperature=self.hparams.sample_temperature,
-                       max_len=self.hparams.sample_max_len, seed=self.current_epoch)
+        hp = self.hparams
+        poems = sample(self.net, self.vocab, list(hp.sample_starts), temperature=hp.sample_temperature,
+                       max_len=hp.sample_max_len, seed=self.current_epoch)
         epoch = self.current_epoch
         print(f"\nsamples after epoch {epoch}:\n" + "\n".join(f"  {p['start']}: {p['poem']}" for p in poems))
         for logger in self.loggers:

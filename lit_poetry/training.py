@@ -32,7 +32,7 @@ OmegaConf.register_new_resolver("lit_poetry.wandb_offline", wandb_offline, repla
 def instantiate_group(cfg: DictConfig | None, kind: str) -> list:
     """Instantiate every `_target_` entry of a callbacks/logger group."""
     objects = []
-    for name, conf in (cfg or {}).items():
+    for conf in (cfg or {}).values():
         if isinstance(conf, DictConfig) and "_target_" in conf:
             log.info(f"Instantiating {kind} <{conf._target_}>")
             objects.append(hydra.utils.instantiate(conf))

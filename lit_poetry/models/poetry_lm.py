@@ -18,7 +18,8 @@ class PoetryLM(nn.Module):
         if embedding_activation not in ACTIVATIONS:
             raise LitPoetryError(f"embedding_activation='{embedding_activation}' is not one of none, tanh, relu")
         if tie_weights and embedding_dim != hidden_size:
-            raise LitPoetryError(f"tie_weights needs embedding_dim == hidden_size (got {embedding_dim} and {hidden_size})")
+            raise LitPoetryError(
+                f"tie_weights needs embedding_dim == hidden_size (got {embedding_dim} and {hidden_size})")
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
         nn.init.normal_(self.embedding.weight, std=embedding_std)  # report 000: N(0, 0.1)
         self.activation = ACTIVATIONS[embedding_activation]()

@@ -1,0 +1,30 @@
+# make train | make test | make bench | make lint   (a virtualenv in .venv is created on first use)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# corpora: $LIT_POETRY_DATA if set, else ../shared/data beside the checkout if it exists, else ./data
+LIT_POETRY_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),$(abspath data))
+export LIT_POETRY_DATA
+
+.PHONY: install train test lint bench stats
+install: $(VENV)/.installed
+$(VENV)/.installed: setup.py
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0  # the CPU build; GPU users install their CUDA build first
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+train: install  ## train on the small corpus (a few minutes on a CPU)
+	$(PY) train.py $(ARGS)
+
+test: install  ## the whole test suite
+	WANDB_MODE=offline $(PY) -m pytest -q $(ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+stats: install  ## corpus statistics, e.g. make stats ARGS="data=tang"
+	$(PY) -m lit_poetry.data $(ARGS)
+
+bench: install  ## speed benchmarks (ratios against references measured in the same run)
+	$(PY) benchmarks/bench_lstm.py $(ARGS)
