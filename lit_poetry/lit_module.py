@@ -30,7 +30,7 @@ class PoetryLitModule(L.LightningModule):
     def forward(self, ids: torch.Tensor, state=None):
         return self.net(ids, state)
 
-    def on_fit_start(self) -> None:
+    def setup(self, stage: str) -> None:
         # under ddp_spawn metric states start shared between ranks; a reset gives each rank its own
         self.val_ppl_best.reset()
         for metric in (self.train_ppl, self.val_ppl, self.test_ppl):
@@ -62,9 +62,11 @@ class PoetryLitModule(L.LightningModule):
         self._shared_step(batch, "test")
 
     def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking:  # the untrained model's perplexity is not a best
+            return
         self.val_ppl_best(self.val_ppl.compute())
         self.log("val/ppl_best", self.val_ppl_best.compute(), prog_bar=True, sync_dist=True)
-        if self.hparams.sample_starts and not self.trainer.sanity_checking and self.trainer.is_global_zero:
+        if self.hparams.sample_starts and self.trainer.is_global_zero:
             self._log_samples()
 
     def _log_samples(self) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import hydra
 import lightning as L
+from lightning.pytorch.callbacks import LearningRateMonitor
 from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf
 
@@ -63,6 +64,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     )
     callbacks = instantiate_group(cfg.get("callbacks"), "callback")
     loggers: list[Logger] = instantiate_group(cfg.get("logger"), "logger")
+    if not loggers:  # the LR monitor has nowhere to write
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
 
     log.info(f"Instantiating trainer <{cfg.trainer._target_}>")
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)

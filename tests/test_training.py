@@ -1,0 +1,139 @@
+import csv
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from hydra.utils import instantiate
+
+from lit_poetry.errors import LitPoetryError
+from lit_poetry.lit_module import PoetryLitModule
+from lit_poetry.training import train
+
+from .conftest import ROOT, compose_train
+
+REPORT_OPTIMIZERS = {
+    "adam": (torch.optim.Adam, {"lr": 1e-3, "betas": (0.5, 0.99)}),
+    "rmsprop": (torch.optim.RMSprop, {"lr": 1e-2, "alpha": 0.99, "eps": 1e-8}),
+    "adagrad": (torch.optim.Adagrad, {"lr": 1e-2}),
+    "sgd": (torch.optim.SGD, {"lr": 1e-3, "momentum": 0}),
+    "momentum": (torch.optim.SGD, {"lr": 1e-1, "momentum": 0.9}),
+}
+
+
+@pytest.mark.parametrize("name", REPORT_OPTIMIZERS)
+def test_optimizer_configs_have_the_reports_settings(name, tmp_path):
+    cfg = compose_train(tmp_path, [f"optimizer={name}"])
+    opt = instantiate(cfg.optimizer)(params=[torch.nn.Parameter(torch.zeros(1))])
+    cls, expected = REPORT_OPTIMIZERS[name]
+    assert type(opt) is cls
+    for key, value in expected.items():
+        got = opt.defaults[key]
+        assert tuple(got) == value if isinstance(value, tuple) else got == value
+
+
+@pytest.mark.parametrize("group, option, key, value", [
+    ("data", "tang", "corpus", "tang"), ("data", "tang300", "corpus", "tang300"),
+    ("trainer", "ddp", "strategy", "ddp"), ("trainer", "ddp_sim", "devices", 2),
+    ("trainer", "gpu", "accelerator", "gpu"),
+])
+def test_config_groups_compose(group, option, key, value, tmp_path):
+    cfg = compose_train(tmp_path, [f"{group}={option}"])
+    assert cfg[group][key] == value
+    assert cfg.data.max_len == (48 if option in ("tang", "tang300") else 24)
+
+
+@pytest.mark.parametrize("name", REPORT_OPTIMIZERS)
+def test_each_optimizer_trains(name, tmp_path, data_dir):
+    cfg = compose_train(tmp_path, [f"optimizer={name}", "trainer.limit_train_batches=3"])
+    metrics = train(cfg)
+    assert math.isfinite(metrics["train/loss_epoch"]) and math.isfinite(metrics["val/ppl"])
+    assert metrics["val/ppl_best"] == metrics["val/ppl"]  # one validation epoch: best = last
+
+
+def test_loss_falls_and_checkpoint_is_self_contained(tmp_path, data_dir):
+    cfg = compose_train(tmp_path, ["callbacks=default", "~callbacks.rich_progress_bar", "trainer.max_epochs=3",
+                                   "trainer.limit_train_batches=15", "trainer.limit_val_batches=null",
+                                   "logger=csv", "optimizer.lr=3e-3"])
+    train(cfg)
+    rows = list(csv.DictReader(open(tmp_path / "csv" / "metrics.csv")))
+    val = [float(r["val/ppl"]) for r in rows if r.get("val/ppl")]
+    assert len(val) == 3 and val[-1] < val[0]
+    ckpt = torch.load(tmp_path / "checkpoints" / "best.ckpt", weights_only=True)  # plain data only
+    model = PoetryLitModule(**ckpt["hyper_parameters"])
+    model.load_state_dict(ckpt["state_dict"])
+    assert len(model.vocab) == ckpt["state_dict"]["net.embedding.weight"].shape[0]
+
+
+def test_resume_from_last_checkpoint(tmp_path, data_dir):
+    overrides = ["callbacks=default", "~callbacks.rich_progress_bar", "~callbacks.early_stopping",
+                 "trainer.limit_train_batches=3", "logger=csv"]
+    train(compose_train(tmp_path / "a", overrides))
+    last = tmp_path / "a" / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=False)["global_step"] == 3
+    train(compose_train(tmp_path / "b", [*overrides, "trainer.max_epochs=2", f"ckpt_path={last}"]))
+    resumed = torch.load(tmp_path / "b" / "checkpoints" / "last.ckpt", weights_only=False)
+    assert resumed["global_step"] == 6 and resumed["epoch"] == 1
+    rows = list(csv.DictReader(open(tmp_path / "b" / "csv" / "metrics.csv")))
+    assert {int(r["epoch"]) for r in rows if r.get("val/ppl")} == {1}  # the resumed run logged epoch 1 only
+
+
+def test_missing_ckpt_path_is_a_clear_error(tmp_path, data_dir):
+    with pytest.raises(LitPoetryError, match="does not exist"):
+        train(compose_train(tmp_path, ["ckpt_path=/nonexistent/last.ckpt"]))
+
+
+def test_nan_loss_stops_without_corrupting_checkpoints(tmp_path, data_dir):
+    cfg = compose_train(tmp_path, ["callbacks=default", "~callbacks.rich_progress_bar", "trainer.max_epochs=3",
+                                   "optimizer=momentum", "optimizer.lr=1e38", "trainer.gradient_clip_val=null"])
+    with pytest.raises(LitPoetryError, match="loss is nan|loss is inf"):
+        train(cfg)
+    for ckpt in (tmp_path / "checkpoints").glob("*.ckpt") if (tmp_path / "checkpoints").exists() else []:
+        state = torch.load(ckpt, weights_only=True)["state_dict"]  # loadable, whatever epoch it holds
+        assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+
+def run_cli(*args, cwd=ROOT):
+    env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
+    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, env=env)
+
+
+@pytest.mark.parametrize("override, message", [("optimizer=adamw2", "optimizer/adamw2"), ("data=poems", "data/poems")])
+def test_unknown_group_option_lists_the_choices(override, message, tmp_path):
+    run = run_cli("train.py", override, f"paths.log_dir={tmp_path}")
+    assert run.returncode != 0
+    assert message in run.stderr and "Available options" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_train_script_reports_user_errors_in_one_line(tmp_path):
+    run = run_cli("train.py", "ckpt_path=/nonexistent.ckpt", f"paths.log_dir={tmp_path}", "logger=none")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines()[-1].startswith("error: ckpt_path=/nonexistent.ckpt does not exist")
+
+
+def test_ddp_two_processes_match_a_single_process(tmp_path, data_dir):
+    """2 CPU processes (gloo): the synced val/ppl equals one process validating the same weights.
+
+    The val split of the small corpus has 190 windows, an even number, so DistributedSampler adds no
+    padding samples and the synced perplexity is the same sum over the same tokens (float tolerance)."""
+    out = tmp_path / "ddp"
+    run = run_cli("train.py", "trainer=ddp_sim", "trainer.max_epochs=1", "trainer.limit_train_batches=2",
+                  "trainer.limit_val_batches=null", "model.embedding_dim=16", "model.hidden_size=24",
+                  "callbacks=default", "~callbacks.rich_progress_bar", "~callbacks.early_stopping", "logger=csv",
+                  "samples.starts=''", "trainer.enable_progress_bar=false",
+                  f"hydra.run.dir={out}", f"paths.cache_dir={tmp_path / 'cache'}")
+    assert run.returncode == 0, run.stderr[-3000:]
+    rows = list(csv.DictReader(open(out / "csv" / "metrics.csv")))
+    ddp_ppl = [float(r["val/ppl"]) for r in rows if r.get("val/ppl")][-1]
+
+    cfg = compose_train(tmp_path / "single", ["trainer.limit_val_batches=null",
+                                              "model.embedding_dim=16", "model.hidden_size=24"])
+    import lightning as L
+
+    datamodule = instantiate(cfg.data)
+    model = PoetryLitModule.load_from_checkpoint(out / "checkpoints" / "last.ckpt")
+    (result,) = L.Trainer(accelerator="cpu", devices=1, logger=False, enable_progress_bar=False).validate(
+        model, datamodule=datamodule)
+    assert result["val/ppl"] == pytest.approx(ddp_ppl, rel=1e-4)
