@@ -13,6 +13,7 @@ Every key in configs/ can be overridden on the command line (Hydra).
 import hydra
 from omegaconf import DictConfig
 
+from lit_poetry.cli import quote_unicode_overrides
 from lit_poetry.errors import LitPoetryError, exit_with_error
 
 
@@ -28,4 +29,5 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
+    quote_unicode_overrides()
     main()

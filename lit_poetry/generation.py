@@ -17,6 +17,7 @@ from lit_poetry.errors import LitPoetryError
 
 FORMS = {"wujue": (5, 4), "qijue": (7, 4), "wulv": (5, 8), "qilv": (7, 8)}  # (characters per line, lines)
 REPORT_STARTS = "日红山夜湖海月"
+MAX_FREE_LINE = 11  # form=free: a line this long must end (Tang lines have 3-11 characters)
 
 
 @dataclass(frozen=True)
@@ -37,14 +38,19 @@ class Rules:
         stop = torch.tensor([c in LINE_END for c in vocab.itos], device=device)
         eos = torch.zeros_like(han)
         eos[vocab.eos_id] = True
-        self.masks = {"han": han, "line": han | punct, "han_or_eos": han | eos, "line_or_stop": han | stop}
+        self.masks = {"han": han, "line": han | punct, "han_or_eos": han | eos, "line_or_stop": han | stop,
+                      "punct": punct, "stop": stop}
 
     def next(self, row: Row, text: str) -> tuple[str, int | str]:
         """("force", token id) or ("mask", mask name) for the token after `text`."""
-        line_no = sum(c in PUNCTUATION for c in text)  # completed lines
-        in_line = len(text) - (max(text.rfind(p) for p in PUNCTUATION) + 1)  # characters of the current line
         if len(text) < len(row.start):
             return "force", self.vocab.stoi[row.start[len(text)]]
+        return self.rule(row, text)
+
+    def rule(self, row: Row, text: str) -> tuple[str, int | str]:
+        """What the form and the acrostic allow after `text` (start words aside)."""
+        line_no = sum(c in PUNCTUATION for c in text)  # completed lines
+        in_line = len(text) - (max(text.rfind(p) for p in PUNCTUATION) + 1)  # characters of the current line
         if in_line == 0 and line_no < len(row.acrostic):
             return "force", self.vocab.stoi[row.acrostic[line_no]]
         if self.form in FORMS:
@@ -59,15 +65,16 @@ class Rules:
             if row.acrostic and line_no >= len(row.acrostic) and ended:
                 return "force", self.vocab.eos_id  # every head placed and its sentence closed
             return "mask", "han_or_eos" if text and ended and not row.acrostic else "han"
-        if row.acrostic and line_no >= len(row.acrostic) - 1:
-            return "mask", "line_or_stop"  # the last head's line must close the poem's sentence
-        return "mask", "line"
+        last_head_line = bool(row.acrostic) and line_no >= len(row.acrostic) - 1  # must close the sentence
+        if in_line >= MAX_FREE_LINE:
+            return "mask", "stop" if last_head_line else "punct"
+        return "mask", "line_or_stop" if last_head_line else "line"
 
     def check(self, row: Row) -> None:
         """Refuse start words / acrostics that cannot fit the rules, before any sampling."""
         text = ""
         for char in row.start:
-            kind, what = self.next(row, text)
+            kind, what = self.rule(row, text)
             ok = self.vocab.stoi[char] == what if kind == "force" else bool(self.masks[what][self.vocab.stoi[char]])
             if not ok:
                 raise LitPoetryError(f"start '{row.start}' does not fit form={self.form} "
@@ -125,6 +132,8 @@ def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_sample
         rules.check(row)
     if form in FORMS:
         max_len = FORMS[form][0] * FORMS[form][1] + FORMS[form][1]
+    elif acrostic:  # room for every head's line
+        max_len = max(max_len, len(acrostic) * (MAX_FREE_LINE + 1))
     generator = torch.Generator(device=device)
     generator.manual_seed(seed if seed is not None else torch.seed())
 

@@ -1,0 +1,140 @@
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from lit_poetry.checkpoint import load_poetry_lm
+from lit_poetry.data.cleaning import PUNCTUATION, is_han
+from lit_poetry.errors import LitPoetryError
+from lit_poetry.generation import FORMS, REPORT_STARTS, sample, split_lines
+
+from .conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def lm(tiny_checkpoint):
+    return load_poetry_lm(tiny_checkpoint)
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_every_form_has_the_exact_shape(lm, form):
+    model, vocab = lm
+    chars, n_lines = FORMS[form]
+    for seed in range(5):
+        for poem in sample(model, vocab, list(REPORT_STARTS), 2, form=form, temperature=1.2, seed=seed):
+            lines = poem["lines"]
+            assert len(lines) == n_lines, poem
+            for k, line in enumerate(lines):
+                assert len(line) == chars + 1 and all(is_han(c) for c in line[:-1])
+                assert line[-1] == ("，" if k % 2 == 0 else "。")
+            assert poem["poem"].startswith(poem["start"])
+
+
+@pytest.mark.parametrize("form", ["free", "wujue", "qilv"])
+def test_acrostic_heads_every_line(lm, form):
+    model, vocab = lm
+    heads = "春夏秋冬"
+    for poem in sample(model, vocab, None, 6, acrostic=heads, form=form, temperature=1.0, seed=3):
+        lines = poem["lines"]
+        assert "".join(line[0] for line in lines[: len(heads)]) == heads, poem
+        assert all(line[-1] in PUNCTUATION for line in lines)
+
+
+def test_acrostic_switches_heads_after_any_punctuation(lm):
+    """Free form: a line ended by ， (not only 。) still hands over to the next head."""
+    model, vocab = lm
+    poems = sample(model, vocab, None, 20, acrostic="山水", temperature=1.0, seed=0)
+    assert any(p["lines"][0].endswith("，") for p in poems)
+    assert all([line[0] for line in p["lines"]] == ["山", "水"] for p in poems)
+
+
+def test_start_words_and_acrostic_together(lm):
+    model, vocab = lm
+    (poem,) = sample(model, vocab, ["春风"], 1, acrostic="春江", form="wujue", seed=1)
+    assert poem["poem"].startswith("春风") and poem["lines"][1][0] == "江"
+
+
+def test_same_seed_same_poems_different_seed_differs(lm):
+    model, vocab = lm
+    a = sample(model, vocab, ["日", "月"], 3, seed=11)
+    assert a == sample(model, vocab, ["日", "月"], 3, seed=11)
+    assert a != sample(model, vocab, ["日", "月"], 3, seed=12)
+
+
+def test_temperature_to_zero_is_greedy(lm):
+    model, vocab = lm
+    greedy = sample(model, vocab, list("日红山"), 1, temperature=0, max_len=30)
+    assert sample(model, vocab, list("日红山"), 1, temperature=1e-4, max_len=30, seed=5) == greedy
+    # greedy by hand: after <bos> 日, the argmax over characters and punctuation (no special tokens)
+    logits, _ = model(torch.tensor([[vocab.bos_id, vocab.stoi["日"]]]))
+    special = torch.tensor([not (is_han(c) or c in PUNCTUATION) for c in vocab.itos])
+    first = vocab.itos[int(logits[0, -1].masked_fill(special, float("-inf")).argmax())]
+    assert greedy[0]["poem"][1] == first
+
+
+def test_never_writes_special_tokens(lm):
+    model, vocab = lm
+    for poem in sample(model, vocab, None, 16, temperature=2.0, seed=0, max_len=40):
+        assert all(is_han(c) or c in PUNCTUATION for c in poem["poem"])
+        assert poem["poem"][0] not in PUNCTUATION
+
+
+def test_prefix_sets_the_state_but_is_not_printed(lm):
+    model, vocab = lm
+    plain = sample(model, vocab, ["月"], 4, seed=2)
+    moody = sample(model, vocab, ["月"], 4, seed=2, prefix="秋风萧瑟")
+    assert moody != plain and all(p["poem"].startswith("月") for p in moody)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(starts=["龘"]), "start character '龘' is not in the model's vocabulary"),
+    (dict(starts=["紅"]), r"try '红' \(simplified\)"),
+    (dict(acrostic="春夏秋冬春", form="wujue"), "has 5 characters but form=wujue has 4 lines"),
+    (dict(starts=["白日依山尽一"], form="wujue"), "does not fit form=wujue"),
+    (dict(form="sonnet"), "form='sonnet' is not one of"),
+])
+def test_bad_input_is_refused_clearly(lm, kwargs, message):
+    model, vocab = lm
+    with pytest.raises(LitPoetryError, match=message):
+        sample(model, vocab, **kwargs)
+
+
+def test_split_lines():
+    assert split_lines("白日依山尽，黄河入海流。欲穷") == ["白日依山尽，", "黄河入海流。", "欲穷"]
+
+
+def generate(*args):
+    return subprocess.run([sys.executable, "generate.py", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True)
+
+
+def test_generate_script_json_and_text(tiny_checkpoint):
+    run = generate(f"ckpt_path={tiny_checkpoint}", "start=[日,红,山]", "num_samples=2", "form=wujue", "seed=0",
+                   "output=json")
+    assert run.returncode == 0, run.stderr
+    poems = json.loads(run.stdout)
+    assert [p["start"] for p in poems] == ["日", "日", "红", "红", "山", "山"]
+    assert all(len(p["lines"]) == 4 for p in poems)
+    text = generate(f"ckpt_path={tiny_checkpoint}", "start=[日,红,山]", "num_samples=2", "form=wujue", "seed=0")
+    assert text.stdout.strip().split("\n\n") == ["\n".join(p["lines"]) for p in poems]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["ckpt_path=/nonexistent/best.ckpt"], "checkpoint /nonexistent/best.ckpt not found"),
+    (["ckpt_path=setup.py"], "setup.py is not a lit-poetry checkpoint"),
+    (["start=龘"], "start character '龘' is not in the model's vocabulary"),
+    (["acrostic=春夏秋冬春", "form=wujue"], "acrostic '春夏秋冬春' has 5 characters"),
+    ([], None),
+])
+def test_generate_script_errors_are_one_line(tiny_checkpoint, args, message):
+    if not any(a.startswith("ckpt_path") for a in args):
+        args = [f"ckpt_path={tiny_checkpoint}", *args]
+    if message is None:  # a checkpoint that is a torch file but not ours
+        foreign = tiny_checkpoint.parent / "foreign.ckpt"
+        torch.save({"state_dict": {"w": torch.zeros(2)}}, foreign)
+        args, message = [f"ckpt_path={foreign}"], "foreign.ckpt is not a lit-poetry checkpoint"
+    run = generate(*args)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines() == [run.stderr.strip()] and message in run.stderr
