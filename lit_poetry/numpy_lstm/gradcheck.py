@@ -1,4 +1,4 @@
-"""Numerical gradient check of the NumPy LSTM LM's hand-derived backward pass (float64, five-point centered differences).
+"""Numerical gradient check of the NumPy LSTM LM's hand-derived backward pass (float64, centered differences).
 
     python -m lit_poetry.numpy_lstm.gradcheck                       # defaults below
     python -m lit_poetry.numpy_lstm.gradcheck --layers 2 --tie --samples 10 --seed 1
@@ -19,6 +19,17 @@ def relative_error(a: float, b: float) -> float:
     return abs(a - b) / max(abs(a) + abs(b), 1e-12)
 
 
+def numeric_derivative(model: NumpyLSTMLM, flat: np.ndarray, k: int, inputs, targets, eps: float) -> float:
+    """d loss / d flat[k] by the five-point centered difference (truncation error O(eps⁴), not O(eps²))."""
+    old = flat[k]
+    losses = []
+    for delta in (eps, -eps, 2 * eps, -2 * eps):
+        flat[k] = old + delta
+        losses.append(model.loss_and_grads(inputs, targets, need_grads=False)[0])
+    flat[k] = old
+    return (8 * (losses[0] - losses[1]) - (losses[2] - losses[3])) / (12 * eps)
+
+
 def gradient_check(model: NumpyLSTMLM, inputs, targets, samples: int = 5, eps: float = 3e-3, seed: int = 0):
     """Rows (name, index, numeric, analytic, relative error) for `samples` entries of each parameter."""
     rng = np.random.default_rng(seed)
@@ -33,15 +44,7 @@ def gradient_check(model: NumpyLSTMLM, inputs, targets, samples: int = 5, eps: f
         else:
             picks = rng.choice(flat.size, min(samples, flat.size), replace=False).tolist()
         for k in picks:
-            old = flat[k]
-
-            def loss_at(delta: float) -> float:
-                flat[k] = old + delta
-                return model.loss_and_grads(inputs, targets, need_grads=False)[0]
-
-            # five-point centered difference: truncation error O(eps⁴) instead of O(eps²)
-            numeric = (8 * (loss_at(eps) - loss_at(-eps)) - (loss_at(2 * eps) - loss_at(-2 * eps))) / (12 * eps)
-            flat[k] = old
+            numeric = numeric_derivative(model, flat, k, inputs, targets, eps)
             analytic = float(grads[name].reshape(-1)[k])
             rows.append((name, np.unravel_index(k, param.shape), numeric, analytic, relative_error(numeric, analytic)))
     return rows
