@@ -1,0 +1,80 @@
+import csv
+
+import pytest
+import torch
+
+from lit_poetry.models.lstm import LSTM, make_lstm
+from lit_poetry.training import train
+
+from .conftest import compose_train
+
+
+def pair(I, H, layers, dtype=torch.float64, seed=0):
+    torch.manual_seed(seed)
+    reference = LSTM(I, H, layers).to(dtype)
+    fused = LSTM(I, H, layers, impl="fused").to(dtype)
+    fused.load_state_dict(reference.state_dict())
+    return reference, fused
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("with_state", [False, True])
+def test_torch_gradcheck_float64(layers, with_state):
+    _, fused = pair(3, 4, layers)
+    x = torch.randn(2, 5, 3, dtype=torch.float64, requires_grad=True)
+    state = tuple(torch.randn(layers, 2, 4, dtype=torch.float64, requires_grad=True) for _ in range(2))
+    params = tuple(fused.parameters())
+
+    def f(x, *rest):
+        out, (h, c) = fused(x, rest[:2] if with_state else None)
+        return out, h, c
+
+    inputs = (x, *state) if with_state else (x,)
+    assert torch.autograd.gradcheck(f, inputs)
+    assert torch.autograd.gradcheck(lambda *p: f(*inputs), params)  # the parameters are perturbed in place
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_fused_equals_autograd_float32_on_training_shapes(layers):
+    reference, fused = pair(64, 96, layers, torch.float32, seed=layers)
+    x = torch.randn(16, 48, 64)
+    state = tuple(torch.randn(layers, 16, 96) * 0.5 for _ in range(2))
+    results = []
+    for model in (reference, fused):
+        xi = x.clone().requires_grad_()
+        out, (h, c) = model(xi, state)
+        (out.square().mean() + h.sum() + c.mean()).backward()
+        results.append([out, h, c, xi.grad, *(p.grad for p in model.parameters())])
+    for a, b in zip(*results):
+        torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("impl", ["torch", "autograd", "fused"])
+def test_bf16_autocast_runs_and_stays_close(impl):
+    torch.manual_seed(0)
+    model = make_lstm(impl, 32, 48)
+    x = torch.randn(4, 20, 32)
+    exact, _ = model(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, (h, c) = model(x)
+        out.float().sum().backward()
+    assert (out.float() - exact).abs().max() < 5e-2
+    assert all(p.grad is not None and p.grad.dtype == torch.float32 for p in model.parameters())
+
+
+def loss_curve(tmp_path, overrides):
+    cfg = compose_train(tmp_path, ["logger=csv", "trainer.limit_train_batches=8", "trainer.limit_val_batches=null",
+                                   *overrides])
+    metrics = train(cfg)
+    rows = list(csv.DictReader(open(tmp_path / "csv" / "metrics.csv")))
+    return [float(r["train/loss_step"]) for r in rows if r.get("train/loss_step")], metrics["val/ppl"]
+
+
+def test_fused_training_follows_autograd_and_bf16_ppl_within_2_percent(tmp_path, data_dir):
+    autograd_curve, autograd_ppl = loss_curve(tmp_path / "autograd", ["model.impl=autograd"])
+    fused_curve, fused_ppl = loss_curve(tmp_path / "fused", ["model.impl=fused"])
+    assert len(fused_curve) == 8
+    torch.testing.assert_close(torch.tensor(fused_curve), torch.tensor(autograd_curve), rtol=1e-4, atol=1e-4)
+    assert fused_ppl == pytest.approx(autograd_ppl, rel=1e-4)
+    _, bf16_ppl = loss_curve(tmp_path / "bf16", ["model.impl=fused", "trainer.precision=bf16-mixed"])
+    assert bf16_ppl == pytest.approx(fused_ppl, rel=0.02)
