@@ -4,13 +4,29 @@ import hydra
 import lightning as L
 import torch
 from torch.nn import functional as F
-from torchmetrics import MinMetric
+from torchmetrics import MeanMetric, MinMetric
 from torchmetrics.text import Perplexity
 
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.generation import REPORT_STARTS, sample
+from lit_poetry.models.linear_ce import linear_cross_entropy
 from lit_poetry.models.poetry_lm import PoetryLM
+
+
+def masked_lm_loss(net: PoetryLM, inputs: torch.Tensor, targets: torch.Tensor, pad_id: int,
+                   return_logits: bool = False):
+    """Mean next-character cross-entropy over non-<pad> targets -> (loss, logits (N, V) or None, targets (N,)).
+
+    The output layer is most of a step, so it runs only where there is a target; without `return_logits`
+    (training) it is fused with the loss (models/linear_ce.py), else the fp32 logits are returned."""
+    hidden, _ = net.features(inputs)  # (B, T, H)
+    keep = targets != pad_id  # (B, T)
+    target_ids = targets[keep]  # (N,)
+    if not return_logits:
+        return linear_cross_entropy(hidden[keep], net.head.weight, net.head.bias, target_ids), None, target_ids
+    logits = net.head(hidden[keep]).float()  # (N, V): fp32 for the softmax after a bf16 matmul
+    return F.cross_entropy(logits, target_ids), logits, target_ids
 
 
 class PoetryLitModule(L.LightningModule):
@@ -24,7 +40,10 @@ class PoetryLitModule(L.LightningModule):
         self.vocab = Vocabulary.from_dict(vocab)
         self.net = PoetryLM(len(self.vocab), **model)
         pad = self.vocab.pad_id
-        self.train_ppl, self.val_ppl, self.test_ppl = (Perplexity(ignore_index=pad) for _ in range(3))
+        # training perplexity = exp(token-weighted mean NLL), from the loss the step computes anyway;
+        # torchmetrics' Perplexity would run a second softmax over (N, V) logits each step
+        self.train_nll = MeanMetric()
+        self.val_ppl, self.test_ppl = Perplexity(ignore_index=pad), Perplexity(ignore_index=pad)
         self.val_ppl_best = MinMetric()
 
     def forward(self, ids: torch.Tensor, state=None):
@@ -33,23 +52,24 @@ class PoetryLitModule(L.LightningModule):
     def setup(self, stage: str) -> None:
         # under ddp_spawn metric states start shared between ranks; a reset gives each rank its own
         self.val_ppl_best.reset()
-        for metric in (self.train_ppl, self.val_ppl, self.test_ppl):
+        for metric in (self.train_nll, self.val_ppl, self.test_ppl):
             metric.reset()
 
     def _shared_step(self, batch, stage: str) -> torch.Tensor:
         inputs, targets = batch  # (B, T) each
-        hidden, _ = self.net.features(inputs)  # (B, T, H)
-        keep = targets != self.vocab.pad_id  # (B, T): no logits for <pad> positions
-        logits = self.net.head(hidden[keep]).float()  # (N, V), fp32 for the loss under bf16 autocast
-        loss = F.cross_entropy(logits, targets[keep])
+        training = stage == "train"
+        loss, logits, target_ids = masked_lm_loss(self.net, inputs, targets, self.vocab.pad_id, not training)
         if not torch.isfinite(loss):
             raise LitPoetryError(f"{stage} loss is {loss.item()} at step {self.global_step}; lower the learning "
                                  "rate or set trainer.gradient_clip_val (checkpoints written so far are kept)")
-        ppl = getattr(self, f"{stage}_ppl")
-        ppl(logits.detach()[None], targets[keep][None])  # (1, N, V), (1, N)
-        self.log(f"{stage}/loss", loss, on_step=stage == "train", on_epoch=True, prog_bar=True,
-                 batch_size=int(keep.sum()), sync_dist=stage != "train")
-        self.log(f"{stage}/ppl", ppl, on_step=False, on_epoch=True, prog_bar=stage != "train")
+        self.log(f"{stage}/loss", loss, on_step=training, on_epoch=True, prog_bar=True,
+                 batch_size=len(target_ids), sync_dist=not training)
+        if training:
+            self.train_nll.update(loss.detach(), weight=len(target_ids))
+        else:
+            ppl = getattr(self, f"{stage}_ppl")
+            ppl(logits[None], target_ids[None])  # (1, N, V), (1, N)
+            self.log(f"{stage}/ppl", ppl, on_step=False, on_epoch=True, prog_bar=True)
         return loss
 
     def training_step(self, batch, batch_idx):
@@ -60,6 +80,10 @@ class PoetryLitModule(L.LightningModule):
 
     def test_step(self, batch, batch_idx):
         self._shared_step(batch, "test")
+
+    def on_train_epoch_end(self) -> None:
+        self.log("train/ppl", torch.exp(self.train_nll.compute()))
+        self.train_nll.reset()
 
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking:  # the untrained model's perplexity is not a best

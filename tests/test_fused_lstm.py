@@ -78,3 +78,29 @@ def test_fused_training_follows_autograd_and_bf16_ppl_within_2_percent(tmp_path,
     assert fused_ppl == pytest.approx(autograd_ppl, rel=1e-4)
     _, bf16_ppl = loss_curve(tmp_path / "bf16", ["model.impl=fused", "trainer.precision=bf16-mixed"])
     assert bf16_ppl == pytest.approx(fused_ppl, rel=0.02)
+
+
+def test_linear_cross_entropy_equals_the_unfused_path():
+    from torch.nn import functional as F
+
+    from lit_poetry.models.linear_ce import CHUNK_ROWS, linear_cross_entropy
+
+    torch.manual_seed(0)
+    N = CHUNK_ROWS + 37  # more than one chunk
+    h = torch.randn(N, 16, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(40, 16, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(40, dtype=torch.float64, requires_grad=True)
+    y = torch.randint(0, 40, (N,))
+    grads = []
+    for fn in (lambda: linear_cross_entropy(h, w, b, y), lambda: F.cross_entropy(F.linear(h, w, b), y)):
+        h.grad = w.grad = b.grad = None
+        loss = fn()
+        loss.backward()
+        grads.append((loss, h.grad, w.grad, b.grad))
+    for ours, ref in zip(*grads):
+        torch.testing.assert_close(ours, ref, atol=1e-12, rtol=1e-12)
+    small = (h[:20].detach().requires_grad_(), w, b)
+    assert torch.autograd.gradcheck(lambda h, w, b: linear_cross_entropy(h, w, b, y[:20]), small)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        bf16 = linear_cross_entropy(h.float(), w.float(), b.float(), y)
+    assert abs(bf16.item() - grads[1][0].item()) < 2e-2

@@ -1,11 +1,15 @@
 """The LSTM of lstm.py as a torch.autograd.Function whose backward is the hand-derived BPTT
 (docs/lstm_backprop.md): forward runs the time loop without building a graph and saves the gates and
 cell states; backward runs only the dh recurrence step by step (one matmul per step) and gets the weight
-gradients of all steps from one large GEMM each.
+gradients of all time steps from one large GEMM each.
 
-Mixed precision (autocast): the matmuls run in the autocast dtype (bf16 on CPU with avx512_bf16, on
-GPUs), the gate nonlinearities, the cell state and h stay fp32, so rounding does not accumulate along
-the sequence.
+Buffers are time-major (T, B, ·) so that every per-step slice is contiguous, and each step writes into
+them in place: no per-step concatenation or allocation beyond the matmul itself.
+
+Mixed precision (autocast): the matmuls run in the autocast dtype (bf16 on CPUs with avx512_bf16 and on
+GPUs) with fp32 accumulation; the gate nonlinearities, the cell state C and h stay fp32, so rounding
+does not accumulate along the sequence. The gate-gradient buffer that feeds the backward matmuls is
+kept in the matmul dtype.
 """
 
 import torch
@@ -14,82 +18,81 @@ from torch.nn import functional as F
 from lit_poetry.models.lstm import State
 
 
-def _device_type(x: torch.Tensor) -> str:
-    return x.device.type if x.device.type in ("cuda", "cpu") else "cpu"
+def _device_type(t: torch.Tensor) -> str:
+    return t.device.type if t.device.type in ("cuda", "cpu") else "cpu"
 
 
 class LSTMLayerFunction(torch.autograd.Function):
-    """One layer: (x (B, T, I), h0, c0 (B, H), W_x (I, 4H), W_h (H, 4H), b (4H)) -> (h_all (B, T, H), c_T (B, H))."""
+    """One layer: (x (B, T, I), h0, c0 (B, H), W_x (I, 4H), W_h (H, 4H), b (4H)) -> (h_all (B, T, H), C_T (B, H))."""
 
     @staticmethod
     def forward(ctx, x, h0, c0, w_x, w_h, b):
         device = _device_type(x)
-        dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else None
+        mm_dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else w_h.dtype
         with torch.autocast(device, enabled=False):  # precision is chosen explicitly below
-            return LSTMLayerFunction._forward(ctx, x, h0, c0, w_x, w_h, b, dtype)
+            return LSTMLayerFunction._forward(ctx, x, h0, c0, w_x, w_h, b, mm_dtype)
 
     @staticmethod
-    def _forward(ctx, x, h0, c0, w_x, w_h, b, dtype):
+    def _forward(ctx, x, h0, c0, w_x, w_h, b, mm_dtype):
+        B, T, _ = x.shape
         H = h0.shape[-1]
-        state_dtype = w_h.dtype if dtype is None else torch.float32
-        mm_x, mm_h = (w_x.to(dtype), w_h.to(dtype)) if dtype else (w_x, w_h)  # cast the weights once, not per step
-        gx = torch.matmul(x.to(mm_x.dtype), mm_x).to(state_dtype) + b  # (B, T, 4H): all input projections at once
-        h, c = h0.to(state_dtype), c0.to(state_dtype)
-        gates, cs, hs = [], [], []
-        for gx_t in gx.unbind(1):
-            if dtype is None:
-                net = torch.addmm(gx_t, h, mm_h)  # (B, 4H)
-            else:
-                net = gx_t + torch.mm(h.to(dtype), mm_h).to(state_dtype)  # (B, 4H): bf16 matmul, fp32 sum
-            sig = torch.sigmoid(net[:, : 3 * H])  # (B, 3H): f, i, o in one call
-            g = torch.tanh(net[:, 3 * H :])  # (B, H): C̃
-            f, i, o = sig.chunk(3, dim=1)  # (B, H) each
-            c = torch.addcmul(f * c, i, g)  # (B, H): C_t = f ⊙ C_{t-1} + i ⊙ C̃
-            h = o * torch.tanh(c)  # (B, H)
-            gates.append(torch.cat([sig, g], dim=1))
-            cs.append(c)
-            hs.append(h)
-        gates, c_all, h_all = torch.stack(gates, 1), torch.stack(cs, 1), torch.stack(hs, 1)  # (B, T, 4H|H|H)
-        ctx.save_for_backward(x, h0.to(state_dtype), c0.to(state_dtype), w_x, w_h, gates, c_all, h_all)
-        ctx.mm_dtype = dtype
-        return h_all, c
+        dtype = torch.float32 if mm_dtype in (torch.bfloat16, torch.float16) else w_h.dtype  # state dtype
+        w_x_mm, w_h_mm = w_x.to(mm_dtype), w_h.to(mm_dtype)  # cast once, not per step
+        # gates starts as the input projection of every step (one GEMM) and is filled in place
+        x_tm = x.transpose(0, 1).reshape(T * B, -1).to(mm_dtype)  # (TB, I): 2-D, so one GEMM and not a bmm
+        gates = torch.mm(x_tm, w_x_mm).to(dtype).add_(b).view(T, B, 4 * H)  # (T, B, 4H)
+        c_all = torch.empty(T, B, H, dtype=dtype, device=x.device)
+        tanh_c = torch.empty_like(c_all)
+        h_all = torch.empty_like(c_all)
+        h, c = h0.to(dtype), c0.to(dtype)
+        for t in range(T):
+            net = gates[t]  # (B, 4H)
+            net.add_(torch.mm(h.to(mm_dtype), w_h_mm))  # net_t = x_t W_x + b + h_{t-1} W_h
+            net[:, : 3 * H].sigmoid_()  # f, i, o with one sigmoid
+            net[:, 3 * H :].tanh_()  # C̃
+            f, i, o, g = net.chunk(4, dim=1)  # (B, H) each
+            c = torch.mul(f, c, out=c_all[t]).addcmul_(i, g)  # C_t = f ⊙ C_{t-1} + i ⊙ C̃
+            h = torch.mul(o, torch.tanh(c, out=tanh_c[t]), out=h_all[t])  # h_t = o ⊙ tanh(C_t)
+        ctx.save_for_backward(x_tm, h0.to(dtype), c0.to(dtype), w_x, w_h, gates, c_all, tanh_c, h_all)
+        ctx.mm_dtype, ctx.x_dtype = mm_dtype, x.dtype
+        return h_all.transpose(0, 1), c  # (B, T, H), (B, H)
 
     @staticmethod
     def backward(ctx, dh_all, dc_T):
-        with torch.autocast(_device_type(dh_all if dh_all is not None else dc_T), enabled=False):
+        with torch.autocast(_device_type(ctx.saved_tensors[0]), enabled=False):
             return LSTMLayerFunction._backward(ctx, dh_all, dc_T)
 
     @staticmethod
     def _backward(ctx, dh_all, dc_T):
-        x, h0, c0, w_x, w_h, gates, c_all, h_all = ctx.saved_tensors
-        B, T, H = h_all.shape
-        mm_dtype = ctx.mm_dtype or w_h.dtype
-        f, i, o, g = gates.split(H, dim=2)  # (B, T, H) each
-        c_prev = torch.cat([c0[:, None], c_all[:, :-1]], 1)  # (B, T, H): C_{t-1}
-        tanh_c = torch.tanh(c_all)  # (B, T, H)
-        # coefficients of every step, vectorised over T; the loop then does two multiply-adds and a matmul
-        dc_from_dh = o * (1 - tanh_c * tanh_c)  # (B, T, H): ∂C-path of ∂h_t/∂C_t
-        coef = torch.cat([c_prev * f * (1 - f), g * i * (1 - i), tanh_c * o * (1 - o), i * (1 - g * g)], 2)  # (B,T,4H)
+        x_tm, h0, c0, w_x, w_h, gates, c_all, tanh_c, h_all = ctx.saved_tensors
+        mm_dtype = ctx.mm_dtype
+        T, B, H = h_all.shape
+        f, i, o, g = gates.chunk(4, dim=2)  # (T, B, H) each
+        c_prev = torch.cat([c0[None], c_all[:-1]])  # (T, B, H): C_{t-1}
+        # per-step coefficients, vectorised over T (docs/lstm_backprop.md, eqs. 7-11):
+        dc_from_dh = o * (1 - tanh_c * tanh_c)  # (T, B, H): ∂h_t/∂C_t
+        coef = torch.cat([c_prev * f * (1 - f), g * i * (1 - i), tanh_c * o * (1 - o), i * (1 - g * g)], 2)  # (T,B,4H)
+        dh_tm = dh_all.transpose(0, 1) if dh_all is not None else torch.zeros_like(h_all)  # (T, B, H)
         w_h_t = w_h.to(mm_dtype).t()  # (4H, H)
-        dh_all = dh_all if dh_all is not None else torch.zeros_like(h_all)
+        dnet = torch.empty(T, B, 4 * H, dtype=mm_dtype, device=h_all.device)  # ∂loss/∂net_t, feeds the GEMMs
         dh_next = torch.zeros_like(h0)  # (B, H)
-        dc_next = dc_T if dc_T is not None else torch.zeros_like(c0)  # (B, H)
-        dnet = torch.empty_like(gates)  # (B, T, 4H)
+        dc = dc_T if dc_T is not None else torch.zeros_like(c0)  # (B, H): ∂loss/∂C_t from step t+1
         for t in range(T - 1, -1, -1):
-            dh = dh_all[:, t] + dh_next  # (B, H)
-            dc = torch.addcmul(dc_next, dh, dc_from_dh[:, t])  # (B, H)
-            dnet_t = torch.cat([dc, dc, dh, dc], 1).mul_(coef[:, t])  # (B, 4H): ∂loss/∂net for f, i, o, C̃
-            dnet[:, t] = dnet_t
-            dh_next = torch.mm(dnet_t.to(mm_dtype), w_h_t).to(dh.dtype)  # (B, H): the only per-step matmul
-            dc_next = dc * f[:, t]  # (B, H)
-        flat = dnet.reshape(B * T, 4 * H).to(mm_dtype)  # (BT, 4H)
-        h_prev = torch.cat([h0[:, None], h_all[:, :-1]], 1).reshape(B * T, H)  # (BT, H)
-        dw_x = torch.mm(x.reshape(B * T, -1).to(mm_dtype).t(), flat)  # (I, 4H): all steps in one GEMM
+            dh = dh_tm[t] + dh_next  # (B, H)
+            dc = torch.addcmul(dc, dh, dc_from_dh[t])  # (B, H)
+            d4, c4 = dnet[t].view(B, 4, H), coef[t].view(B, 4, H)
+            torch.mul(c4, dc[:, None], out=d4)  # f, i, C̃ (and o, overwritten next) scale with ∂C
+            torch.mul(c4[:, 2], dh, out=d4[:, 2])  # o scales with ∂h
+            dh_next = torch.mm(dnet[t], w_h_t)  # (B, H): the only per-step matmul
+            dc = dc * f[t]  # (B, H)
+        flat = dnet.view(T * B, 4 * H)
+        h_prev = torch.cat([h0[None], h_all[:-1]]).view(T * B, H)  # (TB, H): h_{t-1}
+        dw_x = torch.mm(x_tm.t(), flat)  # (I, 4H): every step in one GEMM
         dw_h = torch.mm(h_prev.to(mm_dtype).t(), flat)  # (H, 4H)
-        db = dnet.sum((0, 1))  # (4H,)
-        dx = torch.matmul(flat, w_x.to(mm_dtype).t()).reshape(B, T, -1)  # (B, T, I)
-        return (dx.to(x.dtype), dh_next.to(h0.dtype), dc_next.to(c0.dtype),
-                dw_x.to(w_x.dtype), dw_h.to(w_h.dtype), db.to(w_h.dtype))
+        db = dnet.sum((0, 1), dtype=w_h.dtype)  # (4H,)
+        dx = torch.mm(flat, w_x.to(mm_dtype).t()).view(T, B, -1).transpose(0, 1)  # (B, T, I)
+        return (dx.to(ctx.x_dtype), dh_next.to(h0.dtype), dc.to(c0.dtype),
+                dw_x.to(w_x.dtype), dw_h.to(w_h.dtype), db)
 
 
 def fused_lstm(x: torch.Tensor, state: State | None, w_x: list, w_h: list, b: list, dropout: float = 0.0,

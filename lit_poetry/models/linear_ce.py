@@ -1,0 +1,58 @@
+"""Output layer + cross-entropy in one autograd.Function, for training steps.
+
+The output layer is most of a training step (N x H x V with V ~ 5.5k). Done as separate ops, autograd
+materialises fp32 logits, a log-softmax, its backward, a zero-filled one-hot scatter and a dtype cast
+of the gradient. Here the forward computes the loss and, in the same pass over each chunk of rows,
+the gradient of the logits (softmax - one-hot), so backward is just three GEMM-sized operations.
+Under autocast the matmuls run in the autocast dtype and the softmax in fp32.
+"""
+
+import torch
+
+CHUNK_ROWS = 1024  # rows of logits alive at once: bounds the fp32 softmax buffer
+
+
+class LinearCrossEntropy(torch.autograd.Function):
+    """mean_n CE(h_n W^T + b, y_n) for h (N, H), W (V, H), b (V,), y (N,) int."""
+
+    @staticmethod
+    def forward(ctx, h, weight, bias, target):
+        device = h.device.type if h.device.type in ("cpu", "cuda") else "cpu"
+        mm_dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else weight.dtype
+        with torch.autocast(device, enabled=False):
+            N = h.shape[0]
+            h_mm, w_mm, b_mm = h.to(mm_dtype), weight.to(mm_dtype), bias.to(mm_dtype)
+            need_grad = any(ctx.needs_input_grad[:3])
+            dlogits = torch.empty(N, weight.shape[0], dtype=mm_dtype, device=h.device) if need_grad else None
+            total = torch.zeros((), dtype=torch.float32 if mm_dtype != torch.float64 else torch.float64,
+                                device=h.device)
+            for s in range(0, N, CHUNK_ROWS):
+                rows = slice(s, min(s + CHUNK_ROWS, N))
+                logits = torch.addmm(b_mm, h_mm[rows], w_mm.t()).to(total.dtype)  # (n, V)
+                y = target[rows, None]  # (n, 1)
+                lse = torch.logsumexp(logits, dim=1, keepdim=True)  # (n, 1)
+                total += (lse - logits.gather(1, y)).sum()
+                if need_grad:
+                    probs = logits.sub_(lse).exp_()  # (n, V): softmax, in place of the logits
+                    probs.scatter_add_(1, y, torch.full_like(y, -1, dtype=probs.dtype))  # - one-hot
+                    dlogits[rows] = probs
+            ctx.save_for_backward(h_mm, w_mm, dlogits)
+            ctx.dtypes = (h.dtype, weight.dtype, bias.dtype)
+            return total / N
+
+    @staticmethod
+    def backward(ctx, grad_loss):
+        h_mm, w_mm, dlogits = ctx.saved_tensors
+        scale = grad_loss / h_mm.shape[0]  # d mean / d sum
+        device = h_mm.device.type if h_mm.device.type in ("cpu", "cuda") else "cpu"
+        with torch.autocast(device, enabled=False):
+            dh = torch.mm(dlogits, w_mm).to(ctx.dtypes[0]) * scale  # (N, H)
+            dw = torch.mm(dlogits.t(), h_mm).to(ctx.dtypes[1]) * scale  # (V, H)
+            db = dlogits.sum(0, dtype=ctx.dtypes[2]) * scale  # (V,)
+        return dh, dw, db, None
+
+
+def linear_cross_entropy(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+                         target: torch.Tensor) -> torch.Tensor:
+    """Equals F.cross_entropy(F.linear(h, weight, bias), target) (mean over rows), computed faster."""
+    return LinearCrossEntropy.apply(h, weight, bias, target)
