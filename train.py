@@ -10,7 +10,12 @@
 Every key in configs/ can be overridden on the command line (Hydra).
 """
 
+import sys
+from pathlib import Path
+
 import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from lit_poetry.cli import quote_unicode_overrides
@@ -24,6 +29,10 @@ def main(cfg: DictConfig) -> float | None:
     try:
         metrics = train(cfg)
     except LitPoetryError as e:
+        if HydraConfig.get().mode == RunMode.MULTIRUN:  # one diverged run must not end the sweep
+            print(f"error: {e}", file=sys.stderr)
+            Path(HydraConfig.get().runtime.output_dir, "error.txt").write_text(f"{e}\n", encoding="utf-8")
+            return float("nan")
         exit_with_error(e)
     return metrics.get("val/ppl_best")  # the value a Hydra sweeper would minimise
 

@@ -80,6 +80,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
             trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
             metrics.update({k: float(v) for k, v in trainer.callback_metrics.items()})
     finally:
+        for logger in loggers:  # flush what was logged, also when fit stopped on an error
+            logger.save()
         if any(type(lg).__name__ == "WandbLogger" for lg in loggers):
             import wandb
 

@@ -1,0 +1,174 @@
+"""Curves of several runs in one figure, from their local CSV metrics, and a summary table.
+
+    python -m lit_poetry.plotting logs/optimizer_comparison/multiruns/<date>            # all runs below it
+    python -m lit_poetry.plotting <dir> --target-loss 5.5 --out docs/figures/optimizers
+
+Each run is a folder with csv/metrics.csv (the CSV logger); its label is its Hydra overrides less
+those every run shares (`optimizer=adam`). Writes <out>.png, <out>.svg and <out>.md (the table) and
+prints the table. Runs without metrics are reported as missing, runs whose loss became NaN/inf as
+diverged; the others are drawn either way.
+"""
+
+import argparse
+import csv
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Run:
+    label: str
+    path: Path
+    train_steps: list[int] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    val_epochs: list[int] = field(default_factory=list)
+    val_ppl: list[float] = field(default_factory=list)
+    wall_s: float = math.nan
+    error: str = ""  # error.txt, written by train.py when a run of a multirun stopped on an error
+
+    @property
+    def has_metrics(self) -> bool:
+        return bool(self.train_loss or self.val_ppl)
+
+    @property
+    def diverged(self) -> bool:
+        nonfinite = any(not math.isfinite(v) for v in self.train_loss + self.val_ppl)
+        return nonfinite or "nan" in self.error or "inf" in self.error
+
+
+def _float(text: str | None) -> float | None:
+    return float(text) if text not in (None, "") else None
+
+
+def read_run(run_dir: Path) -> Run:
+    """A run's curves from <run_dir>/csv/metrics.csv (empty when the file is missing) and its error.txt."""
+    overrides = run_dir / ".hydra" / "overrides.yaml"  # this job's command-line overrides, one per line
+    if overrides.is_file():
+        lines = overrides.read_text(encoding="utf-8").splitlines()
+        items = [line[2:].strip() for line in lines if line.startswith("- ")]
+        label = ",".join(i for i in items if not i.startswith("experiment="))
+    else:
+        label = run_dir.name
+    run = Run(label or run_dir.name, run_dir)
+    if (run_dir / "error.txt").is_file():
+        run.error = (run_dir / "error.txt").read_text(encoding="utf-8").strip()
+    metrics = run_dir / "csv" / "metrics.csv"
+    if not metrics.is_file():
+        return run
+    with open(metrics) as f:
+        for row in csv.DictReader(f):
+            loss, ppl = _float(row.get("train/loss_step")), _float(row.get("val/ppl"))
+            if loss is not None:
+                run.train_steps.append(int(row["step"]))
+                run.train_loss.append(loss)
+            if ppl is not None:
+                run.val_epochs.append(int(row["epoch"]))
+                run.val_ppl.append(ppl)
+    start = run_dir / ".hydra" / "config.yaml"  # written when the job starts; metrics.csv last at its end
+    if start.is_file():
+        run.wall_s = metrics.stat().st_mtime - start.stat().st_mtime
+    return run
+
+
+def find_runs(root: Path) -> list[Run]:
+    """Every run folder under root (one holding .hydra/ or csv/), sorted by name."""
+    candidates = sorted({p.parent for p in root.rglob(".hydra")} | {p.parent for p in root.rglob("csv")})
+    runs = [read_run(run_dir) for run_dir in candidates]
+    shorten_labels(runs)
+    return runs
+
+
+def shorten_labels(runs: list[Run]) -> None:
+    """Drop the overrides every run shares: `optimizer=adam,trainer.max_epochs=8` -> `optimizer=adam`."""
+    parts = [run.label.split(",") for run in runs]
+    shared = set.intersection(*map(set, parts)) if len(runs) > 1 else set()
+    for run, items in zip(runs, parts):
+        run.label = ",".join(p for p in items if p not in shared) or run.label
+
+
+def steps_to(run: Run, target: float) -> int | None:
+    return next((s for s, v in zip(run.train_steps, run.train_loss) if v <= target), None)
+
+
+def status(run: Run) -> str:
+    if run.diverged:
+        return " (diverged)"
+    if run.error:
+        return " (failed)"
+    return "" if run.has_metrics else " (missing: no metrics)"
+
+
+def summary_table(runs: list[Run], target_loss: float) -> str:
+    lines = [f"| run | final val ppl | best val ppl | steps to train loss ≤ {target_loss:g} | wall time (s) |",
+             "|---|---|---|---|---|"]
+    for run in runs:
+        final = run.val_ppl[-1] if run.val_ppl else math.nan
+        finite = [v for v in run.val_ppl if math.isfinite(v)]
+        best = min(finite) if finite else math.nan
+        reached = steps_to(run, target_loss)
+        lines.append(f"| {run.label}{status(run)} | {final:.1f} | {best:.1f} | "
+                     f"{reached if reached is not None else '—'} | {run.wall_s:.0f} |")
+    return "\n".join(lines)
+
+
+def plot(runs: list[Run], out: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    fig, (ax_loss, ax_ppl) = plt.subplots(1, 2, figsize=(12, 4.5), dpi=100)
+    for run in runs:
+        finite = [(s, v) for s, v in zip(run.train_steps, run.train_loss) if math.isfinite(v)]
+        label = run.label + status(run)
+        if finite:
+            ax_loss.plot(*zip(*finite), label=label, linewidth=1)
+        points = [(e, v) for e, v in zip(run.val_epochs, run.val_ppl) if math.isfinite(v)]
+        if points:
+            ax_ppl.plot(*zip(*points), marker="o", label=label)
+    ax_loss.set(xlabel="step", ylabel="train loss (token NLL)", title="training loss")
+    ax_ppl.set(xlabel="epoch", ylabel="validation perplexity", title="validation perplexity", yscale="log")
+    for ax in (ax_loss, ax_ppl):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    paths = [out.with_suffix(".png"), out.with_suffix(".svg")]
+    for path in paths:
+        fig.savefig(path)
+    plt.close(fig)
+    return paths
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("root", type=Path, help="a multirun folder (or any folder holding run folders)")
+    ap.add_argument("--out", type=Path, default=None, help="output path without suffix (default: <root>/comparison)")
+    ap.add_argument("--target-loss", type=float, default=6.0)
+    args = ap.parse_args(argv)
+    if not args.root.is_dir():
+        print(f"error: {args.root} is not a folder")
+        return 2
+    runs = find_runs(args.root)
+    if not runs:
+        print(f"error: no run folder (with .hydra/ or csv/) under {args.root}")
+        return 2
+    table = summary_table(runs, args.target_loss)
+    print(table)
+    for run in runs:
+        if run.error or not run.has_metrics:
+            print(f"note: {run.label}{status(run)}" + (f": {run.error}" if run.error else ""))
+    drawable = [run for run in runs if run.has_metrics]
+    if not drawable:
+        print(f"error: no run under {args.root} has csv/metrics.csv with metrics (is the CSV logger on?)")
+        return 2
+    out = args.out or args.root / "comparison"
+    paths = plot(drawable, out)
+    out.with_suffix(".md").write_text(table + "\n", encoding="utf-8")
+    print("wrote " + ", ".join(str(p) for p in [*paths, out.with_suffix(".md")]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,78 @@
+import math
+import os
+import shutil
+import struct
+import subprocess
+import sys
+
+import pytest
+
+from lit_poetry import plotting
+
+from .conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def multirun(tmp_path_factory, data_dir):
+    """`train.py -m experiment=optimizer_comparison optimizer=adam,sgd`, shrunk to a few steps."""
+    out = tmp_path_factory.mktemp("multirun")
+    env = {**os.environ, "WANDB_DIR": str(out)}
+    run = subprocess.run(
+        [sys.executable, "train.py", "-m", "experiment=optimizer_comparison", "optimizer=adam,sgd",
+         "model.embedding_dim=16", "model.hidden_size=24", "trainer.max_epochs=2", "trainer.limit_train_batches=4",
+         "trainer.limit_val_batches=2", "trainer.log_every_n_steps=1", "samples.starts=''",
+         "trainer.enable_progress_bar=false", "~callbacks.rich_progress_bar", f"hydra.sweep.dir={out}",
+         f"paths.cache_dir={out / 'cache'}"],
+        cwd=ROOT, capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return out
+
+
+def png_size(path):
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def table_rows(text):
+    return [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines()[2:]]
+
+
+def test_plot_and_table_hold_both_runs(multirun, capsys):
+    assert plotting.main([str(multirun)]) == 0
+    assert png_size(multirun / "comparison.png") == (1200, 450)
+    assert (multirun / "comparison.svg").read_text().lstrip().startswith("<?xml")
+    rows = table_rows((multirun / "comparison.md").read_text())
+    assert [r[0] for r in rows] == ["optimizer=adam", "optimizer=sgd"]
+    for row in rows:
+        assert all(math.isfinite(float(v)) for v in (row[1], row[2], row[4]))
+    assert "optimizer=adam" in capsys.readouterr().out
+
+
+def test_diverged_and_missing_runs_are_named_and_the_rest_drawn(multirun, tmp_path, capsys):
+    root = tmp_path / "sweep"
+    shutil.copytree(multirun, root, ignore=shutil.ignore_patterns("wandb", "comparison.*"))
+    adam = root / "0"
+    diverged = root / "2"
+    shutil.copytree(adam, diverged)
+    overrides = diverged / ".hydra" / "overrides.yaml"
+    overrides.write_text(overrides.read_text().replace("optimizer=adam", "optimizer=momentum"))
+    with open(diverged / "csv" / "metrics.csv", "a") as f:  # a NaN loss row after the finite ones
+        f.write("1,,9,,nan,,,,\n")
+    (diverged / "error.txt").write_text("train loss is nan at step 9")
+    missing = root / "3"
+    (missing / ".hydra").mkdir(parents=True)
+    (missing / ".hydra" / "overrides.yaml").write_text(overrides.read_text().replace("momentum", "adagrad"))
+
+    assert plotting.main([str(root), "--out", str(tmp_path / "fig")]) == 0
+    out = capsys.readouterr().out
+    assert "optimizer=momentum (diverged)" in out and "optimizer=adagrad (missing: no metrics)" in out
+    assert png_size(tmp_path / "fig.png") == (1200, 450)
+    rows = {r[0]: r for r in table_rows((tmp_path / "fig.md").read_text())}
+    assert math.isfinite(float(rows["optimizer=adam"][2])) and math.isfinite(float(rows["optimizer=sgd"][2]))
+
+
+def test_folder_without_metrics_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "0" / ".hydra").mkdir(parents=True)
+    assert plotting.main([str(tmp_path)]) == 2
+    assert "no run under" in capsys.readouterr().out
