@@ -63,7 +63,8 @@ def tiny_checkpoint(tmp_path_factory, data_dir) -> Path:
 
     out = tmp_path_factory.mktemp("tiny_run")
     cfg = compose_train(out, ["callbacks=default", "~callbacks.rich_progress_bar", "trainer.max_epochs=2",
-                              "trainer.limit_train_batches=20", "trainer.enable_progress_bar=false"])
+                              "trainer.limit_train_batches=20", "trainer.limit_val_batches=null",
+                              "trainer.enable_progress_bar=false"])
     train(cfg)
     ckpt = out / "checkpoints" / "last.ckpt"
     assert ckpt.is_file()
