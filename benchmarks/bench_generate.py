@@ -1,0 +1,81 @@
+"""Generation speed: cold start of generate.py to the first poem, and sampling 7 poems (one per start word).
+
+    python benchmarks/bench_generate.py                         # a report-size model (E=H=512, V=5500)
+    python benchmarks/bench_generate.py --ckpt logs/tang_large/checkpoints/best.ckpt
+
+Without --ckpt a checkpoint with random weights of the given sizes is written to a temporary folder:
+sampling costs the same whatever the weights. Cold start is the wall time of a fresh
+`python generate.py ... start=日` process (imports, checkpoint load, one poem), median of --runs.
+"""
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def random_checkpoint(path: Path, vocab_size: int, embed: int, hidden: int) -> Path:
+    """A checkpoint in PoetryLitModule's format (hyper_parameters + state_dict) with random weights."""
+    from lit_poetry.data.vocab import Vocabulary
+    from lit_poetry.generation import REPORT_STARTS
+    from lit_poetry.models.poetry_lm import PoetryLM
+
+    base = list(REPORT_STARTS + "，。") + [chr(0x4E00 + k) for k in range(vocab_size)]
+    vocab = Vocabulary(dict.fromkeys(base).keys())  # unique, in order
+    vocab = Vocabulary(vocab.itos[4 : vocab_size])
+    model_cfg = {"embedding_dim": embed, "hidden_size": hidden, "tie_weights": embed == hidden}
+    net = PoetryLM(len(vocab), **model_cfg)
+    torch.save({"hyper_parameters": {"vocab": vocab.to_dict(), "model": model_cfg},
+                "state_dict": {f"net.{k}": v for k, v in net.state_dict().items()}}, path)
+    return path
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--ckpt", type=Path, default=None)
+    ap.add_argument("--vocab", type=int, default=5500)
+    ap.add_argument("--embed", type=int, default=512)
+    ap.add_argument("--hidden", type=int, default=512)
+    ap.add_argument("--runs", type=int, default=5)
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt = args.ckpt or random_checkpoint(Path(tmp) / "random.ckpt", args.vocab, args.embed, args.hidden)
+        cold = []
+        for _ in range(args.runs):
+            t = time.perf_counter()
+            run = subprocess.run([sys.executable, "generate.py", f"ckpt_path={ckpt}", "start=日", "seed=0"],
+                                 cwd=ROOT, capture_output=True, text=True)
+            cold.append(time.perf_counter() - t)
+            assert run.returncode == 0, run.stderr
+
+        from lit_poetry.checkpoint import load_poetry_lm
+        from lit_poetry.generation import REPORT_STARTS, sample
+
+        model, vocab = load_poetry_lm(ckpt)
+        timings = {}
+        for form in ("free", "wujue", "qilv"):
+            times = []
+            for seed in range(args.runs):
+                t = time.perf_counter()
+                sample(model, vocab, list(REPORT_STARTS), 1, form=form, temperature=0.8, seed=seed)
+                times.append(time.perf_counter() - t)
+            timings[form] = statistics.median(times)
+
+    print(f"checkpoint: {args.ckpt or f'random weights, E={args.embed} H={args.hidden} V={args.vocab}'}; "
+          f"{torch.get_num_threads()} threads")
+    print(f"cold start of generate.py to the first poem: median {statistics.median(cold):.2f} s "
+          f"(min {min(cold):.2f}, max {max(cold):.2f}, {args.runs} runs)")
+    for form, seconds in timings.items():
+        print(f"7 poems (日红山夜湖海月, batched), form={form}: median {seconds * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
