@@ -2,6 +2,9 @@
 
 import re
 import sys
+from pathlib import Path
+
+CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "configs")  # the Hydra configs beside the package
 
 _OVERRIDE = re.compile(r"^([+~]{0,2}[\w.@/-]+)=(.*)$", re.S)
 

@@ -2,6 +2,7 @@
 
     python -m lit_poetry.evaluation ckpt_path=<run>/checkpoints/best.ckpt data=tang           # val split
     python -m lit_poetry.evaluation ckpt_path=... data=tang300 split=all                     # another corpus
+    python -m lit_poetry.evaluate ckpt_path=... corpus=/path/poems.json split=all            # any file
     python -m lit_poetry.evaluation ckpt_path=... data=tang quality.num_samples=20 output=json
 
 Perplexity is exp of the mean next-token NLL over every target of the chosen poems: characters,
@@ -26,6 +27,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
+from lit_poetry.cli import CONFIG_DIR
 from lit_poetry.data.cleaning import LINE_END, PUNCTUATION
 from lit_poetry.data.processing import EncodedSplit, ProcessingConfig, encode_poems, prepare_poems, split_poems
 from lit_poetry.data.vocab import Vocabulary
@@ -84,7 +86,7 @@ def quality_report(poems: list[str], corpus_texts: list[str]) -> dict:
     }
 
 
-@hydra.main(version_base="1.3", config_path="../configs", config_name="eval")
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="eval")
 def main(cfg: DictConfig) -> None:
     from lit_poetry.checkpoint import load_poetry_lm
 
@@ -92,7 +94,7 @@ def main(cfg: DictConfig) -> None:
         if not cfg.ckpt_path:
             raise LitPoetryError("give a checkpoint: ckpt_path=<run dir>/checkpoints/best.ckpt")
         model, vocab = load_poetry_lm(cfg.ckpt_path, cfg.device)
-        settings = ProcessingConfig.from_settings(cfg.data)
+        settings = ProcessingConfig.from_settings({**cfg.data, **({"corpus": cfg.corpus} if cfg.corpus else {})})
         prepared = prepare_poems(settings)
         if cfg.split == "all":
             poem_ids = range(len(prepared.texts))

@@ -1,5 +1,7 @@
 """PoetryLitModule: PoetryLM + cross-entropy (ignoring <pad>) + torchmetrics perplexity + optimizer from config."""
 
+import time
+
 import hydra
 import lightning as L
 import torch
@@ -81,8 +83,12 @@ class PoetryLitModule(L.LightningModule):
     def test_step(self, batch, batch_idx):
         self._shared_step(batch, "test")
 
+    def on_train_epoch_start(self) -> None:
+        self._epoch_start = time.perf_counter()
+
     def on_train_epoch_end(self) -> None:
         self.log("train/ppl", torch.exp(self.train_nll.compute()))
+        self.log("train/epoch_seconds", time.perf_counter() - self._epoch_start)  # wall time of the training part
         self.train_nll.reset()
 
     def on_validation_epoch_end(self) -> None:

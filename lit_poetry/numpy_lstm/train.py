@@ -15,18 +15,17 @@ import numpy as np
 import torch
 from omegaconf import OmegaConf
 
+from lit_poetry.cli import CONFIG_DIR
 from lit_poetry.data.corpora import default_data_dir
 from lit_poetry.data.datamodule import PadCollate
 from lit_poetry.data.processing import ProcessingConfig, load_or_process
 from lit_poetry.numpy_lstm.model import NumpyLSTMLM
 from lit_poetry.numpy_lstm.optim import OPTIMIZERS
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
-
 
 def optimizer_settings(name: str, lr: float | None = None) -> dict:
     """configs/optimizer/<name>.yaml without Hydra's keys, as keyword arguments of the NumPy optimizer."""
-    cfg = OmegaConf.to_container(OmegaConf.load(CONFIGS / "optimizer" / f"{name}.yaml"))
+    cfg = OmegaConf.to_container(OmegaConf.load(Path(CONFIG_DIR) / "optimizer" / f"{name}.yaml"))
     settings = {k: v for k, v in cfg.items() if not k.startswith("_") and k != "weight_decay"}
     if "betas" in settings:
         settings["betas"] = tuple(settings["betas"])
