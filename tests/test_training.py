@@ -137,3 +137,16 @@ def test_ddp_two_processes_match_a_single_process(tmp_path, data_dir):
     (result,) = L.Trainer(accelerator="cpu", devices=1, logger=False, enable_progress_bar=False).validate(
         model, datamodule=datamodule)
     assert result["val/ppl"] == pytest.approx(ddp_ppl, rel=1e-4)
+
+
+@pytest.mark.parametrize("scheduler", ["plateau", "cosine"])
+def test_schedulers_step_the_learning_rate(scheduler, tmp_path, data_dir):
+    # plateau watches val/ppl; mode=max makes a falling perplexity count as "no improvement", so it must cut
+    specific = ["scheduler.mode=max"] if scheduler == "plateau" else ["scheduler.pct_start=0.3"]
+    cfg = compose_train(tmp_path, [f"scheduler={scheduler}", "trainer.max_epochs=3", "trainer.limit_train_batches=3",
+                                   "logger=csv", "callbacks=default", "~callbacks.rich_progress_bar",
+                                   "~callbacks.early_stopping", *specific])
+    train(cfg)
+    rows = list(csv.DictReader(open(tmp_path / "csv" / "metrics.csv")))
+    lrs = [float(r["lr-Adam"]) for r in rows if r.get("lr-Adam")]
+    assert len(set(lrs)) > 1, lrs  # the rate changed during training
