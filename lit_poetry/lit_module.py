@@ -88,7 +88,7 @@ class PoetryLitModule(L.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         self.log("train/ppl", torch.exp(self.train_nll.compute()))
-        self.log("train/epoch_seconds", time.perf_counter() - self._epoch_start)  # wall time of the training part
+        self.log("train/epoch_seconds", time.perf_counter() - self._epoch_start)  # training + its validation
         self.train_nll.reset()
 
     def on_validation_epoch_end(self) -> None:
