@@ -53,21 +53,23 @@ def read_run(run_dir: Path) -> Run:
     run = Run(label or run_dir.name, run_dir)
     if (run_dir / "error.txt").is_file():
         run.error = (run_dir / "error.txt").read_text(encoding="utf-8").strip()
-    metrics = run_dir / "csv" / "metrics.csv"
-    if not metrics.is_file():
+    # metrics.csv, and the metrics-<time>.csv a resumed run kept from before (training.py), oldest first
+    files = sorted((run_dir / "csv").glob("metrics*.csv"), key=lambda p: p.stat().st_mtime)
+    if not files:
         return run
-    with open(metrics) as f:
-        for row in csv.DictReader(f):
-            loss, ppl = _float(row.get("train/loss_step")), _float(row.get("val/ppl"))
-            if loss is not None:
-                run.train_steps.append(int(row["step"]))
-                run.train_loss.append(loss)
-            if ppl is not None:
-                run.val_epochs.append(int(row["epoch"]))
-                run.val_ppl.append(ppl)
+    for metrics in files:
+        with open(metrics) as f:
+            for row in csv.DictReader(f):
+                loss, ppl = _float(row.get("train/loss_step")), _float(row.get("val/ppl"))
+                if loss is not None:
+                    run.train_steps.append(int(row["step"]))
+                    run.train_loss.append(loss)
+                if ppl is not None:
+                    run.val_epochs.append(int(row["epoch"]))
+                    run.val_ppl.append(ppl)
     start = run_dir / ".hydra" / "config.yaml"  # written when the job starts; metrics.csv last at its end
     if start.is_file():
-        run.wall_s = metrics.stat().st_mtime - start.stat().st_mtime
+        run.wall_s = files[-1].stat().st_mtime - start.stat().st_mtime
     return run
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import hydra
 import lightning as L
 from lightning.pytorch.callbacks import LearningRateMonitor
-from lightning.pytorch.loggers import Logger
+from lightning.pytorch.loggers import CSVLogger, Logger
 from omegaconf import DictConfig, OmegaConf
 
 from lit_poetry.errors import LitPoetryError
@@ -40,6 +40,16 @@ def instantiate_group(cfg: DictConfig | None, kind: str) -> list:
     return objects
 
 
+def keep_earlier_csv_metrics(loggers: list[Logger]) -> None:
+    """CSVLogger starts metrics.csv afresh; when a run resumes in the same folder, move the earlier rows
+    aside (metrics-<time>.csv) so that the whole curve survives (plotting.py reads every metrics*.csv)."""
+    for logger in loggers:
+        if isinstance(logger, CSVLogger):
+            path = Path(logger.log_dir) / "metrics.csv"
+            if path.is_file():
+                path.rename(path.with_name(f"metrics-{path.stat().st_mtime_ns}.csv"))
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit (and optionally test) a PoetryLitModule; returns the final logged metrics."""
     if cfg.ckpt_path and not Path(cfg.ckpt_path).is_file():
@@ -64,6 +74,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     )
     callbacks = instantiate_group(cfg.get("callbacks"), "callback")
     loggers: list[Logger] = instantiate_group(cfg.get("logger"), "logger")
+    if cfg.ckpt_path:
+        keep_earlier_csv_metrics(loggers)
     if not loggers:  # the LR monitor has nowhere to write
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
 

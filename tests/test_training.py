@@ -10,6 +10,7 @@ from hydra.utils import instantiate
 
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.lit_module import PoetryLitModule
+from lit_poetry.plotting import read_run
 from lit_poetry.training import train
 
 from .conftest import ROOT, compose_train
@@ -78,6 +79,9 @@ def test_resume_from_last_checkpoint(tmp_path, data_dir):
     assert resumed["global_step"] == 6 and resumed["epoch"] == 1
     rows = list(csv.DictReader(open(tmp_path / "b" / "csv" / "metrics.csv")))
     assert {int(r["epoch"]) for r in rows if r.get("val/ppl")} == {1}  # the resumed run logged epoch 1 only
+    # resuming in the run's own folder keeps the earlier metrics: the curve reads as one
+    train(compose_train(tmp_path / "a", [*overrides, "trainer.max_epochs=2", f"ckpt_path={last}"]))
+    assert read_run(tmp_path / "a").val_epochs == [0, 1]
 
 
 def test_missing_ckpt_path_is_a_clear_error(tmp_path, data_dir):
