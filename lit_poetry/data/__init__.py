@@ -1,0 +1,1 @@
+"""Data pipeline: corpus files -> poems -> cleaned text -> ids -> padded batches."""

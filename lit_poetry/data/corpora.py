@@ -1,0 +1,151 @@
+"""Corpus readers: a corpus name or a file path -> a list of raw `Poem`s.
+
+Two formats are read:
+- plain text (the handout `tangshi.txt`): poems separated by blank lines, verse lines may wrap;
+- chinese-poetry JSON: any nesting of lists/dicts in which a poem is a dict with `paragraphs`
+  (全唐诗 `poet.tang.*.json` is a flat list, 唐诗三百首 is nested by form).
+The chinese-poetry corpora are traditional Chinese and are converted to simplified with OpenCC
+(`t2s`) before parsing; cleaning is `cleaning.py`'s job.
+"""
+
+import glob
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from lit_poetry.errors import LitPoetryError
+
+NPM_HINT = (
+    "get it with `npm pack chinese-poetry@2.0.1 && tar xzf chinese-poetry-2.0.1.tgz && "
+    "mv package/dist <data_dir>/chinese-poetry` (or from github.com/chinese-poetry/chinese-poetry)"
+)
+
+
+@dataclass(frozen=True)
+class CorpusSpec:
+    pattern: str  # glob relative to the data directory
+    hint: str  # how a user gets the files
+
+
+CORPORA = {
+    "tangshi": CorpusSpec(
+        "nndl/tangshi.txt",
+        "it is `chap6_RNN/tangshi.txt` of github.com/nndl/exercise; save it as <data_dir>/nndl/tangshi.txt",
+    ),
+    "tang300": CorpusSpec("chinese-poetry/mengxue/tangshisanbaishou.json", NPM_HINT),
+    "tang": CorpusSpec("chinese-poetry/quantangshi/poet.tang.*.json", NPM_HINT),
+}
+
+
+@dataclass(frozen=True)
+class Poem:
+    title: str
+    author: str
+    lines: tuple[str, ...]  # verse lines as published (a JSON paragraph, or one sentence of a text poem)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
+
+def default_data_dir() -> Path:
+    """`$LIT_POETRY_DATA`, else `./data`."""
+    return Path(os.environ.get("LIT_POETRY_DATA", "data"))
+
+
+def corpus_files(corpus: str, data_dir: str | os.PathLike | None = None) -> list[Path]:
+    """The files of a named corpus (or a path / glob given instead of a name), sorted."""
+    data_dir = Path(data_dir) if data_dir else default_data_dir()
+    if corpus in CORPORA:
+        spec = CORPORA[corpus]
+        if not data_dir.is_dir():
+            raise LitPoetryError(
+                f"data directory {data_dir.resolve()} does not exist; point `data.data_dir=` or "
+                f"$LIT_POETRY_DATA at the folder holding the corpora ({corpus}: {spec.hint})"
+            )
+        files = sorted(Path(p) for p in glob.glob(str(data_dir / spec.pattern)))
+        if not files:
+            raise LitPoetryError(f"corpus '{corpus}': no file matches {data_dir.resolve() / spec.pattern}; {spec.hint}")
+        return files
+    files = sorted(Path(p) for p in glob.glob(corpus))
+    if files:
+        return files
+    if any(sep in corpus for sep in "/\\.*"):
+        raise LitPoetryError(f"corpus file '{corpus}' not found")
+    raise LitPoetryError(f"unknown corpus '{corpus}': use one of {', '.join(CORPORA)} or a path to a .txt/.json file")
+
+
+def read_corpus(corpus: str, data_dir: str | os.PathLike | None = None, t2s: bool | None = None) -> list[Poem]:
+    """All poems of a corpus. `t2s=None` converts JSON (chinese-poetry, traditional) and leaves text files."""
+    poems = []
+    for path in corpus_files(corpus, data_dir):
+        is_json = path.suffix == ".json"
+        text = _read_text(path)
+        if t2s if t2s is not None else is_json:
+            text = to_simplified(text)  # JSON keys are ASCII, which OpenCC leaves untouched
+        poems.extend(_parse_json(text, path) if is_json else _parse_text(text))
+    return poems
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise LitPoetryError(f"{path} is not UTF-8 text ({e.reason} at byte {e.start})") from None
+
+
+_converter = None
+
+
+def to_simplified(text: str) -> str:
+    """Traditional -> simplified Chinese with OpenCC's `t2s` table."""
+    global _converter
+    if _converter is None:
+        import opencc  # the C++ converter loads its dictionaries once
+
+        _converter = opencc.OpenCC("t2s")
+    return _converter.convert(text)
+
+
+def _parse_json(text: str, path: Path) -> list[Poem]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise LitPoetryError(f"{path} is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    poems: list[Poem] = []
+    _collect_poems(data, poems)
+    if not poems:
+        raise LitPoetryError(f"{path} holds no poem (expected objects with a 'paragraphs' list)")
+    return poems
+
+
+def _collect_poems(node, out: list[Poem]) -> None:
+    if isinstance(node, dict):
+        paragraphs = node.get("paragraphs")
+        if isinstance(paragraphs, list):
+            title = node.get("title") or node.get("chapter") or ""
+            lines = tuple(p for p in paragraphs if isinstance(p, str))
+            out.append(Poem(str(title), str(node.get("author") or ""), lines))
+            return
+        nodes = node.values()
+    elif isinstance(node, list):
+        nodes = node
+    else:
+        return
+    for child in nodes:
+        _collect_poems(child, out)
+
+
+_SENTENCE = re.compile(r"[^。？！?!]*[。？！?!]|[^。？！?!]+$")
+
+
+def _parse_text(text: str) -> list[Poem]:
+    """Blank-line separated poems; wrapped verse lines are joined and re-split after 。？！."""
+    poems = []
+    for block in re.split(r"\n\s*\n", text):
+        joined = "".join(line.strip() for line in block.splitlines())
+        if joined:
+            poems.append(Poem("", "", tuple(_SENTENCE.findall(joined))))
+    return poems
