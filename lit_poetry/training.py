@@ -8,6 +8,7 @@ import hydra
 import lightning as L
 from lightning.pytorch.callbacks import LearningRateMonitor
 from lightning.pytorch.loggers import CSVLogger, Logger
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from lit_poetry.errors import LitPoetryError
@@ -40,6 +41,7 @@ def instantiate_group(cfg: DictConfig | None, kind: str) -> list:
     return objects
 
 
+@rank_zero_only  # DDP: one process moves the file
 def keep_earlier_csv_metrics(loggers: list[Logger]) -> None:
     """CSVLogger starts metrics.csv afresh; when a run resumes in the same folder, move the earlier rows
     aside (metrics-<time>.csv) so that the whole curve survives (plotting.py reads every metrics*.csv)."""
@@ -55,6 +57,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if cfg.ckpt_path and not Path(cfg.ckpt_path).is_file():
         raise LitPoetryError(f"ckpt_path={cfg.ckpt_path} does not exist; give a checkpoint such as "
                              "<run dir>/checkpoints/last.ckpt, or leave ckpt_path unset to start fresh")
+    if cfg.get("test") and not cfg.data.get("test_fraction"):
+        raise LitPoetryError("test=true needs a test split: set data.test_fraction (e.g. 0.1)")
     L.seed_everything(cfg.seed, workers=True)
 
     log.info(f"Instantiating datamodule <{cfg.data._target_}>")

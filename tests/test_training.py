@@ -154,3 +154,11 @@ def test_schedulers_step_the_learning_rate(scheduler, tmp_path, data_dir):
     rows = list(csv.DictReader(open(tmp_path / "csv" / "metrics.csv")))
     lrs = [float(r["lr-Adam"]) for r in rows if r.get("lr-Adam")]
     assert len(set(lrs)) > 1, lrs  # the rate changed during training
+
+
+def test_test_split_is_evaluated_after_fit(tmp_path, data_dir):
+    with pytest.raises(LitPoetryError, match="test_fraction"):
+        train(compose_train(tmp_path / "none", ["test=true"]))
+    metrics = train(compose_train(tmp_path, ["test=true", "data.test_fraction=0.1", "callbacks=default",
+                                             "~callbacks.rich_progress_bar"]))
+    assert math.isfinite(metrics["test/ppl"]) and metrics["test/ppl"] > 1
