@@ -32,6 +32,8 @@ class Rules:
     def __init__(self, vocab: Vocabulary, form: str, device: torch.device):
         if form != "free" and form not in FORMS:
             raise LitPoetryError(f"form='{form}' is not one of free, {', '.join(FORMS)}")
+        if form in FORMS and not {"，", "。"} <= set(vocab.itos):
+            raise LitPoetryError(f"form={form} needs ， and 。 but the model's vocabulary lacks them; use form=free")
         self.vocab, self.form = vocab, form
         han = torch.tensor([is_han(c) for c in vocab.itos], device=device)  # (V,)
         punct = torch.tensor([c in PUNCTUATION for c in vocab.itos], device=device)
