@@ -18,8 +18,8 @@ from pathlib import Path
 from lit_poetry.errors import LitPoetryError
 
 NPM_HINT = (
-    "get it with `npm pack chinese-poetry@2.0.1 && tar xzf chinese-poetry-2.0.1.tgz && "
-    "mv package/dist <data_dir>/chinese-poetry` (or from github.com/chinese-poetry/chinese-poetry)"
+    "get it with `python -m lit_poetry.data.download --data-dir <data_dir>` (chinese-poetry@2.0.1 from npm; "
+    "also on github.com/chinese-poetry/chinese-poetry)"
 )
 
 
