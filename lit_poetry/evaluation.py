@@ -29,7 +29,14 @@ from omegaconf import DictConfig
 
 from lit_poetry.cli import CONFIG_DIR
 from lit_poetry.data.cleaning import LINE_END, PUNCTUATION
-from lit_poetry.data.processing import EncodedSplit, ProcessingConfig, encode_poems, prepare_poems, split_poems
+from lit_poetry.data.processing import (
+    EncodedSplit,
+    PadCollate,
+    ProcessingConfig,
+    encode_poems,
+    prepare_poems,
+    split_poems,
+)
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError, exit_with_error
 from lit_poetry.generation import sample, split_lines
@@ -38,8 +45,6 @@ from lit_poetry.generation import sample, split_lines
 @torch.no_grad()
 def perplexity(model, vocab: Vocabulary, split: EncodedSplit, batch_size: int = 64) -> dict:
     """{"ppl", "nll", "tokens", "unk_rate"} of the model over every target of `split`."""
-    from lit_poetry.data.datamodule import PadCollate
-
     model.eval()
     device = next(model.parameters()).device
     collate, total, tokens, unks = PadCollate(vocab.pad_id), 0.0, 0, 0

@@ -4,7 +4,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from lit_poetry.data.processing import EncodedSplit, ProcessedCorpus, ProcessingConfig, load_or_process
+from lit_poetry.data.processing import EncodedSplit, PadCollate, ProcessedCorpus, ProcessingConfig, load_or_process
 from lit_poetry.data.vocab import Vocabulary
 
 
@@ -17,20 +17,6 @@ class SequenceDataset(Dataset):
 
     def __getitem__(self, i: int) -> torch.Tensor:
         return self.split[i]
-
-
-class PadCollate:
-    """Pad a list of id sequences to the batch's longest and shift by one: inputs predict targets."""
-
-    def __init__(self, pad_id: int):
-        self.pad_id = pad_id
-
-    def __call__(self, seqs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        T = max(len(s) for s in seqs) - 1
-        batch = torch.full((len(seqs), T + 1), self.pad_id, dtype=torch.long)  # (B, T+1)
-        for row, s in zip(batch, seqs):
-            row[: len(s)] = s
-        return batch[:, :-1], batch[:, 1:]  # (B, T) inputs, (B, T) targets (<pad> where no target)
 
 
 class PoetryDataModule(L.LightningDataModule):

@@ -231,3 +231,19 @@ def load_or_process(cfg: ProcessingConfig, cache_dir: str | os.PathLike | None) 
             os.unlink(tmp)
     corpus.stats["cache"] = {"hit": False, "path": str(path)}
     return corpus
+
+
+class PadCollate:
+    """Pad a list of id sequences to the batch's longest and shift by one: inputs predict targets.
+
+    Plain torch, no Lightning: the DataModule, the evaluation and the NumPy twin share it."""
+
+    def __init__(self, pad_id: int):
+        self.pad_id = pad_id
+
+    def __call__(self, seqs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        T = max(len(s) for s in seqs) - 1
+        batch = torch.full((len(seqs), T + 1), self.pad_id, dtype=torch.long)  # (B, T+1)
+        for row, s in zip(batch, seqs):
+            row[: len(s)] = s
+        return batch[:, :-1], batch[:, 1:]  # (B, T) inputs, (B, T) targets (<pad> where no target)

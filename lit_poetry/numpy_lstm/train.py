@@ -17,8 +17,7 @@ from omegaconf import OmegaConf
 
 from lit_poetry.cli import CONFIG_DIR
 from lit_poetry.data.corpora import default_data_dir
-from lit_poetry.data.datamodule import PadCollate
-from lit_poetry.data.processing import ProcessingConfig, load_or_process
+from lit_poetry.data.processing import PadCollate, ProcessingConfig, load_or_process
 from lit_poetry.numpy_lstm.model import NumpyLSTMLM
 from lit_poetry.numpy_lstm.optim import OPTIMIZERS
 
