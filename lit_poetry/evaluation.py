@@ -31,9 +31,9 @@ from lit_poetry.cli import CONFIG_DIR
 from lit_poetry.data.cleaning import LINE_END, PUNCTUATION
 from lit_poetry.data.processing import (
     EncodedSplit,
-    PadCollate,
     ProcessingConfig,
     encode_poems,
+    padded_batches,
     prepare_poems,
     split_poems,
 )
@@ -47,13 +47,13 @@ def perplexity(model, vocab: Vocabulary, split: EncodedSplit, batch_size: int = 
     """{"ppl", "nll", "tokens", "unk_rate"} of the model over every target of `split`."""
     model.eval()
     device = next(model.parameters()).device
-    collate, total, tokens, unks = PadCollate(vocab.pad_id), 0.0, 0, 0
-    for start in range(0, len(split), batch_size):
-        inputs, targets = collate([split[i] for i in range(start, min(start + batch_size, len(split)))])
+    total, tokens, unks = 0.0, 0, 0
+    for inputs, targets in padded_batches(split, batch_size, vocab.pad_id):
         inputs, targets = inputs.to(device), targets.to(device)
-        logits, _ = model(inputs)  # (B, T, V)
-        keep = targets != vocab.pad_id  # (B, T)
-        nll = torch.nn.functional.cross_entropy(logits[keep].float(), targets[keep], reduction="sum")
+        hidden, _ = model.features(inputs)  # (B, T, H)
+        keep = targets != vocab.pad_id  # (B, T): logits only where there is a target
+        logits = model.head(hidden[keep]).float()  # (N, V)
+        nll = torch.nn.functional.cross_entropy(logits, targets[keep], reduction="sum")
         total += nll.item()
         tokens += int(keep.sum())
         unks += int((targets == vocab.unk_id).sum())

@@ -1,22 +1,10 @@
 """PoetryDataModule: a corpus name and settings -> padded (inputs, targets) batches."""
 
 import lightning as L
-import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
-from lit_poetry.data.processing import EncodedSplit, PadCollate, ProcessedCorpus, ProcessingConfig, load_or_process
+from lit_poetry.data.processing import PadCollate, ProcessedCorpus, ProcessingConfig, load_or_process
 from lit_poetry.data.vocab import Vocabulary
-
-
-class SequenceDataset(Dataset):
-    def __init__(self, split: EncodedSplit):
-        self.split = split
-
-    def __len__(self) -> int:
-        return len(self.split)
-
-    def __getitem__(self, i: int) -> torch.Tensor:
-        return self.split[i]
 
 
 class PoetryDataModule(L.LightningDataModule):
@@ -59,7 +47,7 @@ class PoetryDataModule(L.LightningDataModule):
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         self.setup()
         return DataLoader(
-            SequenceDataset(self.corpus.splits[split]),
+            self.corpus.splits[split],  # EncodedSplit is a map-style dataset of id tensors
             batch_size=self.hparams.batch_size,
             shuffle=shuffle,
             collate_fn=PadCollate(self.corpus.vocab.pad_id),

@@ -204,12 +204,11 @@ def load_or_process(cfg: ProcessingConfig, cache_dir: str | os.PathLike | None) 
     """`process(cfg)`, through an on-disk cache when `cache_dir` is set. Writes are atomic."""
     if not cache_dir:
         return process(cfg)
-    name = Path(cfg.corpus).stem if cfg.corpus.endswith((".txt", ".json")) else cfg.corpus.replace("*", "_")
-    path = Path(cache_dir) / f"{Path(name).name}-{cache_key(cfg)}.pt"
+    path = Path(cache_dir) / f"{Path(cfg.corpus.replace('*', '_')).stem}-{cache_key(cfg)}.pt"
     if path.exists():
         t0 = time.perf_counter()
         try:
-            blob = torch.load(path, weights_only=False)
+            blob = torch.load(path, weights_only=True)  # tensors, lists, dicts and strings only
             corpus = ProcessedCorpus(Vocabulary.from_dict(blob["vocab"]),
                                      {k: EncodedSplit(**v) for k, v in blob["splits"].items()},
                                      blob["texts"], blob["stats"])
@@ -247,3 +246,11 @@ class PadCollate:
         for row, s in zip(batch, seqs):
             row[: len(s)] = s
         return batch[:, :-1], batch[:, 1:]  # (B, T) inputs, (B, T) targets (<pad> where no target)
+
+
+def padded_batches(split: EncodedSplit, batch_size: int, pad_id: int, order=None):
+    """(inputs, targets) batches of `split` taken in `order` (default: as stored); the last may be short."""
+    collate = PadCollate(pad_id)
+    order = range(len(split)) if order is None else order
+    for start in range(0, len(order), batch_size):
+        yield collate([split[int(i)] for i in order[start : start + batch_size]])

@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 
 from lit_poetry.cli import CONFIG_DIR
 from lit_poetry.data.corpora import default_data_dir
-from lit_poetry.data.processing import PadCollate, ProcessingConfig, load_or_process
+from lit_poetry.data.processing import ProcessingConfig, load_or_process, padded_batches
 from lit_poetry.numpy_lstm.model import NumpyLSTMLM
 from lit_poetry.numpy_lstm.optim import OPTIMIZERS
 
@@ -33,19 +33,15 @@ def optimizer_settings(name: str, lr: float | None = None) -> dict:
 
 def batches(split, batch_size: int, pad_id: int, rng: np.random.Generator):
     """Endless shuffled, padded (inputs, targets) batches as NumPy arrays."""
-    collate = PadCollate(pad_id)
     while True:
-        order = rng.permutation(len(split))
-        for start in range(0, len(order) - batch_size + 1, batch_size):
-            inputs, targets = collate([split[int(i)] for i in order[start : start + batch_size]])
+        for inputs, targets in padded_batches(split, batch_size, pad_id, rng.permutation(len(split))):
             yield inputs.numpy(), targets.numpy()
 
 
 def evaluate(model: NumpyLSTMLM, split, pad_id: int, batch_size: int = 64) -> float:
     """Mean token NLL over a whole split (weighted by tokens per batch)."""
-    collate, total, count = PadCollate(pad_id), 0.0, 0
-    for start in range(0, len(split), batch_size):
-        inputs, targets = collate([split[i] for i in range(start, min(start + batch_size, len(split)))])
+    total, count = 0.0, 0
+    for inputs, targets in padded_batches(split, batch_size, pad_id):
         n = int((targets != pad_id).sum())
         total += model.loss_and_grads(inputs.numpy(), targets.numpy(), need_grads=False)[0] * n
         count += n
