@@ -147,7 +147,7 @@ def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_sample
     logits, state = model(ids)  # (R, P, V)
     logits = logits[:, -1].float()  # (R, V)
     texts, done = [""] * R, [False] * R
-    for _ in range(max_len + 1):
+    for _ in range(max_len + 1):  # max_len characters, then <eos>
         allowed = torch.zeros_like(logits, dtype=torch.bool)  # (R, V)
         forced = torch.full((R,), -1, dtype=torch.long, device=device)  # (R,)
         for r, row in enumerate(rows):
@@ -162,9 +162,11 @@ def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_sample
             choice = _sample_masked(logits / temperature, allowed, top_k, top_p, generator)  # (R,)
         next_ids = torch.where(forced >= 0, forced, choice)  # (R,)
         for r, token in enumerate(next_ids.tolist()):
-            if not done[r]:
-                done[r] = token == vocab.eos_id or len(texts[r]) >= max_len
-                texts[r] += "" if token == vocab.eos_id else vocab.itos[token]
+            if done[r]:
+                continue
+            if token != vocab.eos_id:
+                texts[r] += vocab.itos[token]
+            done[r] = token == vocab.eos_id or len(texts[r]) >= max_len  # at most max_len characters
         if all(done):
             break
         logits, state = model(next_ids[:, None], state)  # (R, 1, V)

@@ -79,6 +79,7 @@ def test_never_writes_special_tokens(lm):
     for poem in sample(model, vocab, None, 16, temperature=2.0, seed=0, max_len=40):
         assert all(is_han(c) or c in PUNCTUATION for c in poem["poem"])
         assert poem["poem"][0] not in PUNCTUATION
+        assert len(poem["poem"]) <= 40  # max_len bounds the characters written
 
 
 def test_prefix_sets_the_state_but_is_not_printed(lm):
