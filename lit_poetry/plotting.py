@@ -34,7 +34,7 @@ class Run:
     @property
     def diverged(self) -> bool:
         nonfinite = any(not math.isfinite(v) for v in self.train_loss + self.val_ppl)
-        return nonfinite or "nan" in self.error or "inf" in self.error
+        return nonfinite or "loss is nan" in self.error or "loss is inf" in self.error  # lit_module's message
 
 
 def _float(text: str | None) -> float | None:
@@ -42,7 +42,7 @@ def _float(text: str | None) -> float | None:
 
 
 def read_run(run_dir: Path) -> Run:
-    """A run's curves from <run_dir>/csv/metrics.csv (empty when the file is missing) and its error.txt."""
+    """A run's label, its curves from <run_dir>/csv/metrics*.csv (empty when there are none), its error.txt."""
     overrides = run_dir / ".hydra" / "overrides.yaml"  # this job's command-line overrides, one per line
     if overrides.is_file():
         lines = overrides.read_text(encoding="utf-8").splitlines()
