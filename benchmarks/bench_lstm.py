@@ -17,7 +17,6 @@ import time
 
 import torch
 
-from lit_poetry.lit_module import masked_lm_loss
 from lit_poetry.models.poetry_lm import PoetryLM
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16}
@@ -61,7 +60,7 @@ class Case:
     def run(self):
         with torch.autocast(self.device.type, dtype=self.dtype or torch.float32, enabled=self.dtype is not None):
             if self.scope == "step":
-                loss, _, _ = masked_lm_loss(self.model, self.ids[:, :-1], self.ids[:, 1:], pad_id=0)
+                loss, _, _ = self.model.loss(self.ids[:, :-1], self.ids[:, 1:], ignore_id=0)
             else:
                 out, _ = self.model.lstm(self.x)
                 loss = out.float().square().mean()

@@ -14,7 +14,6 @@ import time
 import numpy as np
 import torch
 
-from lit_poetry.lit_module import masked_lm_loss
 from lit_poetry.models.poetry_lm import PoetryLM
 from lit_poetry.numpy_lstm.model import NumpyLSTMLM
 
@@ -42,7 +41,7 @@ def main():
 
     def run_torch():
         lm.zero_grad(set_to_none=True)
-        loss, _, _ = masked_lm_loss(lm, t_inputs, t_targets, pad_id=0)
+        loss, _, _ = lm.loss(t_inputs, t_targets, ignore_id=0)
         loss.backward()
 
     def run_numpy():

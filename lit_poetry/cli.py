@@ -1,12 +1,24 @@
-"""Command-line helpers shared by the entry scripts."""
+"""The one wrapper every entry point goes through (Hydra and argparse alike):
 
+- `start=日` and `start=[日,红,山]` pass Hydra's override grammar (it takes non-ASCII only in quotes);
+- a `LitPoetryError` prints one `error: ...` line and exits with status 2, no traceback;
+- in a multirun (a sweep), a job that fails that way is recorded in its folder's error.json and scores
+  `inf`, so the sweep goes on and the sweeper (which refuses NaN) sees the worst possible value.
+"""
+
+import functools
+import json
+import math
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "configs")  # the Hydra configs beside the package
+from lit_poetry.errors import LitPoetryError, exit_with_error
+from lit_poetry.resources import CONFIG_DIR
 
 _OVERRIDE = re.compile(r"^([+~]{0,2}[\w.@/-]+)=(.*)$", re.S)
+ERROR_FILE = "error.json"  # {"type": "DivergedError", "message": "..."} in a failed multirun job's folder
 
 
 def _quote(item: str) -> str:
@@ -15,8 +27,7 @@ def _quote(item: str) -> str:
 
 
 def quote_unicode_overrides(argv: list[str] | None = None) -> None:
-    """Let `start=日` and `start=[日,红,山]` through Hydra's override grammar, which only takes non-ASCII
-    characters inside quotes: such values (and list items) are quoted in place in sys.argv."""
+    """Quote non-ASCII override values (and list items) in place in sys.argv."""
     argv = sys.argv if argv is None else argv
     for k, arg in enumerate(argv[1:], start=1):
         match = _OVERRIDE.match(arg)
@@ -28,3 +39,60 @@ def quote_unicode_overrides(argv: list[str] | None = None) -> None:
         else:
             value = _quote(value)
         argv[k] = f"{key}={value}"
+
+
+def guarded(main: Callable) -> Callable:
+    """An entry point whose user errors end in one line and exit status 2."""
+
+    @functools.wraps(main)
+    def run(*args, **kwargs):
+        try:
+            return main(*args, **kwargs)
+        except LitPoetryError as e:
+            exit_with_error(e)
+
+    return run
+
+
+def _in_multirun() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def _record_failed_job(error: LitPoetryError) -> float:
+    from hydra.core.hydra_config import HydraConfig
+
+    print(f"error: {error}", file=sys.stderr)
+    record = {"type": type(error).__name__, "message": str(error)}
+    Path(HydraConfig.get().runtime.output_dir, ERROR_FILE).write_text(json.dumps(record, ensure_ascii=False),
+                                                                      encoding="utf-8")
+    return math.inf
+
+
+def hydra_command(config_name: str) -> Callable[[Callable], Callable[[], object]]:
+    """`@hydra_command("train") def task(cfg): ...` gives `main()`, the entry point of a Hydra command
+    reading configs/<config_name>.yaml. Heavy imports belong inside `task`, so `--help` stays fast."""
+    import hydra
+
+    def decorate(task: Callable) -> Callable[[], object]:
+        @functools.wraps(task)
+        def run_task(cfg):
+            try:
+                return task(cfg)
+            except LitPoetryError as e:
+                if _in_multirun():  # one failed job must not end the sweep
+                    return _record_failed_job(e)
+                exit_with_error(e)
+
+        hydra_main = hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name=config_name)(run_task)
+
+        @functools.wraps(task)
+        def main():
+            quote_unicode_overrides()
+            return hydra_main()
+
+        return main
+
+    return decorate

@@ -1,4 +1,4 @@
-"""`python -m lit_poetry.evaluate ...`: the same command as `python -m lit_poetry.evaluation ...`."""
+"""`python -m lit_poetry.evaluate ...` (installed: `lit-poetry-evaluate`): see lit_poetry/evaluation.py."""
 
 from lit_poetry.evaluation import main
 

@@ -1,9 +1,9 @@
 """Evaluation: a checkpoint's perplexity on any corpus, and a quality report of the poems it writes.
 
-    python -m lit_poetry.evaluation ckpt_path=<run>/checkpoints/best.ckpt data=tang           # val split
-    python -m lit_poetry.evaluation ckpt_path=... data=tang300 split=all                     # another corpus
-    python -m lit_poetry.evaluate ckpt_path=... corpus=/path/poems.json split=all            # any file
-    python -m lit_poetry.evaluation ckpt_path=... data=tang quality.num_samples=20 output=json
+    python -m lit_poetry.evaluate ckpt_path=<run>/checkpoints/best.ckpt data=tang           # val split
+    python -m lit_poetry.evaluate ckpt_path=... data=tang300 split=all                     # another corpus
+    python -m lit_poetry.evaluate ckpt_path=... corpus=/path/poems.json split=all          # any file
+    python -m lit_poetry.evaluate ckpt_path=... data=tang quality.num_samples=20 output=json
 
 Perplexity is exp of the mean next-token NLL over every target of the chosen poems: characters,
 punctuation and <eos>; never <pad>. Characters outside the model's vocabulary are encoded as <unk>
@@ -22,24 +22,17 @@ Quality metrics of generated poems (`quality_report`):
 import json
 import math
 
-import hydra
 import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from lit_poetry.cli import CONFIG_DIR
-from lit_poetry.data.cleaning import LINE_END, PUNCTUATION
-from lit_poetry.data.processing import (
-    EncodedSplit,
-    ProcessingConfig,
-    encode_poems,
-    padded_batches,
-    prepare_poems,
-    split_poems,
-)
+from lit_poetry.cli import hydra_command
+from lit_poetry.data.batching import EncodedSplit, padded_batches
+from lit_poetry.data.processing import ProcessingConfig, encode_poems, prepare_poems, split_poems
 from lit_poetry.data.vocab import Vocabulary
-from lit_poetry.errors import LitPoetryError, exit_with_error
-from lit_poetry.generation import sample, split_lines
+from lit_poetry.errors import LitPoetryError
+from lit_poetry.generation import sample
+from lit_poetry.text import is_regular, verse_lines
 
 
 @torch.no_grad()
@@ -50,29 +43,11 @@ def perplexity(model, vocab: Vocabulary, split: EncodedSplit, batch_size: int = 
     total, tokens, unks = 0.0, 0, 0
     for inputs, targets in padded_batches(split, batch_size, vocab.pad_id):
         inputs, targets = inputs.to(device), targets.to(device)
-        hidden, _ = model.features(inputs)  # (B, T, H)
-        keep = targets != vocab.pad_id  # (B, T): logits only where there is a target
-        logits = model.head(hidden[keep]).float()  # (N, V)
-        nll = torch.nn.functional.cross_entropy(logits, targets[keep], reduction="sum")
-        total += nll.item()
-        tokens += int(keep.sum())
-        unks += int((targets == vocab.unk_id).sum())
+        loss, _, target_ids = model.loss(inputs, targets, vocab.pad_id)  # mean NLL over the N targets
+        total += loss.item() * len(target_ids)
+        tokens += len(target_ids)
+        unks += int((target_ids == vocab.unk_id).sum())
     return {"ppl": math.exp(total / tokens), "nll": total / tokens, "tokens": tokens, "unk_rate": unks / tokens}
-
-
-def verse_lines(poem: str) -> list[str]:
-    """Lines of a poem without their punctuation."""
-    return [line.rstrip(PUNCTUATION) for line in split_lines(poem) if line.rstrip(PUNCTUATION)]
-
-
-def is_regular(poem: str) -> bool:
-    lines = split_lines(poem)
-    if len(lines) < 2 or len(lines) % 2 or any(line[-1] not in PUNCTUATION for line in lines):
-        return False
-    sizes = {len(line) - 1 for line in lines}
-    ends_ok = all(line[-1] == "，" if k % 2 == 0 else line[-1] in LINE_END.replace("；", "")
-                  for k, line in enumerate(lines))
-    return len(sizes) == 1 and sizes <= {5, 7} and ends_ok
 
 
 def quality_report(poems: list[str], corpus_texts: list[str]) -> dict:
@@ -91,44 +66,44 @@ def quality_report(poems: list[str], corpus_texts: list[str]) -> dict:
     }
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="eval")
-def main(cfg: DictConfig) -> None:
+def evaluate(cfg: DictConfig) -> dict:
+    """Perplexity of `cfg.ckpt_path` on the chosen corpus and split, and the quality report of its samples."""
     from lit_poetry.checkpoint import load_poetry_lm
 
-    try:
-        if not cfg.ckpt_path:
-            raise LitPoetryError("give a checkpoint: ckpt_path=<run dir>/checkpoints/best.ckpt")
-        model, vocab = load_poetry_lm(cfg.ckpt_path, cfg.device)
-        settings = ProcessingConfig.from_settings({**cfg.data, **({"corpus": cfg.corpus} if cfg.corpus else {})})
-        prepared = prepare_poems(settings)
-        if cfg.split == "all":
-            poem_ids = range(len(prepared.texts))
-        elif cfg.split in ("train", "val", "test"):
-            poem_ids = split_poems(len(prepared.texts), settings)[cfg.split]
-        else:
-            raise LitPoetryError(f"split='{cfg.split}' is not one of all, train, val, test")
-        result = {"corpus": settings.corpus, "split": cfg.split, "poems": len(poem_ids),
-                  **perplexity(model, vocab, encode_poems(prepared, poem_ids, vocab), cfg.batch_size)}
-        q = cfg.quality
-        if q.num_samples > 0:
-            poems = sample(model, vocab, list(q.starts), q.num_samples, temperature=q.temperature,
-                           max_len=q.max_len, seed=q.seed)
-            result["quality"] = quality_report([p["poem"] for p in poems], prepared.texts)
-            result["quality"].update(temperature=q.temperature, starts=q.starts)
-            result["samples"] = {p["start"]: p["poem"] for p in poems[:: q.num_samples]}
-    except LitPoetryError as e:
-        exit_with_error(e)
-    if cfg.output == "json":
-        print(json.dumps(result, ensure_ascii=False, indent=1))
-        return
-    print(f"{result['corpus']} ({result['split']}, {result['poems']} poems, {result['tokens']} tokens): "
-          f"perplexity {result['ppl']:.2f} (NLL {result['nll']:.4f}, <unk> {result['unk_rate']:.2%})")
+    if not cfg.ckpt_path:
+        raise LitPoetryError("give a checkpoint: ckpt_path=<run dir>/checkpoints/best.ckpt")
+    model, vocab = load_poetry_lm(cfg.ckpt_path, cfg.device)
+    settings = ProcessingConfig.from_settings({**cfg.data, **({"corpus": cfg.corpus} if cfg.corpus else {})})
+    prepared = prepare_poems(settings)
+    if cfg.split == "all":
+        poem_ids = range(len(prepared.texts))
+    elif cfg.split in ("train", "val", "test"):
+        poem_ids = split_poems(len(prepared.texts), settings)[cfg.split]
+    else:
+        raise LitPoetryError(f"split='{cfg.split}' is not one of all, train, val, test")
+    result = {"corpus": settings.corpus, "split": cfg.split, "poems": len(poem_ids),
+              **perplexity(model, vocab, encode_poems(prepared, poem_ids, vocab), cfg.batch_size)}
+    q = cfg.quality
+    if q.num_samples > 0:
+        poems = sample(model, vocab, list(q.starts), q.num_samples, temperature=q.temperature,
+                       max_len=q.max_len, seed=q.seed)
+        result["quality"] = quality_report([p["poem"] for p in poems], prepared.texts)
+        result["quality"].update(temperature=q.temperature, starts=q.starts)
+        result["samples"] = {p["start"]: p["poem"] for p in poems[:: q.num_samples]}
+    return result
+
+
+def format_report(result: dict) -> str:
+    lines = [f"{result['corpus']} ({result['split']}, {result['poems']} poems, {result['tokens']} tokens): "
+             f"perplexity {result['ppl']:.2f} (NLL {result['nll']:.4f}, <unk> {result['unk_rate']:.2%})"]
     if "quality" in result:
-        print("quality: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
-                                      for k, v in result["quality"].items()))
-        for start, poem in result["samples"].items():
-            print(f"  {start}: {poem}")
+        lines.append("quality: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                                             for k, v in result["quality"].items()))
+        lines += [f"  {start}: {poem}" for start, poem in result["samples"].items()]
+    return "\n".join(lines)
 
 
-if __name__ == "__main__":
-    main()
+@hydra_command("eval")
+def main(cfg: DictConfig) -> None:
+    result = evaluate(cfg)
+    print(json.dumps(result, ensure_ascii=False, indent=1) if cfg.output == "json" else format_report(result))

@@ -1,44 +1,30 @@
-"""PoetryLitModule: PoetryLM + cross-entropy (ignoring <pad>) + torchmetrics perplexity + optimizer from config."""
+"""PoetryLitModule: PoetryLM + its masked loss + torchmetrics perplexity + optimizer and schedule from config.
+
+Sample poems at validation are a callback (callbacks.py), not part of the module."""
 
 import time
 
 import hydra
 import lightning as L
 import torch
-from torch.nn import functional as F
 from torchmetrics import MeanMetric, MinMetric
 from torchmetrics.text import Perplexity
 
 from lit_poetry.data.vocab import Vocabulary
-from lit_poetry.errors import LitPoetryError
-from lit_poetry.generation import REPORT_STARTS, sample
-from lit_poetry.models.linear_ce import linear_cross_entropy
+from lit_poetry.errors import DivergedError
 from lit_poetry.models.poetry_lm import PoetryLM
-
-
-def masked_lm_loss(net: PoetryLM, inputs: torch.Tensor, targets: torch.Tensor, pad_id: int,
-                   return_logits: bool = False):
-    """Mean next-character cross-entropy over non-<pad> targets -> (loss, logits (N, V) or None, targets (N,)).
-
-    The output layer is most of a step, so it runs only where there is a target; without `return_logits`
-    (training) it is fused with the loss (models/linear_ce.py), else the fp32 logits are returned."""
-    hidden, _ = net.features(inputs)  # (B, T, H)
-    keep = targets != pad_id  # (B, T)
-    target_ids = targets[keep]  # (N,)
-    if not return_logits:
-        return linear_cross_entropy(hidden[keep], net.head.weight, net.head.bias, target_ids), None, target_ids
-    logits = net.head(hidden[keep]).float()  # (N, V): fp32 for the softmax after a bf16 matmul
-    return F.cross_entropy(logits, target_ids), logits, target_ids
 
 
 class PoetryLitModule(L.LightningModule):
     """`vocab` is `Vocabulary.to_dict()`, `model` the PoetryLM keyword arguments, `optimizer` / `scheduler`
-    Hydra configs with `_partial_: true`: all plain containers, so a checkpoint is self-contained."""
+    Hydra configs with `_partial_: true`, `data` the processing settings the vocabulary came from: all
+    plain containers, so a checkpoint is self-contained."""
 
     def __init__(self, vocab: dict, model: dict, optimizer: dict, scheduler: dict | None = None,
-                 sample_starts: str = REPORT_STARTS, sample_temperature: float = 0.8, sample_max_len: int = 48):
+                 data: dict | None = None, **legacy):
         super().__init__()
-        self.save_hyperparameters(logger=False)
+        # checkpoints of earlier versions also hold sample_* settings (now the SamplePoems callback's)
+        self.save_hyperparameters(ignore=list(legacy), logger=False)
         self.vocab = Vocabulary.from_dict(vocab)
         self.net = PoetryLM(len(self.vocab), **model)
         pad = self.vocab.pad_id
@@ -60,9 +46,9 @@ class PoetryLitModule(L.LightningModule):
     def _shared_step(self, batch, stage: str) -> torch.Tensor:
         inputs, targets = batch  # (B, T) each
         training = stage == "train"
-        loss, logits, target_ids = masked_lm_loss(self.net, inputs, targets, self.vocab.pad_id, not training)
+        loss, logits, target_ids = self.net.loss(inputs, targets, self.vocab.pad_id, return_logits=not training)
         if not torch.isfinite(loss):
-            raise LitPoetryError(f"{stage} loss is {loss.item()} at step {self.global_step}; lower the learning "
+            raise DivergedError(f"{stage} loss is {loss.item()} at step {self.global_step}; lower the learning "
                                  "rate or set trainer.gradient_clip_val (checkpoints written so far are kept)")
         self.log(f"{stage}/loss", loss, on_step=training, on_epoch=True, prog_bar=True,
                  batch_size=len(target_ids), sync_dist=not training)
@@ -83,6 +69,9 @@ class PoetryLitModule(L.LightningModule):
     def test_step(self, batch, batch_idx):
         self._shared_step(batch, "test")
 
+    def on_train_start(self) -> None:
+        self._epoch_start = time.perf_counter()  # a run resumed mid-epoch gets no on_train_epoch_start
+
     def on_train_epoch_start(self) -> None:
         self._epoch_start = time.perf_counter()
 
@@ -96,19 +85,6 @@ class PoetryLitModule(L.LightningModule):
             return
         self.val_ppl_best(self.val_ppl.compute())
         self.log("val/ppl_best", self.val_ppl_best.compute(), prog_bar=True, sync_dist=True)
-        if self.hparams.sample_starts and self.trainer.is_global_zero:
-            self._log_samples()
-
-    def _log_samples(self) -> None:
-        hp = self.hparams
-        poems = sample(self.net, self.vocab, list(hp.sample_starts), temperature=hp.sample_temperature,
-                       max_len=hp.sample_max_len, seed=self.current_epoch)
-        epoch = self.current_epoch
-        print(f"\nsamples after epoch {epoch}:\n" + "\n".join(f"  {p['start']}: {p['poem']}" for p in poems))
-        for logger in self.loggers:
-            if hasattr(logger, "log_text"):  # W&B: one table row per poem, with the epoch
-                logger.log_text("samples", columns=["epoch", "start", "poem"],
-                                data=[[epoch, p["start"], p["poem"]] for p in poems])
 
     def configure_optimizers(self):
         opt = hydra.utils.instantiate(self.hparams.optimizer)(params=self.parameters())

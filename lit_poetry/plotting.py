@@ -2,6 +2,7 @@
 
     python -m lit_poetry.plotting logs/optimizer_comparison/multiruns/<date>            # all runs below it
     python -m lit_poetry.plotting <dir> --target-loss 5.5 --out docs/figures/optimizers
+    lit-poetry-plot <dir>                                                             # installed
 
 Each run is a folder with csv/metrics.csv (the CSV logger); its label is its Hydra overrides less
 those every run shares (`optimizer=adam`). Writes <out>.png, <out>.svg and <out>.md (the table) and
@@ -11,9 +12,13 @@ diverged; the others are drawn either way.
 
 import argparse
 import csv
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from lit_poetry.cli import ERROR_FILE, guarded
+from lit_poetry.errors import DivergedError, LitPoetryError
 
 
 @dataclass
@@ -25,7 +30,8 @@ class Run:
     val_epochs: list[int] = field(default_factory=list)
     val_ppl: list[float] = field(default_factory=list)
     wall_s: float = math.nan
-    error: str = ""  # error.txt, written by train.py when a run of a multirun stopped on an error
+    error: str = ""  # the message of error.json, written when a job of a multirun stopped on an error
+    error_type: str = ""  # its exception type: DivergedError for a non-finite loss
 
     @property
     def has_metrics(self) -> bool:
@@ -34,7 +40,7 @@ class Run:
     @property
     def diverged(self) -> bool:
         nonfinite = any(not math.isfinite(v) for v in self.train_loss + self.val_ppl)
-        return nonfinite or "loss is nan" in self.error or "loss is inf" in self.error  # lit_module's message
+        return nonfinite or self.error_type == DivergedError.__name__
 
 
 def _float(text: str | None) -> float | None:
@@ -42,7 +48,7 @@ def _float(text: str | None) -> float | None:
 
 
 def read_run(run_dir: Path) -> Run:
-    """A run's label, its curves from <run_dir>/csv/metrics*.csv (empty when there are none), its error.txt."""
+    """A run's label, its curves from <run_dir>/csv/metrics*.csv (empty when there are none), its error."""
     overrides = run_dir / ".hydra" / "overrides.yaml"  # this job's command-line overrides, one per line
     if overrides.is_file():
         lines = overrides.read_text(encoding="utf-8").splitlines()
@@ -51,8 +57,9 @@ def read_run(run_dir: Path) -> Run:
     else:
         label = run_dir.name
     run = Run(label or run_dir.name, run_dir)
-    if (run_dir / "error.txt").is_file():
-        run.error = (run_dir / "error.txt").read_text(encoding="utf-8").strip()
+    if (run_dir / ERROR_FILE).is_file():
+        record = json.loads((run_dir / ERROR_FILE).read_text(encoding="utf-8"))
+        run.error, run.error_type = record["message"], record["type"]
     # metrics.csv, and the metrics-<time>.csv a resumed run kept from before (training.py), oldest first
     files = sorted((run_dir / "csv").glob("metrics*.csv"), key=lambda p: p.stat().st_mtime)
     if not files:
@@ -143,6 +150,7 @@ def plot(runs: list[Run], out: Path) -> list[Path]:
     return paths
 
 
+@guarded
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("root", type=Path, help="a multirun folder (or any folder holding run folders)")
@@ -150,12 +158,10 @@ def main(argv=None) -> int:
     ap.add_argument("--target-loss", type=float, default=6.0)
     args = ap.parse_args(argv)
     if not args.root.is_dir():
-        print(f"error: {args.root} is not a folder")
-        return 2
+        raise LitPoetryError(f"{args.root} is not a folder")
     runs = find_runs(args.root)
     if not runs:
-        print(f"error: no run folder (with .hydra/ or csv/) under {args.root}")
-        return 2
+        raise LitPoetryError(f"no run folder (with .hydra/ or csv/) under {args.root}")
     table = summary_table(runs, args.target_loss)
     print(table)
     for run in runs:
@@ -163,8 +169,7 @@ def main(argv=None) -> int:
             print(f"note: {run.label}{status(run)}" + (f": {run.error}" if run.error else ""))
     drawable = [run for run in runs if run.has_metrics]
     if not drawable:
-        print(f"error: no run under {args.root} has csv/metrics.csv with metrics (is the CSV logger on?)")
-        return 2
+        raise LitPoetryError(f"no run under {args.root} has csv/metrics.csv with metrics (is the CSV logger on?)")
     out = args.out or args.root / "comparison"
     paths = plot(drawable, out)
     out.with_suffix(".md").write_text(table + "\n", encoding="utf-8")

@@ -2,6 +2,7 @@
 
 import logging
 import os
+from dataclasses import asdict
 from pathlib import Path
 
 import hydra
@@ -72,9 +73,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         model=OmegaConf.to_container(cfg.model, resolve=True),
         optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
         scheduler=OmegaConf.to_container(cfg.scheduler, resolve=True) if cfg.get("scheduler") else None,
-        sample_starts=cfg.samples.starts or "",
-        sample_temperature=cfg.samples.temperature,
-        sample_max_len=cfg.samples.max_len,
+        data=asdict(datamodule.processing),  # evaluation reads the corpus the way training did
     )
     callbacks = instantiate_group(cfg.get("callbacks"), "callback")
     loggers: list[Logger] = instantiate_group(cfg.get("logger"), "logger")

@@ -26,7 +26,6 @@ TINY = [
     "trainer.enable_model_summary=false",
     "callbacks=none",
     "logger=none",
-    "samples.starts=''",
 ]
 
 

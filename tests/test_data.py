@@ -7,12 +7,14 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lit_poetry.data.cleaning import PUNCTUATION, clean_line, clean_poem, is_han
+from lit_poetry.data.cache import load_or_process
+from lit_poetry.data.cleaning import clean_line, clean_poem
 from lit_poetry.data.corpora import Poem, read_corpus
 from lit_poetry.data.datamodule import PoetryDataModule
-from lit_poetry.data.processing import ProcessingConfig, fit_length, load_or_process, process
+from lit_poetry.data.processing import ProcessingConfig, fit_length, process
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
+from lit_poetry.text import PUNCTUATION, is_han
 
 from .conftest import ROOT
 
@@ -164,17 +166,27 @@ def test_cache_hit_returns_identical_tensors(tmp_path, data_dir):
     assert len(list(tmp_path.glob("*.pt"))) == 2 and not list(tmp_path.glob("*.tmp"))
 
 
-def test_corrupt_cache_file_is_rebuilt(tmp_path, data_dir):
+def test_corrupt_cache_file_is_rebuilt(tmp_path, data_dir, caplog):
     cfg = ProcessingConfig(corpus="tangshi", data_dir=str(data_dir))
-    good = load_or_process(cfg, tmp_path)
+    with caplog.at_level("INFO", logger="lit_poetry.data.cache"):
+        good = load_or_process(cfg, tmp_path)
+    assert "data cache miss: no " in caplog.text  # every miss says why
     (path,) = tmp_path.glob("*.pt")
     path.write_bytes(b"not a torch file")
-    again = load_or_process(cfg, tmp_path)
+    with caplog.at_level("INFO", logger="lit_poetry.data.cache"):
+        again = load_or_process(cfg, tmp_path)
+    assert f"data cache {path} is unreadable" in caplog.text
     assert not again.stats["cache"]["hit"] and torch.equal(again.splits["train"].ids, good.splits["train"].ids)
 
 
+def test_datamodule_refuses_an_unknown_setting(data_dir):
+    with pytest.raises(LitPoetryError, match="unknown data setting.*max_lenn"):
+        PoetryDataModule(corpus="tangshi", data_dir=str(data_dir), max_lenn=12)
+
+
 def test_datamodule_pads_and_shifts(data_dir, tmp_path):
-    dm = PoetryDataModule("tangshi", str(data_dir), str(tmp_path), batch_size=8, long_poems="window")
+    dm = PoetryDataModule(corpus="tangshi", data_dir=str(data_dir), cache_dir=str(tmp_path), batch_size=8,
+                          long_poems="window")
     inputs, targets = next(iter(dm.train_dataloader()))
     assert inputs.shape == targets.shape and inputs.shape[0] == 8
     assert torch.equal(inputs[:, 1:], targets[:, :-1])

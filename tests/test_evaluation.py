@@ -8,7 +8,8 @@ import torch
 
 from lit_poetry.checkpoint import load_poetry_lm
 from lit_poetry.data.processing import ProcessingConfig, encode_poems, prepare_poems
-from lit_poetry.evaluation import is_regular, perplexity, quality_report
+from lit_poetry.evaluation import perplexity, quality_report
+from lit_poetry.text import is_regular
 
 from .conftest import ROOT
 
@@ -66,7 +67,7 @@ def test_evaluation_command_matches_training_val_perplexity(tiny_checkpoint):
     ckpt = torch.load(tiny_checkpoint, weights_only=True)
     best = next(v for k, v in ckpt["callbacks"].items() if k.startswith("ModelCheckpoint"))["best_model_score"]
     args = [f"ckpt_path={tiny_checkpoint.parent / 'best.ckpt'}", "quality.num_samples=2", "output=json"]
-    run = subprocess.run([sys.executable, "-m", "lit_poetry.evaluation", *args], cwd=ROOT, capture_output=True,
+    run = subprocess.run([sys.executable, "-m", "lit_poetry.evaluate", *args], cwd=ROOT, capture_output=True,
                          text=True)
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)

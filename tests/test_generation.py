@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from lit_poetry.checkpoint import load_poetry_lm
-from lit_poetry.data.cleaning import PUNCTUATION, is_han
 from lit_poetry.errors import LitPoetryError
-from lit_poetry.generation import FORMS, REPORT_STARTS, sample, split_lines
+from lit_poetry.generation import REPORT_STARTS, sample
+from lit_poetry.text import FORMS, PUNCTUATION, is_han, split_lines
 
 from .conftest import ROOT
 

@@ -20,7 +20,7 @@ def multirun(tmp_path_factory, data_dir):
     run = subprocess.run(
         [sys.executable, "train.py", "-m", "experiment=optimizer_comparison", "optimizer=adam,sgd",
          "model.embedding_dim=16", "model.hidden_size=24", "trainer.max_epochs=2", "trainer.limit_train_batches=4",
-         "trainer.limit_val_batches=2", "trainer.log_every_n_steps=1", "samples.starts=''",
+         "trainer.limit_val_batches=2", "trainer.log_every_n_steps=1", "~callbacks.sample_poems",
          "trainer.enable_progress_bar=false", "~callbacks.rich_progress_bar", f"hydra.sweep.dir={out}",
          f"paths.cache_dir={out / 'cache'}"],
         cwd=ROOT, capture_output=True, text=True, env=env)
@@ -59,7 +59,7 @@ def test_diverged_and_missing_runs_are_named_and_the_rest_drawn(multirun, tmp_pa
     overrides.write_text(overrides.read_text().replace("optimizer=adam", "optimizer=momentum"))
     with open(diverged / "csv" / "metrics.csv", "a") as f:  # a NaN loss row after the finite ones
         f.write("1,,9,,nan,,,,\n")
-    (diverged / "error.txt").write_text("train loss is nan at step 9")
+    (diverged / "error.json").write_text('{"type": "DivergedError", "message": "train loss is nan at step 9"}')
     missing = root / "3"
     (missing / ".hydra").mkdir(parents=True)
     (missing / ".hydra" / "overrides.yaml").write_text(overrides.read_text().replace("momentum", "adagrad"))
@@ -74,5 +74,6 @@ def test_diverged_and_missing_runs_are_named_and_the_rest_drawn(multirun, tmp_pa
 
 def test_folder_without_metrics_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "0" / ".hydra").mkdir(parents=True)
-    assert plotting.main([str(tmp_path)]) == 2
-    assert "no run under" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as stop:
+        plotting.main([str(tmp_path)])
+    assert stop.value.code == 2 and "error: no run under" in capsys.readouterr().err

@@ -126,7 +126,7 @@ def test_ddp_two_processes_match_a_single_process(tmp_path, data_dir):
     run = run_cli("train.py", "trainer=ddp_sim", "trainer.max_epochs=1", "trainer.limit_train_batches=2",
                   "trainer.limit_val_batches=null", "model.embedding_dim=16", "model.hidden_size=24",
                   "callbacks=default", "~callbacks.rich_progress_bar", "~callbacks.early_stopping", "logger=csv",
-                  "samples.starts=''", "trainer.enable_progress_bar=false",
+                  "~callbacks.sample_poems", "trainer.enable_progress_bar=false",
                   f"hydra.run.dir={out}", f"paths.cache_dir={tmp_path / 'cache'}")
     assert run.returncode == 0, run.stderr[-3000:]
     rows = list(csv.DictReader(open(out / "csv" / "metrics.csv")))

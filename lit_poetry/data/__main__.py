@@ -3,28 +3,26 @@
     python -m lit_poetry.data data=tang                  # 全唐诗 (cached after the first run)
     python -m lit_poetry.data data=tang no_cache=true    # cold: read, t2s, clean, filter, encode
     python -m lit_poetry.data data=tangshi data.max_len=48
+
+Installed, the same command is `lit-poetry-data`.
 """
 
 import json
 import time
 
-import hydra
 from omegaconf import DictConfig
 
-from lit_poetry.cli import CONFIG_DIR
-from lit_poetry.errors import LitPoetryError, exit_with_error
+from lit_poetry.cli import hydra_command
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="stats")
+@hydra_command("stats")
 def main(cfg: DictConfig) -> None:
-    from lit_poetry.data.processing import ProcessingConfig, load_or_process
+    from lit_poetry.data.cache import load_or_process  # no Lightning import: the timing is the pipeline's
+    from lit_poetry.data.processing import ProcessingConfig
 
     t0 = time.perf_counter()
-    try:
-        settings = ProcessingConfig.from_settings(cfg.data)  # no Lightning import: the timing is the pipeline's
-        corpus = load_or_process(settings, None if cfg.no_cache else cfg.data.cache_dir)
-    except LitPoetryError as e:
-        exit_with_error(e)
+    settings = ProcessingConfig.from_settings(cfg.data)
+    corpus = load_or_process(settings, None if cfg.no_cache else cfg.data.cache_dir)
     stats = dict(corpus.stats, total_seconds=round(time.perf_counter() - t0, 3))
     print(json.dumps(stats, ensure_ascii=False, indent=2))
 

@@ -12,9 +12,7 @@ out as `{…}`), any other non-Han character after the rules above, or no text a
 import re
 
 from lit_poetry.data.corpora import Poem
-
-PUNCTUATION = "，。？！；："
-LINE_END = "。？！；"  # punctuation that ends a verse line (used for splitting and truncating)
+from lit_poetry.text import PUNCTUATION, has_non_poetry
 
 _HALF_TO_FULL = str.maketrans({",": "，", ".": "。", "?": "？", "!": "！", ";": "；", ":": "：", "、": "，"})
 # a note may open half-width and close full-width, span verse lines, or run to the end unclosed
@@ -22,12 +20,6 @@ _NOTES = re.compile(r"[（(][^（()）]*(?:[）)]|$)|〖[^〗]*〗")
 _SUPPLIED = re.compile(r"\[([^\]]*)\]")
 _MARKS = re.compile(r"[《》「」『』〈〉“”‘’ \t\u3000]")
 _LOST = re.compile(r"[□●○{}]")
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-_NOT_POETRY = re.compile(f"[^{_HAN}{PUNCTUATION}]")
-
-
-def is_han(char: str) -> bool:
-    return _NOT_POETRY.match(char) is None and char not in PUNCTUATION
 
 
 def clean_line(line: str) -> str:
@@ -47,6 +39,6 @@ def clean_poem(poem: Poem) -> tuple[Poem | None, str]:
         return None, "empty"
     if _LOST.search(text):
         return None, "lost_chars"
-    if _NOT_POETRY.search(text):
+    if has_non_poetry(text):
         return None, "non_han"
     return Poem(poem.title, poem.author, lines), ""

@@ -1,43 +1,31 @@
-"""PoetryDataModule: a corpus name and settings -> padded (inputs, targets) batches."""
+"""PoetryDataModule: processing settings -> padded (inputs, targets) batches for Lightning."""
 
 import lightning as L
 from torch.utils.data import DataLoader
 
-from lit_poetry.data.processing import PadCollate, ProcessedCorpus, ProcessingConfig, load_or_process
+from lit_poetry.data.batching import PadCollate
+from lit_poetry.data.cache import load_or_process
+from lit_poetry.data.processing import ProcessedCorpus, ProcessingConfig
 from lit_poetry.data.vocab import Vocabulary
 
 
 class PoetryDataModule(L.LightningDataModule):
-    def __init__(
-        self,
-        corpus: str = "tangshi",
-        data_dir: str | None = None,
-        cache_dir: str | None = None,
-        batch_size: int = 16,
-        num_workers: int = 0,
-        t2s: bool | None = None,
-        min_len: int = 5,
-        max_len: int = 24,
-        long_poems: str = "truncate",
-        seq_len: int | None = None,
-        seq_step: int | None = None,
-        min_freq: int = 1,
-        val_fraction: float = 0.2,
-        test_fraction: float = 0.0,
-        split_seed: int = 1234,
-    ):
+    """`processing` are `ProcessingConfig`'s fields (corpus, data_dir, max_len, ...: configs/data/*.yaml);
+    the rest is how batches are served."""
+
+    def __init__(self, batch_size: int = 16, num_workers: int = 0, cache_dir: str | None = None, **processing):
         super().__init__()
-        self.save_hyperparameters(logger=False)
-        self.processing = ProcessingConfig.from_settings(self.hparams)
+        self.processing = ProcessingConfig.from_kwargs(processing)
+        self.batch_size, self.num_workers, self.cache_dir = batch_size, num_workers, cache_dir
         self.corpus: ProcessedCorpus | None = None
 
     def prepare_data(self) -> None:
         """Runs once per node: fills the cache so that every rank's `setup` reads it."""
-        load_or_process(self.processing, self.hparams.cache_dir)
+        load_or_process(self.processing, self.cache_dir)
 
     def setup(self, stage: str | None = None) -> None:
         if self.corpus is None:
-            self.corpus = load_or_process(self.processing, self.hparams.cache_dir)
+            self.corpus = load_or_process(self.processing, self.cache_dir)
 
     @property
     def vocab(self) -> Vocabulary:
@@ -48,11 +36,11 @@ class PoetryDataModule(L.LightningDataModule):
         self.setup()
         return DataLoader(
             self.corpus.splits[split],  # EncodedSplit is a map-style dataset of id tensors
-            batch_size=self.hparams.batch_size,
+            batch_size=self.batch_size,
             shuffle=shuffle,
             collate_fn=PadCollate(self.corpus.vocab.pad_id),
-            num_workers=self.hparams.num_workers,
-            persistent_workers=self.hparams.num_workers > 0,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -18,8 +18,9 @@ import tempfile
 import urllib.request
 from pathlib import Path, PurePosixPath
 
+from lit_poetry.cli import guarded
 from lit_poetry.data.corpora import CORPORA, default_data_dir
-from lit_poetry.errors import LitPoetryError, exit_with_error
+from lit_poetry.errors import LitPoetryError
 
 TARBALL_URL = "https://registry.npmjs.org/chinese-poetry/-/chinese-poetry-2.0.1.tgz"
 TARBALL_SHA1 = "b6e7e60d0accac7c723d066a5c360549aab8299d"  # the registry's dist.shasum for 2.0.1
@@ -84,6 +85,7 @@ def extract(tarball: Path, data_dir: Path) -> list[Path]:
     return [data_dir / t for t in written]
 
 
+@guarded
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", type=Path, default=None, help="default: $LIT_POETRY_DATA, else ./data")
@@ -91,12 +93,9 @@ def main(argv=None) -> None:
     ap.add_argument("--url", default=TARBALL_URL)
     args = ap.parse_args(argv)
     data_dir = (args.data_dir or default_data_dir()).expanduser()
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            tarball = args.tarball or fetch(args.url, Path(tmp) / "chinese-poetry-2.0.1.tgz", TARBALL_SHA1)
-            files = extract(tarball, data_dir)
-    except LitPoetryError as e:
-        exit_with_error(e)
+    with tempfile.TemporaryDirectory() as tmp:
+        tarball = args.tarball or fetch(args.url, Path(tmp) / "chinese-poetry-2.0.1.tgz", TARBALL_SHA1)
+        files = extract(tarball, data_dir)
     print(f"wrote {len(files)} files under {data_dir.resolve()}/chinese-poetry (corpora tang, tang300)")
     if not (data_dir / CORPORA["tangshi"].pattern).is_file():
         print(f"the small corpus is not on npm: {CORPORA['tangshi'].hint}")

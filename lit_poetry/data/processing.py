@@ -1,27 +1,23 @@
 """Raw poems -> encoded training sequences: clean, filter, split by poem, build the vocabulary, encode.
 
-The result (`ProcessedCorpus`) is cached on disk, keyed by every setting that changes it and by the
-corpus files' size and modification time, so a second run loads tensors instead of re-reading JSON.
+`ProcessingConfig` holds every setting that changes the result (the one list of them: the DataModule,
+the cache key and the checkpoint's record of the data all come from it); `process` runs the stages.
+`cache.py` keeps the result on disk, `batching.py` turns it into padded batches.
 """
 
-import hashlib
-import json
-import os
-import tempfile
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
+from dataclasses import dataclass, field, fields
 
 import numpy as np
-import torch
 
-from lit_poetry.data.cleaning import LINE_END, clean_poem
-from lit_poetry.data.corpora import corpus_files, read_corpus
+from lit_poetry.data.batching import EncodedSplit
+from lit_poetry.data.cleaning import clean_poem
+from lit_poetry.data.corpora import read_corpus
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
+from lit_poetry.text import LINE_END
 
-CACHE_VERSION = 1  # bump when processing changes what a cached file holds
 LONG_POEMS = ("truncate", "window", "drop")
 
 
@@ -42,9 +38,19 @@ class ProcessingConfig:
 
     @classmethod
     def from_settings(cls, settings) -> "ProcessingConfig":
-        """The processing settings out of a larger mapping (the `data` config, DataModule hparams)."""
+        """The processing settings out of a larger mapping (the whole `data` config)."""
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in settings.items() if k in names})
+
+    @classmethod
+    def from_kwargs(cls, settings: dict) -> "ProcessingConfig":
+        """Exactly the processing settings: a name that is not one is refused, not ignored."""
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(settings) - set(names))
+        if unknown:
+            raise LitPoetryError(f"unknown data setting(s) {', '.join(unknown)}; the data settings are "
+                                 f"{', '.join(names)}, batch_size, num_workers, cache_dir")
+        return cls(**settings)
 
     def __post_init__(self):
         if self.long_poems not in LONG_POEMS:
@@ -55,29 +61,6 @@ class ProcessingConfig:
             raise LitPoetryError(f"seq_step={self.seq_step} > seq_len: windows would skip characters")
         if not 0 <= self.val_fraction + self.test_fraction < 1:
             raise LitPoetryError("val_fraction + test_fraction must be in [0, 1)")
-
-
-@dataclass
-class EncodedSplit:
-    """Variable-length id sequences stored flat: sequence i is ids[offsets[i]:offsets[i+1]]."""
-
-    ids: torch.Tensor  # (N_tokens,) int32, each sequence is <bos> chars [<eos>]
-    offsets: torch.Tensor  # (N_seq + 1,) int64
-    poem_index: torch.Tensor  # (N_seq,) int64: which kept poem a sequence came from
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    def __getitem__(self, i: int) -> torch.Tensor:
-        return self.ids[self.offsets[i] : self.offsets[i + 1]]
-
-    @classmethod
-    def from_sequences(cls, seqs: list[list[int]], poem_index: list[int]) -> "EncodedSplit":
-        lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
-        offsets = np.zeros(len(seqs) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        flat = np.fromiter((i for s in seqs for i in s), dtype=np.int32, count=int(offsets[-1]))
-        return cls(torch.from_numpy(flat), torch.from_numpy(offsets), torch.tensor(poem_index, dtype=torch.int64))
 
 
 @dataclass
@@ -192,65 +175,3 @@ def process(cfg: ProcessingConfig) -> ProcessedCorpus:
     return ProcessedCorpus(vocab, splits, prepared.texts, stats)
 
 
-def cache_key(cfg: ProcessingConfig) -> str:
-    """Hash of the settings, the code version and the corpus files (path, size, mtime)."""
-    files = [(str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in corpus_files(cfg.corpus, cfg.data_dir)]
-    settings = {k: v for k, v in asdict(cfg).items() if k != "data_dir"}
-    blob = json.dumps({"v": CACHE_VERSION, "cfg": settings, "files": files}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def load_or_process(cfg: ProcessingConfig, cache_dir: str | os.PathLike | None) -> ProcessedCorpus:
-    """`process(cfg)`, through an on-disk cache when `cache_dir` is set. Writes are atomic."""
-    if not cache_dir:
-        return process(cfg)
-    path = Path(cache_dir) / f"{Path(cfg.corpus.replace('*', '_')).stem}-{cache_key(cfg)}.pt"
-    if path.exists():
-        t0 = time.perf_counter()
-        try:
-            blob = torch.load(path, weights_only=True)  # tensors, lists, dicts and strings only
-            corpus = ProcessedCorpus(Vocabulary.from_dict(blob["vocab"]),
-                                     {k: EncodedSplit(**v) for k, v in blob["splits"].items()},
-                                     blob["texts"], blob["stats"])
-            corpus.stats["cache"] = {"hit": True, "path": str(path), "seconds": round(time.perf_counter() - t0, 3)}
-            return corpus
-        except Exception:  # unreadable cache file: rebuild it
-            pass
-    corpus = process(cfg)
-    blob = {"vocab": corpus.vocab.to_dict(), "splits": {k: vars(v) for k, v in corpus.splits.items()},
-            "texts": corpus.texts, "stats": corpus.stats}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(blob, f)
-        os.replace(tmp, path)  # readers see the old file or the whole new one, never half
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    corpus.stats["cache"] = {"hit": False, "path": str(path)}
-    return corpus
-
-
-class PadCollate:
-    """Pad a list of id sequences to the batch's longest and shift by one: inputs predict targets.
-
-    Plain torch, no Lightning: the DataModule, the evaluation and the NumPy twin share it."""
-
-    def __init__(self, pad_id: int):
-        self.pad_id = pad_id
-
-    def __call__(self, seqs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        T = max(len(s) for s in seqs) - 1
-        batch = torch.full((len(seqs), T + 1), self.pad_id, dtype=torch.long)  # (B, T+1)
-        for row, s in zip(batch, seqs):
-            row[: len(s)] = s
-        return batch[:, :-1], batch[:, 1:]  # (B, T) inputs, (B, T) targets (<pad> where no target)
-
-
-def padded_batches(split: EncodedSplit, batch_size: int, pad_id: int, order=None):
-    """(inputs, targets) batches of `split` taken in `order` (default: as stored); the last may be short."""
-    collate = PadCollate(pad_id)
-    order = range(len(split)) if order is None else order
-    for start in range(0, len(order), batch_size):
-        yield collate([split[int(i)] for i in order[start : start + batch_size]])

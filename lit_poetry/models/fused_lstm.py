@@ -13,13 +13,8 @@ kept in the matmul dtype.
 """
 
 import torch
-from torch.nn import functional as F
 
-from lit_poetry.models.lstm import State
-
-
-def _device_type(t: torch.Tensor) -> str:
-    return t.device.type if t.device.type in ("cuda", "cpu") else "cpu"
+from lit_poetry.models.base import State, device_type, matmul_dtype
 
 
 class LSTMLayerFunction(torch.autograd.Function):
@@ -27,9 +22,8 @@ class LSTMLayerFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, h0, c0, w_x, w_h, b):
-        device = _device_type(x)
-        mm_dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else w_h.dtype
-        with torch.autocast(device, enabled=False):  # precision is chosen explicitly below
+        mm_dtype = matmul_dtype(x, w_h.dtype)
+        with torch.autocast(device_type(x), enabled=False):  # precision is chosen explicitly below
             return LSTMLayerFunction._forward(ctx, x, h0, c0, w_x, w_h, b, mm_dtype)
 
     @staticmethod
@@ -59,7 +53,7 @@ class LSTMLayerFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, dh_all, dc_T):
-        with torch.autocast(_device_type(ctx.saved_tensors[0]), enabled=False):
+        with torch.autocast(device_type(ctx.saved_tensors[0]), enabled=False):
             return LSTMLayerFunction._backward(ctx, dh_all, dc_T)
 
     @staticmethod
@@ -95,18 +89,7 @@ class LSTMLayerFunction(torch.autograd.Function):
                 dw_x.to(w_x.dtype), dw_h.to(w_h.dtype), db)
 
 
-def fused_lstm(x: torch.Tensor, state: State | None, w_x: list, w_h: list, b: list, dropout: float = 0.0,
-               training: bool = False) -> tuple[torch.Tensor, State]:
-    """Multi-layer LSTM with the fused layer; dropout between layers as in lstm.LSTM."""
-    B, L, H = x.shape[0], len(w_h), w_h[0].shape[0]
-    if state is None:
-        zeros = torch.zeros(L, B, H, dtype=w_h[0].dtype, device=x.device)
-        state = (zeros, zeros)
-    hs, cs = [], []
-    for k in range(L):
-        if k > 0 and dropout > 0:
-            x = F.dropout(x, dropout, training)
-        x, c = LSTMLayerFunction.apply(x, state[0][k], state[1][k], w_x[k], w_h[k], b[k])  # (B, T, H), (B, H)
-        hs.append(x[:, -1])
-        cs.append(c)
-    return x, (torch.stack(hs), torch.stack(cs))  # (B, T, H), (L, B, H) x2
+def fused_lstm_layer(x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, w_x, w_h, b) -> tuple[torch.Tensor, State]:
+    """One layer through the derived BPTT; same signature and results as lstm.lstm_layer."""
+    out, c = LSTMLayerFunction.apply(x, h0, c0, w_x, w_h, b)  # (B, T, H), (B, H)
+    return out, (out[:, -1], c)

@@ -9,6 +9,8 @@ Under autocast the matmuls run in the autocast dtype and the softmax in fp32.
 
 import torch
 
+from lit_poetry.models.base import device_type, matmul_dtype
+
 CHUNK_ROWS = 1024  # rows of logits alive at once: bounds the fp32 softmax buffer
 
 
@@ -17,9 +19,8 @@ class LinearCrossEntropy(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, h, weight, bias, target):
-        device = h.device.type if h.device.type in ("cpu", "cuda") else "cpu"
-        mm_dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else weight.dtype
-        with torch.autocast(device, enabled=False):
+        mm_dtype = matmul_dtype(h, weight.dtype)
+        with torch.autocast(device_type(h), enabled=False):
             N = h.shape[0]
             h_mm, w_mm, b_mm = h.to(mm_dtype), weight.to(mm_dtype), bias.to(mm_dtype)
             need_grad = any(ctx.needs_input_grad[:3])
@@ -44,8 +45,7 @@ class LinearCrossEntropy(torch.autograd.Function):
     def backward(ctx, grad_loss):
         h_mm, w_mm, dlogits = ctx.saved_tensors
         scale = grad_loss / h_mm.shape[0]  # d mean / d sum
-        device = h_mm.device.type if h_mm.device.type in ("cpu", "cuda") else "cpu"
-        with torch.autocast(device, enabled=False):
+        with torch.autocast(device_type(h_mm), enabled=False):
             dh = torch.mm(dlogits, w_mm).to(ctx.dtypes[0]) * scale  # (N, H)
             dw = torch.mm(dlogits.t(), h_mm).to(ctx.dtypes[1]) * scale  # (V, H)
             db = dlogits.sum(0, dtype=ctx.dtypes[2]) * scale  # (V,)

@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from lit_poetry.errors import LitPoetryError
-
-State = tuple[torch.Tensor, torch.Tensor]  # (h, c), each (L, B, H)
+from lit_poetry.models.base import State
+from lit_poetry.models.fused_lstm import fused_lstm_layer
 
 
 def lstm_layer(x: torch.Tensor, h: torch.Tensor, c: torch.Tensor, w_x, w_h, b) -> tuple[torch.Tensor, State]:
@@ -68,17 +68,13 @@ class LSTM(nn.Module):
 
     def forward(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         assert x.dim() == 3, "batch-first input (B, T, I)"
-        if self.impl == "fused":
-            from lit_poetry.models.fused_lstm import fused_lstm
-
-            return fused_lstm(x, state, list(self.weight_x), list(self.weight_h), list(self.bias),
-                              self.dropout, self.training)
+        layer = fused_lstm_layer if self.impl == "fused" else lstm_layer
         h0, c0 = state if state is not None else self.zero_state(x.shape[0], x)  # (L, B, H) each
         hs, cs = [], []
         for k in range(self.num_layers):
             if k > 0 and self.dropout > 0:
                 x = nn.functional.dropout(x, self.dropout, self.training)  # between layers only, as nn.LSTM
-            x, (h, c) = lstm_layer(x, h0[k], c0[k], self.weight_x[k], self.weight_h[k], self.bias[k])
+            x, (h, c) = layer(x, h0[k], c0[k], self.weight_x[k], self.weight_h[k], self.bias[k])
             hs.append(h)
             cs.append(c)
         return x, (torch.stack(hs), torch.stack(cs))  # (B, T, H), (L, B, H) x2

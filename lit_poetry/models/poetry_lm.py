@@ -1,10 +1,16 @@
-"""PoetryLM: embedding -> (activation) -> LSTM -> dropout -> linear over the vocabulary."""
+"""PoetryLM: embedding -> (activation) -> LSTM -> dropout -> linear over the vocabulary, and its loss.
+
+The masked next-character loss lives here, beside the model, so that training, evaluation and the
+benchmarks compute it the same way."""
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from lit_poetry.errors import LitPoetryError
-from lit_poetry.models.lstm import State, make_lstm
+from lit_poetry.models.base import State
+from lit_poetry.models.linear_ce import linear_cross_entropy
+from lit_poetry.models.lstm import make_lstm
 
 ACTIVATIONS = {None: nn.Identity, "none": nn.Identity, "tanh": nn.Tanh, "relu": nn.ReLU}
 
@@ -40,3 +46,18 @@ class PoetryLM(nn.Module):
         """ids (B, T) -> logits (B, T, V) and the final state (feed it back to continue a sequence)."""
         out, state = self.features(ids, state)
         return self.head(out), state  # (B, T, V)
+
+    def loss(self, inputs: torch.Tensor, targets: torch.Tensor, ignore_id: int, return_logits: bool = False):
+        """Mean next-character cross-entropy over the targets that are not `ignore_id` (<pad>)
+        -> (loss, logits (N, V) or None, target ids (N,)).
+
+        The output layer is most of a step, so it runs only where there is a target; without
+        `return_logits` it is fused with the loss (models/linear_ce.py: no (N, V) logits kept), else the
+        fp32 logits are returned for metrics that need them."""
+        hidden, _ = self.features(inputs)  # (B, T, H)
+        keep = targets != ignore_id  # (B, T)
+        target_ids = targets[keep]  # (N,)
+        if not return_logits:
+            return linear_cross_entropy(hidden[keep], self.head.weight, self.head.bias, target_ids), None, target_ids
+        logits = self.head(hidden[keep]).float()  # (N, V): fp32 for the softmax after a bf16 matmul
+        return F.cross_entropy(logits, target_ids), logits, target_ids

@@ -12,6 +12,7 @@ import sys
 
 import numpy as np
 
+from lit_poetry.cli import guarded
 from lit_poetry.numpy_lstm.model import NumpyLSTMLM
 
 
@@ -50,6 +51,7 @@ def gradient_check(model: NumpyLSTMLM, inputs, targets, samples: int = 5, eps: f
     return rows
 
 
+@guarded
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--vocab", type=int, default=30)

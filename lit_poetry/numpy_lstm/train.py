@@ -15,11 +15,14 @@ import numpy as np
 import torch
 from omegaconf import OmegaConf
 
-from lit_poetry.cli import CONFIG_DIR
+from lit_poetry.cli import guarded
+from lit_poetry.data.batching import padded_batches
+from lit_poetry.data.cache import load_or_process
 from lit_poetry.data.corpora import default_data_dir
-from lit_poetry.data.processing import ProcessingConfig, load_or_process, padded_batches
+from lit_poetry.data.processing import ProcessingConfig
 from lit_poetry.numpy_lstm.model import NumpyLSTMLM
 from lit_poetry.numpy_lstm.optim import OPTIMIZERS
+from lit_poetry.resources import CONFIG_DIR
 
 
 def optimizer_settings(name: str, lr: float | None = None) -> dict:
@@ -48,6 +51,7 @@ def evaluate(model: NumpyLSTMLM, split, pad_id: int, batch_size: int = 64) -> fl
     return total / count
 
 
+@guarded
 def main(argv=None) -> list[float]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")

@@ -1,0 +1,46 @@
+"""The package homes of the two top-level scripts (`train.py`, `generate.py`) and their console scripts
+(`lit-poetry-train`, `lit-poetry-generate`). The other commands keep their `main` beside their code:
+`lit_poetry.evaluate`, `lit_poetry.data` (statistics), `lit_poetry.plotting`, `lit_poetry.data.download`.
+
+Only Hydra is imported here: Lightning and torch load inside the commands, after the command line has
+been parsed, so `--help` answers at once and generation never imports Lightning.
+"""
+
+import json
+
+from omegaconf import DictConfig, ListConfig
+
+from lit_poetry.cli import hydra_command
+from lit_poetry.errors import LitPoetryError
+
+
+@hydra_command("train")
+def train(cfg: DictConfig) -> float | None:
+    from lit_poetry.training import train as fit
+
+    return fit(cfg).get("val/ppl_best")  # the value a Hydra sweeper minimises
+
+
+def as_starts(start) -> list[str]:
+    if start is None:
+        return []
+    return [str(s) for s in start] if isinstance(start, ListConfig | list | tuple) else [str(start)]
+
+
+@hydra_command("generate")
+def generate(cfg: DictConfig) -> None:
+    if not cfg.ckpt_path:
+        raise LitPoetryError("give a checkpoint: python generate.py ckpt_path=<run dir>/checkpoints/best.ckpt")
+    if cfg.output not in ("text", "json"):
+        raise LitPoetryError(f"output='{cfg.output}' is not one of text, json")
+    from lit_poetry.checkpoint import load_poetry_lm
+    from lit_poetry.generation import sample
+
+    model, vocab = load_poetry_lm(cfg.ckpt_path, cfg.device)
+    poems = sample(model, vocab, as_starts(cfg.start), cfg.num_samples, acrostic=str(cfg.acrostic or ""),
+                   form=cfg.form, prefix=str(cfg.prefix or ""), temperature=cfg.temperature, top_k=cfg.top_k,
+                   top_p=cfg.top_p, max_len=cfg.max_len, seed=cfg.seed)
+    if cfg.output == "json":
+        print(json.dumps(poems, ensure_ascii=False))
+    else:
+        print("\n\n".join("\n".join(p["lines"]) for p in poems))

@@ -1,0 +1,59 @@
+"""Text conventions every part shares: punctuation, Han characters, verse lines and the regular forms.
+
+Cleaning writes text in this convention, generation writes it, evaluation and the metre checker read it.
+"""
+
+import re
+
+PUNCTUATION = "，。？！；："  # the one convention the corpora are cleaned to
+LINE_END = "。？！；"  # punctuation that ends a sentence (splitting, truncating, closing a poem)
+HAN_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"  # CJK ideographs, ext. A-G
+_NOT_POETRY = re.compile(f"[^{HAN_RANGES}{PUNCTUATION}]")
+
+# 五言/七言 绝句/律诗: (characters per line, lines); odd lines end in ，, even lines close the couplet
+FORMS = {"wujue": (5, 4), "qijue": (7, 4), "wulv": (5, 8), "qilv": (7, 8)}
+COUPLET_END = "。？！"  # what may close an even line of a regular poem
+
+
+def is_han(char: str) -> bool:
+    return _NOT_POETRY.match(char) is None and char not in PUNCTUATION
+
+
+def has_non_poetry(text: str) -> bool:
+    """True when `text` holds anything but Han characters and the convention's punctuation."""
+    return _NOT_POETRY.search(text) is not None
+
+
+def line_end(line_index: int) -> str:
+    """The mark generation writes after verse line `line_index` (0-based) of a regular poem."""
+    return "，" if line_index % 2 == 0 else "。"
+
+
+def split_lines(poem: str) -> list[str]:
+    """Verse lines (句): a line ends at any punctuation mark, which stays with it."""
+    lines, current = [], ""
+    for char in poem:
+        current += char
+        if char in PUNCTUATION:
+            lines.append(current)
+            current = ""
+    return lines + ([current] if current else [])
+
+
+def verse_lines(poem: str) -> list[str]:
+    """Lines of a poem without their punctuation."""
+    return [line.rstrip(PUNCTUATION) for line in split_lines(poem) if line.rstrip(PUNCTUATION)]
+
+
+def is_regular(poem: str, form: str | None = None) -> bool:
+    """Couplets of 5 or 7 characters a line (of `form`'s size and line count when given), odd lines ending
+    in ，and even lines in 。？！."""
+    lines = split_lines(poem)
+    if len(lines) < 2 or len(lines) % 2 or any(line[-1] not in PUNCTUATION for line in lines):
+        return False
+    sizes = {len(line) - 1 for line in lines}
+    allowed = {FORMS[form][0]} if form else {chars for chars, _ in FORMS.values()}
+    if form and len(lines) != FORMS[form][1]:
+        return False
+    ends_ok = all(line[-1] == "，" if k % 2 == 0 else line[-1] in COUPLET_END for k, line in enumerate(lines))
+    return len(sizes) == 1 and sizes <= allowed and ends_ok
