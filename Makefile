@@ -1,11 +1,11 @@
-# make train | make test | make bench | make lint   (a virtualenv in .venv is created on first use)
+# make train | make test | make bench | make lint | make wheel-check   (a virtualenv in .venv is created on first use)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # corpora: $LIT_POETRY_DATA if set, else ../shared/data beside the checkout if it exists, else ./data
 LIT_POETRY_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),$(abspath data))
 export LIT_POETRY_DATA
 
-.PHONY: install train test lint bench stats
+.PHONY: install train test lint bench stats wheel-check
 install: $(VENV)/.installed
 $(VENV)/.installed: setup.py
 	python3 -m venv $(VENV)
@@ -20,8 +20,12 @@ train: install  ## train on the small corpus (a few minutes on a CPU)
 test: install  ## the whole test suite
 	WANDB_MODE=offline $(PY) -m pytest -q $(ARGS)
 
-lint: install
+lint: install  ## style, and the layering contracts of .importlinter
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+wheel-check: install  ## build the wheel, install it in a fresh virtualenv, run its commands away from the checkout
+	bash scripts/check_wheel.sh
 
 stats: install  ## corpus statistics, e.g. make stats ARGS="data=tang"
 	$(PY) -m lit_poetry.data $(ARGS)

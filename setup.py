@@ -1,4 +1,8 @@
-"""Install: pip install torch==2.13.0 && pip install -e ".[dev]"  (GPU users install their CUDA torch first)."""
+"""Install: pip install torch==2.13.0 && pip install -e ".[dev]"  (GPU users install their CUDA torch first).
+
+The Hydra configs (configs/ in a checkout) ship inside the package as lit_poetry/configs, so the console
+scripts work from a plain `pip install .` too (lit_poetry/resources.py finds either copy).
+"""
 
 from setuptools import find_packages, setup
 
@@ -6,7 +10,9 @@ setup(
     name="lit-poetry",
     version="0.1.0",
     description="A character-level LSTM language model of Tang poetry, trained with PyTorch Lightning",
-    packages=find_packages(include=["lit_poetry", "lit_poetry.*"]),
+    packages=[*find_packages(include=["lit_poetry", "lit_poetry.*"]), "lit_poetry.configs"],
+    package_dir={"lit_poetry.configs": "configs"},
+    package_data={"lit_poetry.configs": ["*.yaml", "**/*.yaml"]},
     python_requires=">=3.10",
     # torch is pinned to the tested CPU build; a CUDA build of the same version satisfies it too
     install_requires=[
@@ -23,6 +29,15 @@ setup(
         "rich==15.0.0",
         "tensorboard==2.21.0",
     ],
-    extras_require={"dev": ["pytest==9.2.0", "ruff==0.17.5", "hypothesis==6.170.15"]},
-    entry_points={"console_scripts": ["lit-poetry-data=lit_poetry.data.__main__:main"]},
+    extras_require={"dev": ["pytest==9.2.0", "ruff==0.17.5", "hypothesis==6.170.15", "import-linter==2.16"]},
+    entry_points={
+        "console_scripts": [
+            "lit-poetry-train=lit_poetry.commands:train",
+            "lit-poetry-generate=lit_poetry.commands:generate",
+            "lit-poetry-evaluate=lit_poetry.evaluation:main",
+            "lit-poetry-data=lit_poetry.data.__main__:main",
+            "lit-poetry-download=lit_poetry.data.download:main",
+            "lit-poetry-plot=lit_poetry.plotting:main",
+        ]
+    },
 )

@@ -16,7 +16,7 @@ from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.text import PUNCTUATION, is_han
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 
 def test_tangshi_reader_joins_wrapped_lines(data_dir):

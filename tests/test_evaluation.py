@@ -11,7 +11,7 @@ from lit_poetry.data.processing import ProcessingConfig, encode_poems, prepare_p
 from lit_poetry.evaluation import perplexity, quality_report
 from lit_poetry.text import is_regular
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 
 def test_perplexity_is_exp_of_the_mean_token_nll(tiny_checkpoint, data_dir):

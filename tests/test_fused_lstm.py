@@ -6,7 +6,7 @@ import torch
 from lit_poetry.models.lstm import LSTM, make_lstm
 from lit_poetry.training import train
 
-from .conftest import compose_train
+from .helpers import compose_train
 
 
 def pair(I, H, layers, dtype=torch.float64, seed=0):

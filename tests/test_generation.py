@@ -10,7 +10,7 @@ from lit_poetry.errors import LitPoetryError
 from lit_poetry.generation import REPORT_STARTS, sample
 from lit_poetry.text import FORMS, PUNCTUATION, is_han, split_lines
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +139,10 @@ def test_generate_script_errors_are_one_line(tiny_checkpoint, args, message):
     run = generate(*args)
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert run.stderr.strip().splitlines() == [run.stderr.strip()] and message in run.stderr
+
+
+def test_generation_starts_without_lightning():
+    code = ("import sys, lit_poetry.commands, lit_poetry.generation, lit_poetry.checkpoint; "
+            "print(sorted(m for m in ('lightning', 'wandb', 'matplotlib') if m in sys.modules))")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout.strip() == "[]", run.stdout + run.stderr

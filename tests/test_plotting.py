@@ -9,7 +9,9 @@ import pytest
 
 from lit_poetry import plotting
 
-from .conftest import ROOT
+from .helpers import ROOT
+
+pytestmark = pytest.mark.slow  # a real two-job multirun
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,5 @@
 import csv
 import math
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -13,7 +10,7 @@ from lit_poetry.lit_module import PoetryLitModule
 from lit_poetry.plotting import read_run
 from lit_poetry.training import train
 
-from .conftest import ROOT, compose_train
+from .helpers import compose_train, run_cli
 
 REPORT_OPTIMIZERS = {
     "adam": (torch.optim.Adam, {"lr": 1e-3, "betas": (0.5, 0.99)}),
@@ -63,6 +60,7 @@ def test_loss_falls_and_checkpoint_is_self_contained(tmp_path, data_dir):
     val = [float(r["val/ppl"]) for r in rows if r.get("val/ppl")]
     assert len(val) == 3 and val[-1] < val[0]
     ckpt = torch.load(tmp_path / "checkpoints" / "best.ckpt", weights_only=True)  # plain data only
+    assert ckpt["hyper_parameters"]["data"]["corpus"] == "tangshi"  # the data settings travel with the model
     model = PoetryLitModule(**ckpt["hyper_parameters"])
     model.load_state_dict(ckpt["state_dict"])
     assert len(model.vocab) == ckpt["state_dict"]["net.embedding.weight"].shape[0]
@@ -99,11 +97,6 @@ def test_nan_loss_stops_without_corrupting_checkpoints(tmp_path, data_dir):
         assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
 
 
-def run_cli(*args, cwd=ROOT):
-    env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
-    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, env=env)
-
-
 @pytest.mark.parametrize("override, message", [("optimizer=adamw2", "optimizer/adamw2"), ("data=poems", "data/poems")])
 def test_unknown_group_option_lists_the_choices(override, message, tmp_path):
     run = run_cli("train.py", override, f"paths.log_dir={tmp_path}")
@@ -117,6 +110,7 @@ def test_train_script_reports_user_errors_in_one_line(tmp_path):
     assert run.stderr.strip().splitlines()[-1].startswith("error: ckpt_path=/nonexistent.ckpt does not exist")
 
 
+@pytest.mark.slow
 def test_ddp_two_processes_match_a_single_process(tmp_path, data_dir):
     """2 CPU processes (gloo): the synced val/ppl equals one process validating the same weights.
 
@@ -162,3 +156,47 @@ def test_test_split_is_evaluated_after_fit(tmp_path, data_dir):
     metrics = train(compose_train(tmp_path, ["test=true", "data.test_fraction=0.1", "callbacks=default",
                                              "~callbacks.rich_progress_bar"]))
     assert math.isfinite(metrics["test/ppl"]) and metrics["test/ppl"] > 1
+
+
+def test_sample_poems_callback_writes_one_poem_per_start(tmp_path, data_dir, capsys):
+    train(compose_train(tmp_path, ["callbacks=sample_poems", "callbacks.sample_poems.starts='春江'",
+                                   "callbacks.sample_poems.max_len=20"]))
+    out = capsys.readouterr().out
+    assert "samples after epoch 0:" in out
+    poems = [line.strip() for line in out.splitlines() if line.strip()[:2] in ("春:", "江:")]
+    assert [p[0] for p in poems] == ["春", "江"] and all(p[3] == p[0] and len(p) <= 3 + 20 for p in poems)
+
+
+def test_checkpoint_of_an_earlier_version_still_loads(tiny_checkpoint, tmp_path):
+    """Earlier checkpoints kept the sample-poem settings among the module's hyper-parameters."""
+    from lit_poetry.checkpoint import load_poetry_lm
+
+    ckpt = torch.load(tiny_checkpoint, weights_only=False)
+    hparams = {k: v for k, v in ckpt["hyper_parameters"].items() if k != "data"}
+    ckpt["hyper_parameters"] = {**hparams, "sample_starts": "日红", "sample_temperature": 0.8, "sample_max_len": 48}
+    old = tmp_path / "old.ckpt"
+    torch.save(ckpt, old)
+    model, vocab = load_poetry_lm(old)
+    assert len(vocab) == model.head.out_features
+    lit = PoetryLitModule.load_from_checkpoint(old)
+    assert torch.equal(lit.net.head.weight, model.head.weight)
+
+
+@pytest.mark.slow
+def test_a_diverged_job_scores_inf_and_the_sweep_goes_on(tmp_path, data_dir):
+    run = run_cli("train.py", "-m", "optimizer=momentum", "optimizer.lr=1e38,1e-2", "trainer.gradient_clip_val=null",
+                  "trainer=cpu", "trainer.max_epochs=1", "trainer.limit_train_batches=3", "trainer.limit_val_batches=2",
+                  "model.embedding_dim=16", "model.hidden_size=24", "callbacks=none", "logger=csv",
+                  "trainer.enable_progress_bar=false", f"hydra.sweep.dir={tmp_path}",
+                  f"paths.cache_dir={tmp_path / 'cache'}")
+    assert run.returncode == 0, run.stderr[-3000:]
+    diverged, fine = read_run(tmp_path / "0"), read_run(tmp_path / "1")
+    assert diverged.diverged and diverged.error_type == "DivergedError" and "loss is" in diverged.error
+    assert not fine.diverged and not fine.error and fine.val_ppl and math.isfinite(fine.val_ppl[-1])
+
+
+@pytest.mark.parametrize("module", ["train.py", "generate.py", "-m lit_poetry.evaluate", "-m lit_poetry.data",
+                                    "-m lit_poetry.plotting", "-m lit_poetry.data.download"])
+def test_every_command_answers_help(module):
+    run = run_cli(*module.split(), "--help")
+    assert run.returncode == 0 and "Traceback" not in run.stderr and run.stdout.strip(), run.stderr

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Build the wheel, install it into a fresh virtualenv, and use it far from the checkout: every console
+# script answers --help, a few training steps run on the small corpus and the checkpoint writes a poem.
+#   bash scripts/check_wheel.sh            (make wheel-check; .ci/run runs it)
+# Needs $LIT_POETRY_DATA (the corpora) and the project's .venv (for the build tools).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+.venv/bin/pip wheel --quiet --no-deps --no-build-isolation --wheel-dir "$work/dist" .
+python3 -m venv "$work/venv"
+pip_install() { "$work/venv/bin/pip" install --quiet "$@" 2> >(grep -v "is ignored: it is neither" >&2); }
+pip_install torch==2.13.0
+pip_install "$work"/dist/lit_poetry-*.whl
+cd "$work"  # no checkout here: the configs must come from the installed package
+for cmd in train generate evaluate data download plot; do
+  "$work/venv/bin/lit-poetry-$cmd" --help > "help-$cmd.txt"
+  echo "lit-poetry-$cmd --help: ok"
+done
+export WANDB_MODE=offline
+"$work/venv/bin/lit-poetry-train" trainer=cpu trainer.max_epochs=1 trainer.limit_train_batches=3 trainer.limit_val_batches=2 \
+  model.embedding_dim=16 model.hidden_size=24 logger=csv callbacks.sample_poems.starts=日 \
+  trainer.enable_progress_bar=false hydra.run.dir="$work/run" paths.cache_dir="$work/cache"
+"$work/venv/bin/lit-poetry-generate" ckpt_path="$work/run/checkpoints/last.ckpt" start=日 form=wujue seed=0 \
+  | tee poem.txt
+test "$(wc -l < poem.txt)" -eq 4
+echo "wheel check: ok"

@@ -1,0 +1,47 @@
+"""Helpers shared by the tests (fixtures stay in conftest.py): the real config shrunk to seconds, and
+running the project's commands in a subprocess."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import DictConfig, open_dict
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA_DIR = Path(os.environ.get("LIT_POETRY_DATA", ROOT.parent / "shared" / "data")).resolve()
+
+# small enough for seconds on a 2-core CPU, large enough to learn something from the small corpus
+TINY = [
+    "model.embedding_dim=32",
+    "model.hidden_size=48",
+    "trainer=cpu",
+    "trainer.max_epochs=1",
+    "trainer.limit_train_batches=4",
+    "trainer.limit_val_batches=2",
+    "trainer.log_every_n_steps=1",
+    "trainer.enable_model_summary=false",
+    "callbacks=none",
+    "logger=none",
+]
+
+
+def compose_train(tmp_path: Path, overrides: list[str] = ()) -> DictConfig:
+    """The real configs/train.yaml with TINY and `overrides`, writing everything under tmp_path."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "configs")):
+        cfg = compose("train", overrides=[*TINY, *overrides])
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(tmp_path)
+        cfg.paths.log_dir = str(tmp_path / "logs")
+        cfg.paths.cache_dir = str(tmp_path / "cache")
+    os.environ["WANDB_DIR"] = str(tmp_path)
+    return cfg
+
+
+def run_cli(*args, cwd=ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`python <args>` in the checkout, as a user types it (Hydra's short error reports)."""
+    env = {**os.environ, "HYDRA_FULL_ERROR": "0", **(env or {})}
+    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, capture_output=True, text=True, env=env)
