@@ -1,9 +1,12 @@
 # make train | make test | make bench | make lint | make wheel-check   (a virtualenv in .venv is created on first use)
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# corpora: $LIT_POETRY_DATA if set, else ../shared/data beside the checkout if it exists, else ./data
-LIT_POETRY_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),$(abspath data))
+# corpora: $LIT_POETRY_DATA if set, else ../shared/data beside the checkout if it exists, else the code's
+# default (the built-in small corpus; the large ones download into ~/.cache/lit_poetry/data on first use)
+ifneq ($(wildcard ../shared/data),)
+LIT_POETRY_DATA ?= $(abspath ../shared/data)
 export LIT_POETRY_DATA
+endif
 
 .PHONY: install train test lint bench stats wheel-check
 install: $(VENV)/.installed

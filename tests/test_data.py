@@ -19,8 +19,8 @@ from lit_poetry.text import PUNCTUATION, is_han
 from .helpers import ROOT
 
 
-def test_tangshi_reader_joins_wrapped_lines(data_dir):
-    poems = read_corpus("tangshi", data_dir)
+def test_tangshi_reader_joins_wrapped_lines():
+    poems = read_corpus("tangshi")
     assert len(poems) == 168
     first = poems[0]
     assert first.lines[:2] == ("巴山上峡重复重，阳台碧峭十二峰。", "荆王猎时逢暮雨，夜卧高丘梦神女。")
@@ -132,14 +132,14 @@ def test_truncate_cuts_at_a_line_end():
     assert fit_length("白日依山尽，黄河入海流。", ProcessingConfig(min_len=5, max_len=8, long_poems="drop")) == []
 
 
-def test_split_by_poem_is_seeded_and_disjoint(data_dir):
-    cfg = ProcessingConfig(corpus="tangshi", data_dir=str(data_dir), long_poems="window", max_len=24)
+def test_split_by_poem_is_seeded_and_disjoint():
+    cfg = ProcessingConfig(corpus="tangshi", long_poems="window", max_len=24)
     a, b = process(cfg), process(cfg)
     train, val = set(a.splits["train"].poem_index.tolist()), set(a.splits["val"].poem_index.tolist())
     assert not train & val and len(train | val) == a.stats["poems_kept"] == 168
     assert len(val) == round(0.2 * 168)
     assert torch.equal(a.splits["val"].ids, b.splits["val"].ids)
-    c = process(ProcessingConfig(corpus="tangshi", data_dir=str(data_dir), long_poems="window", split_seed=7))
+    c = process(ProcessingConfig(corpus="tangshi", long_poems="window", split_seed=7))
     assert set(c.splits["val"].poem_index.tolist()) != val
 
 
@@ -166,8 +166,8 @@ def test_cache_hit_returns_identical_tensors(tmp_path, data_dir):
     assert len(list(tmp_path.glob("*.pt"))) == 2 and not list(tmp_path.glob("*.tmp"))
 
 
-def test_corrupt_cache_file_is_rebuilt(tmp_path, data_dir, caplog):
-    cfg = ProcessingConfig(corpus="tangshi", data_dir=str(data_dir))
+def test_corrupt_cache_file_is_rebuilt(tmp_path, caplog):
+    cfg = ProcessingConfig(corpus="tangshi")
     with caplog.at_level("INFO", logger="lit_poetry.data.cache"):
         good = load_or_process(cfg, tmp_path)
     assert "data cache miss: no " in caplog.text  # every miss says why
@@ -179,14 +179,13 @@ def test_corrupt_cache_file_is_rebuilt(tmp_path, data_dir, caplog):
     assert not again.stats["cache"]["hit"] and torch.equal(again.splits["train"].ids, good.splits["train"].ids)
 
 
-def test_datamodule_refuses_an_unknown_setting(data_dir):
+def test_datamodule_refuses_an_unknown_setting():
     with pytest.raises(LitPoetryError, match="unknown data setting.*max_lenn"):
-        PoetryDataModule(corpus="tangshi", data_dir=str(data_dir), max_lenn=12)
+        PoetryDataModule(corpus="tangshi", max_lenn=12)
 
 
-def test_datamodule_pads_and_shifts(data_dir, tmp_path):
-    dm = PoetryDataModule(corpus="tangshi", data_dir=str(data_dir), cache_dir=str(tmp_path), batch_size=8,
-                          long_poems="window")
+def test_datamodule_pads_and_shifts(tmp_path):
+    dm = PoetryDataModule(corpus="tangshi", cache_dir=str(tmp_path), batch_size=8, long_poems="window")
     inputs, targets = next(iter(dm.train_dataloader()))
     assert inputs.shape == targets.shape and inputs.shape[0] == 8
     assert torch.equal(inputs[:, 1:], targets[:, :-1])
@@ -201,13 +200,12 @@ def test_datamodule_pads_and_shifts(data_dir, tmp_path):
     "settings, message",
     [
         (dict(corpus="nope"), "unknown corpus 'nope'"),
-        (dict(corpus="tangshi", data_dir="/nonexistent"), "does not exist"),
+        (dict(corpus="tang300", data_dir="/nonexistent"), "does not exist"),
         (dict(corpus="tangshi", min_len=900, max_len=900, long_poems="drop"), "no poem left"),
         (dict(corpus="tangshi", long_poems="shuffle"), "long_poems='shuffle'"),
     ],
 )
-def test_bad_input_is_one_clear_error(settings, message, data_dir, tmp_path):
-    settings = {"data_dir": str(data_dir), **settings}
+def test_bad_input_is_one_clear_error(settings, message, tmp_path):
     with pytest.raises(LitPoetryError, match=message):
         load_or_process(ProcessingConfig(**settings), tmp_path / "cache")
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
@@ -220,7 +218,7 @@ def test_corrupt_json_names_the_file(tmp_path):
         read_corpus(str(bad))
 
 
-def test_stats_command(tmp_path):
+def test_stats_command(tmp_path, data_dir):
     env = {"LIT_POETRY_CACHE": str(tmp_path)}
     run = subprocess.run([sys.executable, "-m", "lit_poetry.data", "data=tang300"], cwd=ROOT, capture_output=True,
                          text=True, env={**__import__("os").environ, **env})

@@ -1,6 +1,4 @@
 import hashlib
-import io
-import tarfile
 
 import pytest
 
@@ -8,20 +6,7 @@ from lit_poetry.data.corpora import read_corpus
 from lit_poetry.data.download import extract, fetch
 from lit_poetry.errors import LitPoetryError
 
-
-def make_tarball(path, data_dir, with_quantangshi=True):
-    """A .tgz with the npm package's layout, holding two of the real corpus files."""
-    tang300 = data_dir / "chinese-poetry/mengxue/tangshisanbaishou.json"
-    members = {"package/dist/mengxue/tangshisanbaishou.json": tang300, "package/README.md": None}
-    if with_quantangshi:
-        members["package/dist/quantangshi/poet.tang.0.json"] = data_dir / "chinese-poetry/quantangshi/poet.tang.0.json"
-    with tarfile.open(path, "w:gz") as tar:
-        for name, source in members.items():
-            data = source.read_bytes() if source else b"readme"
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return path
+from .helpers import make_tarball
 
 
 def test_extract_writes_the_layout_the_readers_use(tmp_path, data_dir):

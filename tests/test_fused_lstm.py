@@ -70,7 +70,7 @@ def loss_curve(tmp_path, overrides):
     return [float(r["train/loss_step"]) for r in rows if r.get("train/loss_step")], metrics["val/ppl"]
 
 
-def test_fused_training_follows_autograd_and_bf16_ppl_within_2_percent(tmp_path, data_dir):
+def test_fused_training_follows_autograd_and_bf16_ppl_within_2_percent(tmp_path):
     autograd_curve, autograd_ppl = loss_curve(tmp_path / "autograd", ["model.impl=autograd"])
     fused_curve, fused_ppl = loss_curve(tmp_path / "fused", ["model.impl=fused"])
     assert len(fused_curve) == 8

@@ -102,8 +102,8 @@ def test_optimizer_settings_come_from_the_lightning_configs(name):
     assert settings["lr"] == {"adam": 1e-3, "rmsprop": 1e-2, "adagrad": 1e-2, "sgd": 1e-3, "momentum": 1e-1}[name]
 
 
-def test_numpy_training_loss_falls(data_dir):
+def test_numpy_training_loss_falls():
     losses = numpy_train.main(["--steps", "60", "--hidden", "32", "--embed", "16", "--batch", "8",
-                               "--log-every", "30", "--data-dir", str(data_dir), "--optimizer", "adam",
+                               "--log-every", "30", "--optimizer", "adam",
                                "--lr", "1e-2"])
     assert np.mean(losses[-10:]) < np.mean(losses[:10]) - 0.5

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow  # a real two-job multirun
 
 
 @pytest.fixture(scope="module")
-def multirun(tmp_path_factory, data_dir):
+def multirun(tmp_path_factory):
     """`train.py -m experiment=optimizer_comparison optimizer=adam,sgd`, shrunk to a few steps."""
     out = tmp_path_factory.mktemp("multirun")
     env = {**os.environ, "WANDB_DIR": str(out)}

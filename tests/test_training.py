@@ -44,14 +44,14 @@ def test_config_groups_compose(group, option, key, value, tmp_path):
 
 
 @pytest.mark.parametrize("name", REPORT_OPTIMIZERS)
-def test_each_optimizer_trains(name, tmp_path, data_dir):
+def test_each_optimizer_trains(name, tmp_path):
     cfg = compose_train(tmp_path, [f"optimizer={name}", "trainer.limit_train_batches=3"])
     metrics = train(cfg)
     assert math.isfinite(metrics["train/loss_epoch"]) and math.isfinite(metrics["val/ppl"])
     assert metrics["val/ppl_best"] == metrics["val/ppl"]  # one validation epoch: best = last
 
 
-def test_loss_falls_and_checkpoint_is_self_contained(tmp_path, data_dir):
+def test_loss_falls_and_checkpoint_is_self_contained(tmp_path):
     cfg = compose_train(tmp_path, ["callbacks=default", "~callbacks.rich_progress_bar", "trainer.max_epochs=3",
                                    "trainer.limit_train_batches=15", "trainer.limit_val_batches=null",
                                    "logger=csv", "optimizer.lr=3e-3"])
@@ -66,7 +66,7 @@ def test_loss_falls_and_checkpoint_is_self_contained(tmp_path, data_dir):
     assert len(model.vocab) == ckpt["state_dict"]["net.embedding.weight"].shape[0]
 
 
-def test_resume_from_last_checkpoint(tmp_path, data_dir):
+def test_resume_from_last_checkpoint(tmp_path):
     overrides = ["callbacks=default", "~callbacks.rich_progress_bar", "~callbacks.early_stopping",
                  "trainer.limit_train_batches=3", "logger=csv"]
     train(compose_train(tmp_path / "a", overrides))
@@ -82,12 +82,12 @@ def test_resume_from_last_checkpoint(tmp_path, data_dir):
     assert read_run(tmp_path / "a").val_epochs == [0, 1]
 
 
-def test_missing_ckpt_path_is_a_clear_error(tmp_path, data_dir):
+def test_missing_ckpt_path_is_a_clear_error(tmp_path):
     with pytest.raises(LitPoetryError, match="does not exist"):
         train(compose_train(tmp_path, ["ckpt_path=/nonexistent/last.ckpt"]))
 
 
-def test_nan_loss_stops_without_corrupting_checkpoints(tmp_path, data_dir):
+def test_nan_loss_stops_without_corrupting_checkpoints(tmp_path):
     cfg = compose_train(tmp_path, ["callbacks=default", "~callbacks.rich_progress_bar", "trainer.max_epochs=3",
                                    "optimizer=momentum", "optimizer.lr=1e38", "trainer.gradient_clip_val=null"])
     with pytest.raises(LitPoetryError, match="loss is nan|loss is inf"):
@@ -111,7 +111,7 @@ def test_train_script_reports_user_errors_in_one_line(tmp_path):
 
 
 @pytest.mark.slow
-def test_ddp_two_processes_match_a_single_process(tmp_path, data_dir):
+def test_ddp_two_processes_match_a_single_process(tmp_path):
     """2 CPU processes (gloo): the synced val/ppl equals one process validating the same weights.
 
     The val split of the small corpus has 190 windows, an even number, so DistributedSampler adds no
@@ -138,7 +138,7 @@ def test_ddp_two_processes_match_a_single_process(tmp_path, data_dir):
 
 
 @pytest.mark.parametrize("scheduler", ["plateau", "cosine"])
-def test_schedulers_step_the_learning_rate(scheduler, tmp_path, data_dir):
+def test_schedulers_step_the_learning_rate(scheduler, tmp_path):
     # plateau watches val/ppl; mode=max makes a falling perplexity count as "no improvement", so it must cut
     specific = ["scheduler.mode=max"] if scheduler == "plateau" else ["scheduler.pct_start=0.3"]
     cfg = compose_train(tmp_path, [f"scheduler={scheduler}", "trainer.max_epochs=3", "trainer.limit_train_batches=3",
@@ -150,7 +150,7 @@ def test_schedulers_step_the_learning_rate(scheduler, tmp_path, data_dir):
     assert len(set(lrs)) > 1, lrs  # the rate changed during training
 
 
-def test_test_split_is_evaluated_after_fit(tmp_path, data_dir):
+def test_test_split_is_evaluated_after_fit(tmp_path):
     with pytest.raises(LitPoetryError, match="test_fraction"):
         train(compose_train(tmp_path / "none", ["test=true"]))
     metrics = train(compose_train(tmp_path, ["test=true", "data.test_fraction=0.1", "callbacks=default",
@@ -158,7 +158,7 @@ def test_test_split_is_evaluated_after_fit(tmp_path, data_dir):
     assert math.isfinite(metrics["test/ppl"]) and metrics["test/ppl"] > 1
 
 
-def test_sample_poems_callback_writes_one_poem_per_start(tmp_path, data_dir, capsys):
+def test_sample_poems_callback_writes_one_poem_per_start(tmp_path, capsys):
     train(compose_train(tmp_path, ["callbacks=sample_poems", "callbacks.sample_poems.starts='春江'",
                                    "callbacks.sample_poems.max_len=20"]))
     out = capsys.readouterr().out
@@ -183,7 +183,7 @@ def test_checkpoint_of_an_earlier_version_still_loads(tiny_checkpoint, tmp_path)
 
 
 @pytest.mark.slow
-def test_a_diverged_job_scores_inf_and_the_sweep_goes_on(tmp_path, data_dir):
+def test_a_diverged_job_scores_inf_and_the_sweep_goes_on(tmp_path):
     run = run_cli("train.py", "-m", "optimizer=momentum", "optimizer.lr=1e38,1e-2", "trainer.gradient_clip_val=null",
                   "trainer=cpu", "trainer.max_epochs=1", "trainer.limit_train_batches=3", "trainer.limit_val_batches=2",
                   "model.embedding_dim=16", "model.hidden_size=24", "callbacks=none", "logger=csv",

@@ -6,6 +6,11 @@ Two formats are read:
   (全唐诗 `poet.tang.*.json` is a flat list, 唐诗三百首 is nested by form).
 The chinese-poetry corpora are traditional Chinese and are converted to simplified with OpenCC
 (`t2s`) before parsing; cleaning is `cleaning.py`'s job.
+
+Where the files are: the data directory (`data.data_dir=`, else `$LIT_POETRY_DATA`, else a user cache
+folder, ~/.cache/lit_poetry/data). The small corpus also ships inside the package (builtin/), read
+when the data directory has no copy of it; the chinese-poetry corpora download into the data directory
+on first use (download.py, called by the DataModule's prepare_data).
 """
 
 import glob
@@ -18,24 +23,25 @@ from pathlib import Path
 from lit_poetry.errors import LitPoetryError
 
 NPM_HINT = (
-    "get it with `python -m lit_poetry.data.download --data-dir <data_dir>` (chinese-poetry@2.0.1 from npm; "
-    "also on github.com/chinese-poetry/chinese-poetry)"
+    "training downloads it on first use (data.download=true, the default); by hand: "
+    "`python -m lit_poetry.data.download --data-dir <data_dir>` (chinese-poetry@2.0.1 from npm), or, offline, "
+    "`npm pack chinese-poetry@2.0.1` elsewhere and `python -m lit_poetry.data.download --tarball <file>`"
 )
+BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
 
 
 @dataclass(frozen=True)
 class CorpusSpec:
     pattern: str  # glob relative to the data directory
     hint: str  # how a user gets the files
+    builtin: Path | None = None  # the copy inside the package, read when the data directory has none
+    downloadable: bool = False  # download.py can fetch it
 
 
 CORPORA = {
-    "tangshi": CorpusSpec(
-        "nndl/tangshi.txt",
-        "it is `chap6_RNN/tangshi.txt` of github.com/nndl/exercise; save it as <data_dir>/nndl/tangshi.txt",
-    ),
-    "tang300": CorpusSpec("chinese-poetry/mengxue/tangshisanbaishou.json", NPM_HINT),
-    "tang": CorpusSpec("chinese-poetry/quantangshi/poet.tang.*.json", NPM_HINT),
+    "tangshi": CorpusSpec("nndl/tangshi.txt", "it ships with the package", builtin=BUILTIN_DIR / "tangshi.txt"),
+    "tang300": CorpusSpec("chinese-poetry/mengxue/tangshisanbaishou.json", NPM_HINT, downloadable=True),
+    "tang": CorpusSpec("chinese-poetry/quantangshi/poet.tang.*.json", NPM_HINT, downloadable=True),
 }
 
 
@@ -51,21 +57,30 @@ class Poem:
 
 
 def default_data_dir() -> Path:
-    """`$LIT_POETRY_DATA`, else `./data`."""
-    return Path(os.environ.get("LIT_POETRY_DATA", "data"))
+    """`$LIT_POETRY_DATA`, else the user cache folder (`$XDG_CACHE_HOME`, else ~/.cache)/lit_poetry/data."""
+    if os.environ.get("LIT_POETRY_DATA"):
+        return Path(os.environ["LIT_POETRY_DATA"]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lit_poetry" / "data"
+
+
+def named_corpus_files(corpus: str, data_dir: Path) -> list[Path]:
+    """The files of a named corpus under data_dir, sorted ([] when there are none)."""
+    return sorted(Path(p) for p in glob.glob(str(data_dir / CORPORA[corpus].pattern)))
 
 
 def corpus_files(corpus: str, data_dir: str | os.PathLike | None = None) -> list[Path]:
     """The files of a named corpus (or a path / glob given instead of a name), sorted."""
-    data_dir = Path(data_dir) if data_dir else default_data_dir()
+    data_dir = Path(data_dir).expanduser() if data_dir else default_data_dir()
     if corpus in CORPORA:
         spec = CORPORA[corpus]
+        files = named_corpus_files(corpus, data_dir)
+        if not files and spec.builtin:
+            return [spec.builtin]
         if not data_dir.is_dir():
             raise LitPoetryError(
                 f"data directory {data_dir.resolve()} does not exist; point `data.data_dir=` or "
                 f"$LIT_POETRY_DATA at the folder holding the corpora ({corpus}: {spec.hint})"
             )
-        files = sorted(Path(p) for p in glob.glob(str(data_dir / spec.pattern)))
         if not files:
             raise LitPoetryError(f"corpus '{corpus}': no file matches {data_dir.resolve() / spec.pattern}; {spec.hint}")
         return files

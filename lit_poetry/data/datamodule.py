@@ -5,22 +5,26 @@ from torch.utils.data import DataLoader
 
 from lit_poetry.data.batching import PadCollate
 from lit_poetry.data.cache import load_or_process
+from lit_poetry.data.download import ensure_corpus
 from lit_poetry.data.processing import ProcessedCorpus, ProcessingConfig
 from lit_poetry.data.vocab import Vocabulary
 
 
 class PoetryDataModule(L.LightningDataModule):
     """`processing` are `ProcessingConfig`'s fields (corpus, data_dir, max_len, ...: configs/data/*.yaml);
-    the rest is how batches are served."""
+    the rest is how batches are served, and whether a missing chinese-poetry corpus may be downloaded."""
 
-    def __init__(self, batch_size: int = 16, num_workers: int = 0, cache_dir: str | None = None, **processing):
+    def __init__(self, batch_size: int = 16, num_workers: int = 0, cache_dir: str | None = None,
+                 download: bool = True, **processing):
         super().__init__()
         self.processing = ProcessingConfig.from_kwargs(processing)
         self.batch_size, self.num_workers, self.cache_dir = batch_size, num_workers, cache_dir
+        self.download = download
         self.corpus: ProcessedCorpus | None = None
 
     def prepare_data(self) -> None:
-        """Runs once per node: fills the cache so that every rank's `setup` reads it."""
+        """Runs once per node: downloads a missing corpus (once), fills the cache for every rank's `setup`."""
+        ensure_corpus(self.processing.corpus, self.processing.data_dir, self.download)
         load_or_process(self.processing, self.cache_dir)
 
     def setup(self, stage: str | None = None) -> None:

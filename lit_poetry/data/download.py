@@ -1,26 +1,35 @@
 """Fetch the chinese-poetry corpora (全唐诗, 唐诗三百首, their 平仄) from the npm registry into the data directory.
 
-    python -m lit_poetry.data.download                          # into $LIT_POETRY_DATA, else ./data
+    python -m lit_poetry.data.download                          # into $LIT_POETRY_DATA, else ~/.cache/lit_poetry/data
     python -m lit_poetry.data.download --data-dir ~/poetry      # then: python train.py data=tang data.data_dir=~/poetry
+    python -m lit_poetry.data.download --tarball chinese-poetry-2.0.1.tgz   # offline: `npm pack` it elsewhere
+
+Training does this by itself on first use of `data=tang` / `data=tang300` (`ensure_corpus`, called by the
+DataModule's prepare_data: one process per node); `data.download=false` turns that off.
 
 Downloads chinese-poetry@2.0.1 (85 MB), checks its SHA-1 against the registry's, and extracts only the
 corpus files, into a temporary folder first: an interrupted or failed run leaves nothing half-written.
-The small handout corpus (nndl/tangshi.txt) is not on npm: see CORPORA["tangshi"].hint.
+The small handout corpus (nndl/tangshi.txt) is not on npm; it ships inside the package.
 """
 
 import argparse
+import contextlib
 import fnmatch
 import hashlib
+import logging
 import os
 import shutil
+import sys
 import tarfile
 import tempfile
 import urllib.request
 from pathlib import Path, PurePosixPath
 
 from lit_poetry.cli import guarded
-from lit_poetry.data.corpora import CORPORA, default_data_dir
+from lit_poetry.data.corpora import CORPORA, default_data_dir, named_corpus_files
 from lit_poetry.errors import LitPoetryError
+
+log = logging.getLogger(__name__)
 
 TARBALL_URL = "https://registry.npmjs.org/chinese-poetry/-/chinese-poetry-2.0.1.tgz"
 TARBALL_SHA1 = "b6e7e60d0accac7c723d066a5c360549aab8299d"  # the registry's dist.shasum for 2.0.1
@@ -36,18 +45,30 @@ MEMBERS = {
 REQUIRED = ("chinese-poetry/quantangshi/", "chinese-poetry/mengxue/tangshisanbaishou.json")
 
 
-def fetch(url: str, dest: Path, sha1: str) -> Path:
+def _progress(done: int, total: int | None) -> None:
+    size = f"{done / 1e6:.1f}" + (f" / {total / 1e6:.1f} MB ({done / total:.0%})" if total else " MB")
+    print(f"\rdownloading chinese-poetry@2.0.1: {size}", end="", file=sys.stderr, flush=True)
+
+
+def fetch(url: str, dest: Path, sha1: str, progress: bool = False) -> Path:
     """Download url to dest, verifying its SHA-1; dest exists only if the download is complete and right."""
-    digest, tmp = hashlib.sha1(), dest.with_suffix(dest.suffix + ".part")
+    digest, tmp, done = hashlib.sha1(), dest.with_suffix(dest.suffix + ".part"), 0
     try:
         with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as f:
+            total = int(response.headers.get("Content-Length") or 0) or None
             while chunk := response.read(1 << 20):
                 digest.update(chunk)
                 f.write(chunk)
+                done += len(chunk)
+                if progress:
+                    _progress(done, total)
+        if progress:
+            print(file=sys.stderr)
     except OSError as e:
         tmp.unlink(missing_ok=True)
-        raise LitPoetryError(f"could not download {url} ({e}); fetch it by hand with "
-                             "`npm pack chinese-poetry@2.0.1` and pass --tarball") from None
+        raise LitPoetryError(f"could not download {url} ({e}); fetch it by hand: `npm pack chinese-poetry@2.0.1` "
+                             "where there is internet, then `python -m lit_poetry.data.download --tarball "
+                             "chinese-poetry-2.0.1.tgz [--data-dir DIR]`") from None
     if digest.hexdigest() != sha1:
         tmp.unlink()
         raise LitPoetryError(f"{url}: SHA-1 {digest.hexdigest()} is not the expected {sha1}; nothing was written")
@@ -85,20 +106,59 @@ def extract(tarball: Path, data_dir: Path) -> list[Path]:
     return [data_dir / t for t in written]
 
 
+@contextlib.contextmanager
+def _exclusive(lock_path: Path):
+    """Hold an exclusive lock on lock_path: of several processes (DDP ranks), one downloads, the rest wait."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as f:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock, as before
+            yield
+            return
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def download(data_dir: Path, tarball: Path | None = None, url: str | None = None, progress: bool = True) -> list[Path]:
+    """Fetch (unless a tarball is given), check and extract the chinese-poetry corpora into data_dir."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tarball = tarball or fetch(url or TARBALL_URL, Path(tmp) / "chinese-poetry-2.0.1.tgz", TARBALL_SHA1, progress)
+        return extract(tarball, data_dir)
+
+
+def ensure_corpus(corpus: str, data_dir: str | os.PathLike | None, allow_download: bool = True) -> None:
+    """Make sure a named downloadable corpus is under data_dir, downloading it once if allowed.
+    Other names (the built-in corpus, file paths) are left to the readers."""
+    spec = CORPORA.get(corpus)
+    data_dir = Path(data_dir).expanduser() if data_dir else default_data_dir()
+    if spec is None or not spec.downloadable or named_corpus_files(corpus, data_dir):
+        return
+    if not allow_download:
+        raise LitPoetryError(f"corpus '{corpus}' is not under {data_dir} and data.download=false; "
+                             f"{CORPORA[corpus].hint}")
+    with _exclusive(data_dir / ".download.lock"):
+        if named_corpus_files(corpus, data_dir):  # another process fetched it while this one waited
+            return
+        log.info("corpus '%s' is not under %s: downloading chinese-poetry@2.0.1 (85 MB) once", corpus, data_dir)
+        files = download(data_dir)
+        log.info("wrote %d files under %s", len(files), data_dir / "chinese-poetry")
+
+
 @guarded
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data-dir", type=Path, default=None, help="default: $LIT_POETRY_DATA, else ./data")
+    ap.add_argument("--data-dir", type=Path, default=None,
+                    help="default: $LIT_POETRY_DATA, else ~/.cache/lit_poetry/data")
     ap.add_argument("--tarball", type=Path, default=None, help="a chinese-poetry-2.0.1.tgz you already have")
-    ap.add_argument("--url", default=TARBALL_URL)
+    ap.add_argument("--url", default=None, help=f"default: {TARBALL_URL}")
     args = ap.parse_args(argv)
     data_dir = (args.data_dir or default_data_dir()).expanduser()
-    with tempfile.TemporaryDirectory() as tmp:
-        tarball = args.tarball or fetch(args.url, Path(tmp) / "chinese-poetry-2.0.1.tgz", TARBALL_SHA1)
-        files = extract(tarball, data_dir)
+    files = download(data_dir, args.tarball, args.url)
     print(f"wrote {len(files)} files under {data_dir.resolve()}/chinese-poetry (corpora tang, tang300)")
-    if not (data_dir / CORPORA["tangshi"].pattern).is_file():
-        print(f"the small corpus is not on npm: {CORPORA['tangshi'].hint}")
 
 
 if __name__ == "__main__":

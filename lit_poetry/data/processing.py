@@ -49,7 +49,7 @@ class ProcessingConfig:
         unknown = sorted(set(settings) - set(names))
         if unknown:
             raise LitPoetryError(f"unknown data setting(s) {', '.join(unknown)}; the data settings are "
-                                 f"{', '.join(names)}, batch_size, num_workers, cache_dir")
+                                 f"{', '.join(names)}, batch_size, num_workers, cache_dir, download")
         return cls(**settings)
 
     def __post_init__(self):

@@ -1,9 +1,11 @@
 """Helpers shared by the tests (fixtures stay in conftest.py): the real config shrunk to seconds, and
 running the project's commands in a subprocess."""
 
+import io
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
@@ -25,6 +27,7 @@ TINY = [
     "trainer.enable_model_summary=false",
     "callbacks=none",
     "logger=none",
+    "data.download=false",  # tests never touch the network
 ]
 
 
@@ -45,3 +48,18 @@ def run_cli(*args, cwd=ROOT, env: dict | None = None) -> subprocess.CompletedPro
     """`python <args>` in the checkout, as a user types it (Hydra's short error reports)."""
     env = {**os.environ, "HYDRA_FULL_ERROR": "0", **(env or {})}
     return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, capture_output=True, text=True, env=env)
+
+
+def make_tarball(path, data_dir, with_quantangshi=True):
+    """A .tgz with the npm package's layout, holding two of the real corpus files."""
+    tang300 = data_dir / "chinese-poetry/mengxue/tangshisanbaishou.json"
+    members = {"package/dist/mengxue/tangshisanbaishou.json": tang300, "package/README.md": None}
+    if with_quantangshi:
+        members["package/dist/quantangshi/poet.tang.0.json"] = data_dir / "chinese-poetry/quantangshi/poet.tang.0.json"
+    with tarfile.open(path, "w:gz") as tar:
+        for name, source in members.items():
+            data = source.read_bytes() if source else b"readme"
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
