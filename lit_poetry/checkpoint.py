@@ -1,5 +1,6 @@
 """Load a PoetryLM and its vocabulary from a Lightning checkpoint, without importing Lightning."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -21,8 +22,21 @@ def resolve_device(device: str = "auto") -> torch.device:
     return dev
 
 
+@dataclass
+class Trained:
+    model: PoetryLM  # eval mode, on the requested device
+    vocab: Vocabulary
+    data: dict | None  # the processing settings of its training data (None in checkpoints before they were kept)
+
+
 def load_poetry_lm(path: str | Path, device: str | torch.device = "cpu") -> tuple[PoetryLM, Vocabulary]:
     """The model (eval mode, on `device`) and vocabulary saved by PoetryLitModule's checkpoint."""
+    trained = load_trained(path, device)
+    return trained.model, trained.vocab
+
+
+def load_trained(path: str | Path, device: str | torch.device = "cpu") -> Trained:
+    """Model, vocabulary and data settings of a PoetryLitModule checkpoint."""
     path = Path(path)
     if not path.is_file():
         raise LitPoetryError(f"checkpoint {path} not found; train one with `python train.py` "
@@ -39,4 +53,5 @@ def load_poetry_lm(path: str | Path, device: str | torch.device = "cpu") -> tupl
     model = PoetryLM(len(vocab), **hparams["model"])
     weights = {k.removeprefix("net."): v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
     model.load_state_dict(weights)
-    return model.to(resolve_device(device) if isinstance(device, str) else device).eval(), vocab
+    model = model.to(resolve_device(device) if isinstance(device, str) else device).eval()
+    return Trained(model, vocab, hparams.get("data"))

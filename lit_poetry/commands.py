@@ -34,13 +34,16 @@ def generate(cfg: DictConfig) -> None:
     if cfg.output not in ("text", "json"):
         raise LitPoetryError(f"output='{cfg.output}' is not one of text, json")
     from lit_poetry.checkpoint import load_poetry_lm
-    from lit_poetry.generation import sample
+    from lit_poetry.generation import in_script, sample
 
+    in_script([], cfg.script)  # a bad script name fails before the model loads
     model, vocab = load_poetry_lm(cfg.ckpt_path, cfg.device)
     poems = sample(model, vocab, as_starts(cfg.start), cfg.num_samples, acrostic=str(cfg.acrostic or ""),
                    form=cfg.form, prefix=str(cfg.prefix or ""), temperature=cfg.temperature, top_k=cfg.top_k,
                    top_p=cfg.top_p, max_len=cfg.max_len, seed=cfg.seed)
+    poems = in_script(poems, cfg.script)
     if cfg.output == "json":
         print(json.dumps(poems, ensure_ascii=False))
     else:
-        print("\n\n".join("\n".join(p["lines"]) for p in poems))
+        lines = "lines_traditional" if cfg.script == "traditional" else "lines"
+        print("\n\n".join("\n".join(p[lines]) for p in poems))

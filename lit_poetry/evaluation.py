@@ -8,8 +8,10 @@
 Perplexity is exp of the mean next-token NLL over every target of the chosen poems: characters,
 punctuation and <eos>; never <pad>. Characters outside the model's vocabulary are encoded as <unk>
 and scored like any other target (the model learned <unk> for rare characters); `unk_rate` says how
-many there were. `split=val|test|train` re-creates the training split with the data config's seed
-(pass the same data settings the model was trained with), `split=all` uses every poem.
+many there were. The corpus is read with the data settings the checkpoint was trained with (length
+limit, long-poem handling, t2s, min_freq, split seed; the report prints them), unless `data=...` or
+`data.<key>=...` is given; `corpus=` only swaps the corpus. `split=val|test|train` re-creates the
+training split, `split=all` uses every poem.
 
 Quality metrics of generated poems (`quality_report`):
 - format_valid: share of poems with an even number of lines, all of 5 or all of 7 characters, odd lines
@@ -21,6 +23,7 @@ Quality metrics of generated poems (`quality_report`):
 
 import json
 import math
+from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -66,14 +69,28 @@ def quality_report(poems: list[str], corpus_texts: list[str]) -> dict:
     }
 
 
-def evaluate(cfg: DictConfig) -> dict:
-    """Perplexity of `cfg.ckpt_path` on the chosen corpus and split, and the quality report of its samples."""
-    from lit_poetry.checkpoint import load_poetry_lm
+def data_settings(cfg: DictConfig, trained_data: dict | None, data_given: bool) -> tuple[ProcessingConfig, str]:
+    """The settings to read the corpus with, and where they came from: the command line's data config when
+    one was given, else the checkpoint's (with this machine's data directory), else the default data config."""
+    if data_given or not trained_data:
+        settings, source = dict(cfg.data), "the data config" + ("" if data_given else " (none in the checkpoint)")
+    else:
+        settings, source = {**trained_data, "data_dir": cfg.data.data_dir}, "the checkpoint"
+    if cfg.corpus:
+        settings["corpus"] = cfg.corpus
+    return ProcessingConfig.from_settings(settings), source
+
+
+def evaluate(cfg: DictConfig, data_given: bool = False) -> dict:
+    """Perplexity of `cfg.ckpt_path` on the chosen corpus and split, and the quality report of its samples.
+    `data_given`: the command line chose data settings (`data=...`), which then win over the checkpoint's."""
+    from lit_poetry.checkpoint import load_trained
 
     if not cfg.ckpt_path:
         raise LitPoetryError("give a checkpoint: ckpt_path=<run dir>/checkpoints/best.ckpt")
-    model, vocab = load_poetry_lm(cfg.ckpt_path, cfg.device)
-    settings = ProcessingConfig.from_settings({**cfg.data, **({"corpus": cfg.corpus} if cfg.corpus else {})})
+    trained = load_trained(cfg.ckpt_path, cfg.device)
+    model, vocab = trained.model, trained.vocab
+    settings, source = data_settings(cfg, trained.data, data_given)
     prepared = prepare_poems(settings)
     if cfg.split == "all":
         poem_ids = range(len(prepared.texts))
@@ -82,7 +99,9 @@ def evaluate(cfg: DictConfig) -> dict:
     else:
         raise LitPoetryError(f"split='{cfg.split}' is not one of all, train, val, test")
     result = {"corpus": settings.corpus, "split": cfg.split, "poems": len(poem_ids),
-              **perplexity(model, vocab, encode_poems(prepared, poem_ids, vocab), cfg.batch_size)}
+              **perplexity(model, vocab, encode_poems(prepared, poem_ids, vocab), cfg.batch_size),
+              "data_settings": {k: v for k, v in asdict(settings).items() if k != "data_dir"},
+              "data_settings_from": source}
     q = cfg.quality
     if q.num_samples > 0:
         poems = sample(model, vocab, list(q.starts), q.num_samples, temperature=q.temperature,
@@ -95,7 +114,9 @@ def evaluate(cfg: DictConfig) -> dict:
 
 def format_report(result: dict) -> str:
     lines = [f"{result['corpus']} ({result['split']}, {result['poems']} poems, {result['tokens']} tokens): "
-             f"perplexity {result['ppl']:.2f} (NLL {result['nll']:.4f}, <unk> {result['unk_rate']:.2%})"]
+             f"perplexity {result['ppl']:.2f} (NLL {result['nll']:.4f}, <unk> {result['unk_rate']:.2%})",
+             f"data settings (from {result['data_settings_from']}): "
+             + ", ".join(f"{k} {v}" for k, v in result["data_settings"].items() if k != "corpus")]
     if "quality" in result:
         lines.append("quality: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                                              for k, v in result["quality"].items()))
@@ -105,5 +126,8 @@ def format_report(result: dict) -> str:
 
 @hydra_command("eval")
 def main(cfg: DictConfig) -> None:
-    result = evaluate(cfg)
+    from hydra.core.hydra_config import HydraConfig
+
+    given = any(o.lstrip("+~").split("=")[0].split(".")[0] == "data" for o in HydraConfig.get().overrides.task)
+    result = evaluate(cfg, data_given=given)
     print(json.dumps(result, ensure_ascii=False, indent=1) if cfg.output == "json" else format_report(result))

@@ -4,14 +4,32 @@ write next: start words, acrostic heads, the form.
     poems = sample(model, vocab, ["日", "月"], num_samples=2, form="wujue", temperature=0.8, seed=0)
 """
 
+import sys
+
 import torch
 
 from lit_poetry.constraints import MAX_FREE_LINE, Allow, Force, Position, TokenClasses, decide, poem_constraints
+from lit_poetry.data.cleaning import clean_line
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
-from lit_poetry.text import FORMS, LINE_END, PUNCTUATION, is_han, split_lines
+from lit_poetry.text import FORMS, LINE_END, PUNCTUATION, is_han, split_lines, to_simplified, to_traditional
 
 REPORT_STARTS = "日红山夜湖海月"
+SCRIPTS = ("simplified", "traditional")
+
+
+def normalise_inputs(starts: list[str], acrostic: str, prefix: str) -> tuple[list[str], str, str, str]:
+    """Take input as people type it: traditional characters become simplified (OpenCC t2s, as the corpus
+    was converted), spaces go, and a prefix takes the corpus's punctuation (`秋风,萧瑟` -> `秋风，萧瑟`).
+    Returns the inputs and a one-line note of what changed ("" when nothing did)."""
+    new_starts = [to_simplified(s.replace(" ", "")) for s in starts]
+    new_acrostic = to_simplified(acrostic.replace(" ", ""))
+    new_prefix = to_simplified(clean_line(prefix))
+    changes = [f"{what} {old} -> {new}" for what, old, new in [
+        *(("start", a, b) for a, b in zip(starts, new_starts)), ("acrostic", acrostic, new_acrostic),
+        ("prefix", prefix, new_prefix)] if old != new]
+    note = "note: input written as the corpus is (simplified, full-width punctuation): " + "; ".join(changes)
+    return new_starts, new_acrostic, new_prefix, note if changes else ""
 
 
 def check_in_vocab(text: str, vocab: Vocabulary, what: str) -> None:
@@ -25,17 +43,12 @@ def check_in_vocab(text: str, vocab: Vocabulary, what: str) -> None:
 
 
 def suggest(char: str, vocab: Vocabulary, n: int = 5) -> str:
-    """The simplified form if the model knows it, else known characters with the same pinyin."""
-    from lit_poetry.data.corpora import to_simplified
-
-    simple = to_simplified(char)
-    if simple != char and simple in vocab:
-        return f"'{simple}' (simplified)"
+    """Known characters with the same pinyin (inputs are simplified by then, see normalise_inputs)."""
     if not is_han(char):
         return ""
     from pypinyin import lazy_pinyin  # only on this error path: keeps start-up fast
 
-    sound = lazy_pinyin(simple)[0]
+    sound = lazy_pinyin(char)[0]
     same = [c for c in vocab.itos[4:] if is_han(c) and lazy_pinyin(c)[0] == sound][:n]  # vocab is by frequency
     return f"a character read '{sound}': {' '.join(same)}" if same else ""
 
@@ -46,8 +59,11 @@ def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_sample
            top_k: int = 0, top_p: float = 1.0, max_len: int = 64, seed: int | None = None) -> list[dict]:
     """Poems as dicts {start, poem, lines}: `num_samples` for each start word (one batch for all).
 
-    temperature <= 0 is greedy decoding. `prefix` is read before the poem (mood) and not printed."""
-    starts = list(starts) if starts else [""]
+    temperature <= 0 is greedy decoding. `prefix` is read before the poem (mood) and not printed.
+    Traditional characters and half-width punctuation in the inputs are converted (one note on stderr)."""
+    starts, acrostic, prefix, note = normalise_inputs(list(starts) if starts else [""], acrostic, prefix)
+    if note:
+        print(note, file=sys.stderr)
     for s in starts:
         check_in_vocab(s, vocab, "start")
     check_in_vocab(acrostic, vocab, "acrostic")
@@ -117,3 +133,13 @@ def _sample_masked(logits: torch.Tensor, allowed: torch.Tensor, top_k: int, top_
     probs = torch.nan_to_num(probs, nan=0.0)
     probs[probs.sum(-1) == 0, 0] = 1.0  # a forced row: any valid index, it is overridden
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)  # (R,)
+
+
+def in_script(poems: list[dict], script: str) -> list[dict]:
+    """`script="traditional"` adds `poem_traditional` and `lines_traditional` (OpenCC s2t) to each poem."""
+    if script not in SCRIPTS:
+        raise LitPoetryError(f"script='{script}' is not one of {', '.join(SCRIPTS)}")
+    if script == "simplified":
+        return poems
+    converted = [to_traditional(p["poem"]) for p in poems]
+    return [{**p, "poem_traditional": t, "lines_traditional": split_lines(t)} for p, t in zip(poems, converted)]

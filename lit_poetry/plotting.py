@@ -136,7 +136,8 @@ def plot(runs: list[Run], out: Path) -> list[Path]:
         points = [(e, v) for e, v in zip(run.val_epochs, run.val_ppl) if math.isfinite(v)]
         if points:
             ax_ppl.plot(*zip(*points), marker="o", label=label)
-    ax_loss.set(xlabel="step", ylabel="train loss (token NLL)", title="training loss")
+    # log scale: a run that starts at a huge loss (SGD momentum at a high rate) leaves the others readable
+    ax_loss.set(xlabel="step", ylabel="train loss (token NLL)", title="training loss", yscale="log")
     ax_ppl.set(xlabel="epoch", ylabel="validation perplexity", title="validation perplexity", yscale="log")
     for ax in (ax_loss, ax_ppl):
         ax.grid(alpha=0.3)

@@ -3,6 +3,7 @@
 Cleaning writes text in this convention, generation writes it, evaluation and the metre checker read it.
 """
 
+import functools
 import re
 
 PUNCTUATION = "，。？！；："  # the one convention the corpora are cleaned to
@@ -13,6 +14,23 @@ _NOT_POETRY = re.compile(f"[^{HAN_RANGES}{PUNCTUATION}]")
 # 五言/七言 绝句/律诗: (characters per line, lines); odd lines end in ，, even lines close the couplet
 FORMS = {"wujue": (5, 4), "qijue": (7, 4), "wulv": (5, 8), "qilv": (7, 8)}
 COUPLET_END = "。？！"  # what may close an even line of a regular poem
+
+
+@functools.cache
+def _opencc(config: str):
+    import opencc  # the C++ converter loads its dictionaries once, and only when needed
+
+    return opencc.OpenCC(config)
+
+
+def to_simplified(text: str) -> str:
+    """Traditional -> simplified Chinese with OpenCC's `t2s` table (how the corpora were converted)."""
+    return _opencc("t2s").convert(text)
+
+
+def to_traditional(text: str) -> str:
+    """Simplified -> traditional Chinese with OpenCC's `s2t` table (for readers who prefer it)."""
+    return _opencc("s2t").convert(text)
 
 
 def is_han(char: str) -> bool:

@@ -2,7 +2,7 @@
 # Build the wheel, install it into a fresh virtualenv, and use it far from the checkout: every console
 # script answers --help, a few training steps run on the small corpus and the checkpoint writes a poem.
 #   bash scripts/check_wheel.sh            (make wheel-check; .ci/run runs it)
-# Needs $LIT_POETRY_DATA (the corpora) and the project's .venv (for the build tools).
+# Needs the project's .venv (for the build tools) and nothing else: no data, no checkout around.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work="$(mktemp -d)"
@@ -18,9 +18,10 @@ for cmd in train generate evaluate data download plot; do
   echo "lit-poetry-$cmd --help: ok"
 done
 export WANDB_MODE=offline
-"$work/venv/bin/lit-poetry-train" trainer=cpu trainer.max_epochs=1 trainer.limit_train_batches=3 trainer.limit_val_batches=2 \
+# no data directory: the small corpus must come from the wheel
+env -u LIT_POETRY_DATA HOME="$work/home" "$work/venv/bin/lit-poetry-train" trainer=cpu trainer.max_epochs=1 trainer.limit_train_batches=3 trainer.limit_val_batches=2 \
   model.embedding_dim=16 model.hidden_size=24 logger=csv callbacks.sample_poems.starts=日 \
-  trainer.enable_progress_bar=false hydra.run.dir="$work/run" paths.cache_dir="$work/cache"
+  trainer.enable_progress_bar=false "~callbacks.rich_progress_bar" hydra.run.dir="$work/run" paths.cache_dir="$work/cache"
 "$work/venv/bin/lit-poetry-generate" ckpt_path="$work/run/checkpoints/last.ckpt" start=日 form=wujue seed=0 \
   | tee poem.txt
 test "$(wc -l < poem.txt)" -eq 4

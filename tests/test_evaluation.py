@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from lit_poetry.checkpoint import load_poetry_lm
+from lit_poetry.data.corpora import CORPORA
 from lit_poetry.data.processing import ProcessingConfig, encode_poems, prepare_poems
 from lit_poetry.evaluation import perplexity, quality_report
 from lit_poetry.text import is_regular
@@ -73,3 +74,30 @@ def test_evaluation_command_matches_training_val_perplexity(tiny_checkpoint):
     result = json.loads(run.stdout)
     assert result["ppl"] == pytest.approx(float(best), rel=1e-4)  # the val split and vocabulary round-trip
     assert 0 <= result["quality"]["format_valid"] <= 1 and result["quality"]["poems"] == 14
+
+
+def test_evaluation_reads_the_corpus_with_the_checkpoints_data_settings(tmp_path):
+    """Trained on 40-character poems cut at a line end: a corpus file is read that way without `data=`."""
+    from lit_poetry.training import train
+
+    from .helpers import compose_train, run_cli
+
+    train(compose_train(tmp_path, ["data.max_len=40", "data.long_poems=truncate", "callbacks=model_checkpoint"]))
+    ckpt = tmp_path / "checkpoints" / "last.ckpt"
+    corpus = CORPORA["tangshi"].builtin  # any file: the built-in copy of the small corpus
+
+    def ppl(*extra):
+        run = run_cli("-m", "lit_poetry.evaluate", f"ckpt_path={ckpt}", f"corpus={corpus}", "split=all",
+                      "quality.num_samples=0", "output=json", *extra)
+        assert run.returncode == 0, run.stderr
+        return json.loads(run.stdout)
+
+    from_ckpt = ppl()
+    assert from_ckpt["data_settings_from"] == "the checkpoint"
+    assert from_ckpt["data_settings"]["max_len"] == 40 and from_ckpt["data_settings"]["long_poems"] == "truncate"
+    as_trained = ppl("data=tangshi", "data.max_len=40", "data.long_poems=truncate")
+    assert as_trained["data_settings_from"] == "the data config"
+    assert from_ckpt["ppl"] == pytest.approx(as_trained["ppl"], rel=1e-6)
+    assert from_ckpt["tokens"] == as_trained["tokens"]
+    windows = ppl("data=tangshi")  # told otherwise: 24-character windows, another set of targets
+    assert windows["tokens"] != from_ckpt["tokens"]

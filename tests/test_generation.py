@@ -91,7 +91,7 @@ def test_prefix_sets_the_state_but_is_not_printed(lm):
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(starts=["龘"]), "start character '龘' is not in the model's vocabulary"),
-    (dict(starts=["紅"]), r"try '红' \(simplified\)"),
+    (dict(starts=["龘"], acrostic="龘"), "start character '龘'"),
     (dict(acrostic="春夏秋冬春", form="wujue"), "has 5 characters but form=wujue has 4 lines"),
     (dict(starts=["白日依山尽一"], form="wujue"), "does not fit form=wujue"),
     (dict(form="sonnet"), "form='sonnet' is not one of"),
@@ -146,3 +146,28 @@ def test_generation_starts_without_lightning():
             "print(sorted(m for m in ('lightning', 'wandb', 'matplotlib') if m in sys.modules))")
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.strip() == "[]", run.stdout + run.stderr
+
+
+def test_traditional_input_and_half_width_punctuation_are_converted(lm, capsys):
+    model, vocab = lm
+    assert {"风", "花", "雪", "月", "红"} <= set(vocab.itos)
+    poems = sample(model, vocab, ["紅"], 2, acrostic="紅花雪月", form="wujue", prefix="秋風, 蕭瑟", seed=4)
+    assert all(p["start"] == "红" and [line[0] for line in p["lines"]] == list("红花雪月") for p in poems)
+    note = capsys.readouterr().err.strip().splitlines()
+    assert len(note) == 1 and "start 紅 -> 红" in note[0] and "acrostic 紅花雪月 -> 红花雪月" in note[0]
+    assert "prefix 秋風, 蕭瑟 -> 秋风，萧瑟" in note[0]
+    # the prefix is read exactly as if typed in the corpus convention
+    assert poems == sample(model, vocab, ["红"], 2, acrostic="红花雪月", form="wujue", prefix="秋风，萧瑟", seed=4)
+    assert capsys.readouterr().err == ""  # nothing to convert, nothing said
+
+
+def test_script_traditional_converts_back_to_the_simplified_poem(tiny_checkpoint):
+    from lit_poetry.text import to_simplified
+
+    args = [f"ckpt_path={tiny_checkpoint}", "start=[日,红]", "form=wujue", "seed=0", "script=traditional"]
+    poems = json.loads(generate(*args, "output=json").stdout)
+    assert all(to_simplified(p["poem_traditional"]) == p["poem"] for p in poems)
+    assert any(p["poem_traditional"] != p["poem"] for p in poems)  # 红 is 紅 at least
+    text = generate(*args)
+    assert text.returncode == 0 and text.stdout.strip().split("\n\n") == ["\n".join(p["lines_traditional"])
+                                                                       for p in poems]

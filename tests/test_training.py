@@ -200,3 +200,15 @@ def test_a_diverged_job_scores_inf_and_the_sweep_goes_on(tmp_path):
 def test_every_command_answers_help(module):
     run = run_cli(*module.split(), "--help")
     assert run.returncode == 0 and "Traceback" not in run.stderr and run.stdout.strip(), run.stderr
+
+
+def test_default_logger_keeps_csv_beside_wandb_and_the_plot_reads_it(tmp_path):
+    from hydra import compose, initialize_config_dir
+
+    from .helpers import ROOT
+
+    with initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "configs")):
+        assert set(compose("train").logger) == {"wandb", "csv"}  # the default, with no override
+    train(compose_train(tmp_path, ["logger=many", "trainer.limit_train_batches=3"]))
+    run = read_run(tmp_path)
+    assert len(run.train_loss) == 3 and len(run.val_ppl) == 1 and list(tmp_path.glob("wandb/offline-run-*"))

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lit_poetry.errors import LitPoetryError
+from lit_poetry.text import to_simplified
 
 NPM_HINT = (
     "training downloads it on first use (data.download=true, the default); by hand: "
@@ -109,19 +110,6 @@ def _read_text(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
         raise LitPoetryError(f"{path} is not UTF-8 text ({e.reason} at byte {e.start})") from None
-
-
-_converter = None
-
-
-def to_simplified(text: str) -> str:
-    """Traditional -> simplified Chinese with OpenCC's `t2s` table."""
-    global _converter
-    if _converter is None:
-        import opencc  # the C++ converter loads its dictionaries once
-
-        _converter = opencc.OpenCC("t2s")
-    return _converter.convert(text)
 
 
 def _parse_json(text: str, path: Path) -> list[Poem]:
