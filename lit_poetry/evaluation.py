@@ -31,6 +31,7 @@ from omegaconf import DictConfig
 
 from lit_poetry.cli import hydra_command
 from lit_poetry.data.batching import EncodedSplit, padded_batches
+from lit_poetry.data.download import ensure_corpus
 from lit_poetry.data.processing import ProcessingConfig, encode_poems, prepare_poems, split_poems
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
@@ -91,6 +92,7 @@ def evaluate(cfg: DictConfig, data_given: bool = False) -> dict:
     trained = load_trained(cfg.ckpt_path, cfg.device)
     model, vocab = trained.model, trained.vocab
     settings, source = data_settings(cfg, trained.data, data_given)
+    ensure_corpus(settings.corpus, settings.data_dir, cfg.data.download)
     prepared = prepare_poems(settings)
     if cfg.split == "all":
         poem_ids = range(len(prepared.texts))
