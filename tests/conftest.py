@@ -15,6 +15,10 @@ HAVE_CORPORA = (DATA_DIR / "chinese-poetry" / "quantangshi").is_dir()
 if HAVE_CORPORA:
     os.environ["LIT_POETRY_DATA"] = str(DATA_DIR)
 os.environ["WANDB_MODE"] = "offline"
+# tests never download: any http(s) request, here or in a subprocess, goes to a closed port and fails
+os.environ["http_proxy"] = os.environ["https_proxy"] = "http://127.0.0.1:9"
+for name in ("no_proxy", "NO_PROXY"):
+    os.environ.pop(name, None)
 os.environ.setdefault("WANDB_SILENT", "true")
 
 

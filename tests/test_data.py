@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -225,7 +226,8 @@ def test_stats_command(tmp_path, data_dir):
     assert run.returncode == 0, run.stderr
     stats = json.loads(run.stdout)
     assert stats["poems_read"] == 320 and stats["vocab_size"] > 1000
-    bad = subprocess.run([sys.executable, "-m", "lit_poetry.data", "data=tang", "data.data_dir=/nonexistent"],
-                         cwd=ROOT, capture_output=True, text=True)
+    bad = subprocess.run([sys.executable, "-m", "lit_poetry.data", "data=tang", "data.data_dir=/nonexistent",
+                          "data.download=false"], cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
-    assert bad.stderr.strip().startswith("error: data directory /nonexistent does not exist")
+    assert bad.stderr.strip().startswith("error: corpus 'tang' is not under /nonexistent and data.download=false")
+    assert not Path("/nonexistent").exists()
