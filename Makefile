@@ -8,13 +8,13 @@ LIT_POETRY_DATA ?= $(abspath ../shared/data)
 export LIT_POETRY_DATA
 endif
 
-.PHONY: install train test lint bench stats wheel-check
+.PHONY: install train test lint bench stats wheel-check slurm
 install: $(VENV)/.installed
 $(VENV)/.installed: setup.py
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0  # the CPU build; GPU users install their CUDA build first
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,cluster]"  # the tests cover the cluster parts too
 	touch $@
 
 train: install  ## train on the small corpus (a few minutes on a CPU)
@@ -35,3 +35,6 @@ stats: install  ## corpus statistics, e.g. make stats ARGS="data=tang"
 
 bench: install  ## speed benchmarks (ratios against references measured in the same run)
 	$(PY) benchmarks/bench_lstm.py $(ARGS)
+
+slurm:  ## a one-node SLURM on this machine (Debian packages, root), for the tests marked slurm
+	bash scripts/start_slurm.sh

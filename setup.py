@@ -29,7 +29,11 @@ setup(
         "rich==15.0.0",
         "tensorboard==2.21.0",
     ],
-    extras_require={"dev": ["pytest==9.2.0", "ruff==0.17.5", "hypothesis==6.170.15", "import-linter==2.16"]},
+    extras_require={
+        "dev": ["pytest==9.2.0", "ruff==0.17.5", "hypothesis==6.170.15", "import-linter==2.16"],
+        # SLURM through Hydra (hydra/launcher=slurm) and Optuna sweeps (hparams_search=optuna)
+        "cluster": ["hydra-submitit-launcher==1.2.0", "hydra-optuna-sweeper==1.3.0"],
+    },
     entry_points={
         "console_scripts": [
             "lit-poetry-train=lit_poetry.commands:train",

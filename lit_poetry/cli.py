@@ -17,6 +17,12 @@ from pathlib import Path
 from lit_poetry.errors import LitPoetryError, exit_with_error
 from lit_poetry.resources import CONFIG_DIR
 
+
+def _gpus_per_node(accelerator: str, devices) -> int:
+    """A SLURM job's GPUs per node from the trainer config (hydra/launcher/slurm.yaml): devices on GPU trainers."""
+    return int(devices) if str(accelerator) in ("gpu", "cuda") and str(devices).isdigit() else 0
+
+
 _OVERRIDE = re.compile(r"^([+~]{0,2}[\w.@/-]+)=(.*)$", re.S)
 ERROR_FILE = "error.json"  # {"type": "DivergedError", "message": "..."} in a failed multirun job's folder
 
@@ -75,6 +81,9 @@ def hydra_command(config_name: str) -> Callable[[Callable], Callable[[], object]
     """`@hydra_command("train") def task(cfg): ...` gives `main()`, the entry point of a Hydra command
     reading configs/<config_name>.yaml. Heavy imports belong inside `task`, so `--help` stays fast."""
     import hydra
+    from omegaconf import OmegaConf
+
+    OmegaConf.register_new_resolver("lit_poetry.gpus_per_node", _gpus_per_node, replace=True)
 
     def decorate(task: Callable) -> Callable[[], object]:
         @functools.wraps(task)

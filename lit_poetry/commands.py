@@ -7,6 +7,7 @@ been parsed, so `--help` answers at once and generation never imports Lightning.
 """
 
 import json
+import math
 
 from omegaconf import DictConfig, ListConfig
 
@@ -18,7 +19,8 @@ from lit_poetry.errors import LitPoetryError
 def train(cfg: DictConfig) -> float | None:
     from lit_poetry.training import train as fit
 
-    return fit(cfg).get("val/ppl_best")  # the value a Hydra sweeper minimises
+    best = fit(cfg).get("val/ppl_best")  # the value a Hydra sweeper minimises
+    return best if best is None or math.isfinite(best) else math.inf  # sweepers refuse NaN
 
 
 def as_starts(start) -> list[str]:

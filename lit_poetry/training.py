@@ -53,11 +53,30 @@ def keep_earlier_csv_metrics(loggers: list[Logger]) -> None:
                 path.rename(path.with_name(f"metrics-{path.stat().st_mtime_ns}.csv"))
 
 
+def newest_checkpoint(run_dir: Path) -> Path | None:
+    """The newest state a run left in its folder: checkpoints/last.ckpt (every epoch and every few minutes)
+    or Lightning's SLURM requeue checkpoint hpc_ckpt_<n>.ckpt, whichever was written last."""
+    found = [p for p in [run_dir / "checkpoints" / "last.ckpt", *run_dir.glob("hpc_ckpt_*.ckpt")] if p.is_file()]
+    return max(found, key=lambda p: p.stat().st_mtime_ns, default=None)
+
+
+def resume_path(cfg: DictConfig) -> str | None:
+    """`ckpt_path` when given; else, with `resume=true`, the newest checkpoint in this run's own folder (a
+    requeued or restarted job, a run started again with the same hydra.run.dir)."""
+    if cfg.ckpt_path:
+        if not Path(cfg.ckpt_path).is_file():
+            raise LitPoetryError(f"ckpt_path={cfg.ckpt_path} does not exist; give a checkpoint such as "
+                                 "<run dir>/checkpoints/last.ckpt, or leave ckpt_path unset to start fresh")
+        return str(cfg.ckpt_path)
+    newest = newest_checkpoint(Path(cfg.paths.output_dir)) if cfg.get("resume", True) else None
+    if newest:
+        log.info(f"Resuming from {newest}, the newest checkpoint in this run's folder (resume=false starts afresh)")
+    return str(newest) if newest else None
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit (and optionally test) a PoetryLitModule; returns the final logged metrics."""
-    if cfg.ckpt_path and not Path(cfg.ckpt_path).is_file():
-        raise LitPoetryError(f"ckpt_path={cfg.ckpt_path} does not exist; give a checkpoint such as "
-                             "<run dir>/checkpoints/last.ckpt, or leave ckpt_path unset to start fresh")
+    ckpt_path = resume_path(cfg)
     if cfg.get("test") and not cfg.data.get("test_fraction"):
         raise LitPoetryError("test=true needs a test split: set data.test_fraction (e.g. 0.1)")
     L.seed_everything(cfg.seed, workers=True)
@@ -77,7 +96,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     )
     callbacks = instantiate_group(cfg.get("callbacks"), "callback")
     loggers: list[Logger] = instantiate_group(cfg.get("logger"), "logger")
-    if cfg.ckpt_path:
+    if ckpt_path:
         keep_earlier_csv_metrics(loggers)
     if not loggers:  # the LR monitor has nowhere to write
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
@@ -88,10 +107,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
 
     try:
-        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
         if cfg.get("test"):
-            best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else None
+            best = next((c.best_model_path for c in trainer.checkpoint_callbacks if c.monitor == "val/ppl"), None)
             trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
             metrics.update({k: float(v) for k, v in trainer.callback_metrics.items()})
     finally:

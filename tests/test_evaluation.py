@@ -66,7 +66,8 @@ def test_regular_form(poem, regular):
 
 def test_evaluation_command_matches_training_val_perplexity(tiny_checkpoint):
     ckpt = torch.load(tiny_checkpoint, weights_only=True)
-    best = next(v for k, v in ckpt["callbacks"].items() if k.startswith("ModelCheckpoint"))["best_model_score"]
+    best = next(v["best_model_score"] for k, v in ckpt["callbacks"].items()
+                if k.startswith("ModelCheckpoint") and "'monitor': 'val/ppl'" in k)
     args = [f"ckpt_path={tiny_checkpoint.parent / 'best.ckpt'}", "quality.num_samples=2", "output=json"]
     run = subprocess.run([sys.executable, "-m", "lit_poetry.evaluate", *args], cwd=ROOT, capture_output=True,
                          text=True)
@@ -82,7 +83,7 @@ def test_evaluation_reads_the_corpus_with_the_checkpoints_data_settings(tmp_path
 
     from .helpers import compose_train, run_cli
 
-    train(compose_train(tmp_path, ["data.max_len=40", "data.long_poems=truncate", "callbacks=model_checkpoint"]))
+    train(compose_train(tmp_path, ["data.max_len=40", "data.long_poems=truncate", "callbacks=last_checkpoint"]))
     ckpt = tmp_path / "checkpoints" / "last.ckpt"
     corpus = CORPORA["tangshi"].builtin  # any file: the built-in copy of the small corpus
 
