@@ -8,7 +8,7 @@ LIT_POETRY_DATA ?= $(abspath ../shared/data)
 export LIT_POETRY_DATA
 endif
 
-.PHONY: install train test lint bench stats wheel-check slurm
+.PHONY: install train test lint bench stats wheel-check slurm gpu-check
 install: $(VENV)/.installed
 $(VENV)/.installed: setup.py
 	python3 -m venv $(VENV)
@@ -38,3 +38,6 @@ bench: install  ## speed benchmarks (ratios against references measured in the s
 
 slurm:  ## a one-node SLURM on this machine (Debian packages, root), for the tests marked slurm
 	bash scripts/start_slurm.sh
+
+gpu-check: install  ## on a GPU machine: model tests and benchmark on CUDA, DDP on every GPU -> logs/gpu-check/report.md
+	PY=$(PY) bash scripts/gpu_check.sh

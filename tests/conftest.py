@@ -22,6 +22,22 @@ for name in ("no_proxy", "NO_PROXY"):
 os.environ.setdefault("WANDB_SILENT", "true")
 
 
+def pytest_addoption(parser):
+    parser.addoption("--device", default="cpu", help="where the model tests run: cpu (default) or cuda "
+                     "(make gpu-check); cuda where none is visible skips them")
+
+
+@pytest.fixture(scope="session")
+def device(request):
+    """The device of the tests that run models (`--device`)."""
+    import torch
+
+    name = request.config.getoption("--device")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        pytest.skip("--device cuda but no CUDA GPU is visible")
+    return torch.device(name)
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """The folder holding the chinese-poetry corpora (全唐诗, 唐诗三百首)."""

@@ -9,20 +9,20 @@ from lit_poetry.training import train
 from .helpers import compose_train
 
 
-def pair(I, H, layers, dtype=torch.float64, seed=0):
+def pair(I, H, layers, dtype=torch.float64, seed=0, device="cpu"):
     torch.manual_seed(seed)
-    reference = LSTM(I, H, layers).to(dtype)
-    fused = LSTM(I, H, layers, impl="fused").to(dtype)
+    reference = LSTM(I, H, layers).to(device, dtype)
+    fused = LSTM(I, H, layers, impl="fused").to(device, dtype)
     fused.load_state_dict(reference.state_dict())
     return reference, fused
 
 
 @pytest.mark.parametrize("layers", [1, 2])
 @pytest.mark.parametrize("with_state", [False, True])
-def test_torch_gradcheck_float64(layers, with_state):
-    _, fused = pair(3, 4, layers)
-    x = torch.randn(2, 5, 3, dtype=torch.float64, requires_grad=True)
-    state = tuple(torch.randn(layers, 2, 4, dtype=torch.float64, requires_grad=True) for _ in range(2))
+def test_torch_gradcheck_float64(layers, with_state, device):
+    _, fused = pair(3, 4, layers, device=device)
+    x = torch.randn(2, 5, 3, dtype=torch.float64, requires_grad=True, device=device)
+    state = tuple(torch.randn(layers, 2, 4, dtype=torch.float64, requires_grad=True, device=device) for _ in range(2))
     params = tuple(fused.parameters())
 
     def f(x, *rest):
@@ -35,10 +35,10 @@ def test_torch_gradcheck_float64(layers, with_state):
 
 
 @pytest.mark.parametrize("layers", [1, 2])
-def test_fused_equals_autograd_float32_on_training_shapes(layers):
-    reference, fused = pair(64, 96, layers, torch.float32, seed=layers)
-    x = torch.randn(16, 48, 64)
-    state = tuple(torch.randn(layers, 16, 96) * 0.5 for _ in range(2))
+def test_fused_equals_autograd_float32_on_training_shapes(layers, device):
+    reference, fused = pair(64, 96, layers, torch.float32, seed=layers, device=device)
+    x = torch.randn(16, 48, 64, device=device)
+    state = tuple(torch.randn(layers, 16, 96, device=device) * 0.5 for _ in range(2))
     results = []
     for model in (reference, fused):
         xi = x.clone().requires_grad_()
@@ -50,12 +50,12 @@ def test_fused_equals_autograd_float32_on_training_shapes(layers):
 
 
 @pytest.mark.parametrize("impl", ["torch", "autograd", "fused"])
-def test_bf16_autocast_runs_and_stays_close(impl):
+def test_bf16_autocast_runs_and_stays_close(impl, device):
     torch.manual_seed(0)
-    model = make_lstm(impl, 32, 48)
-    x = torch.randn(4, 20, 32)
+    model = make_lstm(impl, 32, 48).to(device)
+    x = torch.randn(4, 20, 32, device=device)
     exact, _ = model(x)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
+    with torch.autocast(device.type, dtype=torch.bfloat16):
         out, (h, c) = model(x)
         out.float().sum().backward()
     assert (out.float() - exact).abs().max() < 5e-2
@@ -70,27 +70,28 @@ def loss_curve(tmp_path, overrides):
     return [float(r["train/loss_step"]) for r in rows if r.get("train/loss_step")], metrics["val/ppl"]
 
 
-def test_fused_training_follows_autograd_and_bf16_ppl_within_2_percent(tmp_path):
-    autograd_curve, autograd_ppl = loss_curve(tmp_path / "autograd", ["model.impl=autograd"])
-    fused_curve, fused_ppl = loss_curve(tmp_path / "fused", ["model.impl=fused"])
+def test_fused_training_follows_autograd_and_bf16_ppl_within_2_percent(tmp_path, device):
+    on = [f"trainer.accelerator={'gpu' if device.type == 'cuda' else 'cpu'}"]
+    autograd_curve, autograd_ppl = loss_curve(tmp_path / "autograd", ["model.impl=autograd", *on])
+    fused_curve, fused_ppl = loss_curve(tmp_path / "fused", ["model.impl=fused", *on])
     assert len(fused_curve) == 8
     torch.testing.assert_close(torch.tensor(fused_curve), torch.tensor(autograd_curve), rtol=1e-4, atol=1e-4)
     assert fused_ppl == pytest.approx(autograd_ppl, rel=1e-4)
-    _, bf16_ppl = loss_curve(tmp_path / "bf16", ["model.impl=fused", "trainer.precision=bf16-mixed"])
+    _, bf16_ppl = loss_curve(tmp_path / "bf16", ["model.impl=fused", "trainer.precision=bf16-mixed", *on])
     assert bf16_ppl == pytest.approx(fused_ppl, rel=0.02)
 
 
-def test_linear_cross_entropy_equals_the_unfused_path():
+def test_linear_cross_entropy_equals_the_unfused_path(device):
     from torch.nn import functional as F
 
     from lit_poetry.models.linear_ce import CHUNK_ROWS, linear_cross_entropy
 
     torch.manual_seed(0)
     N = CHUNK_ROWS + 37  # more than one chunk
-    h = torch.randn(N, 16, dtype=torch.float64, requires_grad=True)
-    w = torch.randn(40, 16, dtype=torch.float64, requires_grad=True)
-    b = torch.randn(40, dtype=torch.float64, requires_grad=True)
-    y = torch.randint(0, 40, (N,))
+    h = torch.randn(N, 16, dtype=torch.float64, requires_grad=True, device=device)
+    w = torch.randn(40, 16, dtype=torch.float64, requires_grad=True, device=device)
+    b = torch.randn(40, dtype=torch.float64, requires_grad=True, device=device)
+    y = torch.randint(0, 40, (N,), device=device)
     grads = []
     for fn in (lambda: linear_cross_entropy(h, w, b, y), lambda: F.cross_entropy(F.linear(h, w, b), y)):
         h.grad = w.grad = b.grad = None
@@ -101,6 +102,6 @@ def test_linear_cross_entropy_equals_the_unfused_path():
         torch.testing.assert_close(ours, ref, atol=1e-12, rtol=1e-12)
     small = (h[:20].detach().requires_grad_(), w, b)
     assert torch.autograd.gradcheck(lambda h, w, b: linear_cross_entropy(h, w, b, y[:20]), small)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
+    with torch.autocast(device.type, dtype=torch.bfloat16):
         bf16 = linear_cross_entropy(h.float(), w.float(), b.float(), y)
     assert abs(bf16.item() - grads[1][0].item()) < 2e-2

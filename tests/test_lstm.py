@@ -8,7 +8,8 @@ from lit_poetry.models.poetry_lm import PoetryLM
 
 
 def ours_from_torch(ref: torch.nn.LSTM, impl: str = "autograd") -> LSTM:
-    model = LSTM(ref.input_size, ref.hidden_size, ref.num_layers, impl=impl).to(ref.weight_hh_l0.dtype)
+    w = ref.weight_hh_l0
+    model = LSTM(ref.input_size, ref.hidden_size, ref.num_layers, impl=impl).to(w.device, w.dtype)
     model.load_from_torch(ref)
     return model
 
@@ -23,19 +24,20 @@ def torch_grads_in_our_layout(ref: torch.nn.LSTM) -> LSTM:
     return ours_from_torch(grads)
 
 
-def run_both(impl, dtype, layers, with_state, B=3, T=7, I=5, H=6):
+def run_both(impl, dtype, layers, with_state, B=3, T=7, I=5, H=6, device="cpu"):
     torch.manual_seed(layers + 10 * with_state)
-    ref = torch.nn.LSTM(I, H, layers, batch_first=True).to(dtype)
+    ref = torch.nn.LSTM(I, H, layers, batch_first=True).to(device, dtype)
     ours = ours_from_torch(ref, impl)
-    x = torch.randn(B, T, I, dtype=dtype)
-    state = (torch.randn(layers, B, H, dtype=dtype), torch.randn(layers, B, H, dtype=dtype)) if with_state else None
+    x = torch.randn(B, T, I, dtype=dtype, device=device)
+    state = tuple(torch.randn(layers, B, H, dtype=dtype, device=device) for _ in range(2)) if with_state else None
     results = []
     for model in (ref, ours):
         xi = x.clone().requires_grad_()
         si = tuple(s.clone().requires_grad_() for s in state) if state else None
         out, (h, c) = model(xi, si)
         # a loss that weighs every output and the final state differently
-        loss = (out * torch.linspace(-1, 1, out.numel(), dtype=dtype).view_as(out)).sum() + (h**2).sum() + c.sum()
+        weights = torch.linspace(-1, 1, out.numel(), dtype=dtype, device=out.device).view_as(out)
+        loss = (out * weights).sum() + (h**2).sum() + c.sum()
         loss.backward()
         results.append((out, h, c, xi.grad, *(s.grad for s in si or ())))
     return ref, ours, results
@@ -44,8 +46,8 @@ def run_both(impl, dtype, layers, with_state, B=3, T=7, I=5, H=6):
 @pytest.mark.parametrize("dtype, tol", [(torch.float32, 1e-5), (torch.float64, 1e-10)])
 @pytest.mark.parametrize("layers", [1, 2])
 @pytest.mark.parametrize("with_state", [False, True])
-def test_autograd_lstm_matches_nn_lstm(dtype, tol, layers, with_state):
-    ref, ours, (theirs, mine) = run_both("autograd", dtype, layers, with_state)
+def test_autograd_lstm_matches_nn_lstm(dtype, tol, layers, with_state, device):
+    ref, ours, (theirs, mine) = run_both("autograd", dtype, layers, with_state, device=device)
     for a, b in zip(theirs, mine):
         torch.testing.assert_close(b, a, atol=tol, rtol=tol)
     expected = torch_grads_in_our_layout(ref)
