@@ -29,7 +29,19 @@ def wandb_offline() -> bool:
     return not (netrc.exists() and "api.wandb.ai" in netrc.read_text(errors="ignore"))
 
 
+def wandb_group() -> str:
+    """The W&B group of a run: its sweep's folder name in a multirun (one W&B run per job, grouped by
+    sweep), none for a single run."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        return Path(HydraConfig.get().sweep.dir).name
+    return ""
+
+
 OmegaConf.register_new_resolver("lit_poetry.wandb_offline", wandb_offline, replace=True)
+OmegaConf.register_new_resolver("lit_poetry.wandb_group", wandb_group, replace=True)
 
 
 def instantiate_group(cfg: DictConfig | None, kind: str) -> list:
