@@ -14,7 +14,7 @@ $(VENV)/.installed: setup.py
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0  # the CPU build; GPU users install their CUDA build first
-	$(PY) -m pip install --quiet -e ".[dev,cluster]"  # the tests cover the cluster parts too
+	$(PY) -m pip install --quiet -e ".[dev,cluster,web]"  # the tests cover the cluster parts and the page too
 	touch $@
 
 train: install  ## train on the small corpus (a few minutes on a CPU)

@@ -33,6 +33,8 @@ setup(
         "dev": ["pytest==9.2.0", "ruff==0.17.5", "hypothesis==6.170.15", "import-linter==2.16"],
         # SLURM through Hydra (hydra/launcher=slurm) and Optuna sweeps (hparams_search=optuna)
         "cluster": ["hydra-submitit-launcher==1.2.0", "hydra-optuna-sweeper==1.3.0"],
+        # the page (app.py), and the browser that tests it (with Debian's chromium)
+        "web": ["gradio==6.31.0", "playwright==1.65.2"],
     },
     entry_points={
         "console_scripts": [
@@ -42,6 +44,7 @@ setup(
             "lit-poetry-data=lit_poetry.data.__main__:main",
             "lit-poetry-download=lit_poetry.data.download:main",
             "lit-poetry-plot=lit_poetry.plotting:main",
+            "lit-poetry-app=lit_poetry.commands:app",
         ]
     },
 )

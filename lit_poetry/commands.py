@@ -1,6 +1,7 @@
-"""The package homes of the two top-level scripts (`train.py`, `generate.py`) and their console scripts
-(`lit-poetry-train`, `lit-poetry-generate`). The other commands keep their `main` beside their code:
-`lit_poetry.evaluate`, `lit_poetry.data` (statistics), `lit_poetry.plotting`, `lit_poetry.data.download`.
+"""The package homes of the top-level scripts (`train.py`, `generate.py`, `app.py`) and their console
+scripts (`lit-poetry-train`, `lit-poetry-generate`, `lit-poetry-app`). The other commands keep their
+`main` beside their code: `lit_poetry.evaluate`, `lit_poetry.data` (statistics), `lit_poetry.plotting`,
+`lit_poetry.data.download`.
 
 Only Hydra is imported here: Lightning and torch load inside the commands, after the command line has
 been parsed, so `--help` answers at once and generation never imports Lightning.
@@ -49,3 +50,12 @@ def generate(cfg: DictConfig) -> None:
     else:
         lines = "lines_traditional" if cfg.script == "traditional" else "lines"
         print("\n\n".join("\n".join(p[lines]) for p in poems))
+
+
+@hydra_command("app")
+def app(cfg: DictConfig) -> None:
+    try:
+        from lit_poetry.app import serve
+    except ModuleNotFoundError as e:
+        raise LitPoetryError(f"the page needs Gradio ({e}): pip install -e \".[web]\"") from None
+    serve(cfg)

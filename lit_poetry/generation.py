@@ -143,3 +143,20 @@ def in_script(poems: list[dict], script: str) -> list[dict]:
         return poems
     converted = [to_traditional(p["poem"]) for p in poems]
     return [{**p, "poem_traditional": t, "lines_traditional": split_lines(t)} for p, t in zip(poems, converted)]
+
+
+@torch.no_grad()
+def char_probabilities(model, vocab: Vocabulary, poem: str, prefix: str = "") -> list[tuple[str, float]]:
+    """Each character of `poem` with its probability under the model (no constraints, temperature 1),
+    read after <bos> and the mood prefix as `sample` reads them."""
+    _, _, prefix, _ = normalise_inputs([], "", prefix)
+    device = next(model.parameters()).device
+    lead = [vocab.bos_id] + vocab.encode(prefix + ("。" if prefix and prefix[-1] not in LINE_END else ""))
+    ids = torch.tensor([lead + vocab.encode(poem)], device=device)  # (1, P + N)
+    was_training = model.training
+    model.eval()
+    logits, _ = model(ids[:, :-1])  # (1, P + N - 1, V)
+    model.train(was_training)
+    probs = torch.softmax(logits[0, len(lead) - 1 :].float(), dim=-1)  # (N, V): the distribution before each char
+    targets = ids[0, len(lead) :]  # (N,)
+    return list(zip(poem, probs.gather(1, targets[:, None]).squeeze(1).tolist()))

@@ -195,7 +195,7 @@ def test_a_diverged_job_scores_inf_and_the_sweep_goes_on(tmp_path):
     assert not fine.diverged and not fine.error and fine.val_ppl and math.isfinite(fine.val_ppl[-1])
 
 
-@pytest.mark.parametrize("module", ["train.py", "generate.py", "-m lit_poetry.evaluate", "-m lit_poetry.data",
+@pytest.mark.parametrize("module", ["train.py", "generate.py", "app.py", "-m lit_poetry.evaluate", "-m lit_poetry.data",
                                     "-m lit_poetry.plotting", "-m lit_poetry.data.download"])
 def test_every_command_answers_help(module):
     run = run_cli(*module.split(), "--help")

@@ -1,0 +1,154 @@
+"""The page: write poems in the browser (Gradio), a thin layer over generation.py (the sampler of
+generate.py; no second one).
+
+    python app.py ckpt_path=<run>/checkpoints/best.ckpt              # http://127.0.0.1:7860
+    python app.py ckpt_path=... port=8080 device=cuda max_poems=4
+
+Needs `pip install -e ".[web]"`. Requests are bounded (poems, characters) and handled one at a time;
+bad input gets a message on the page and the server keeps serving. The page makes no outside
+connection: Gradio's analytics are off and its fonts are local.
+"""
+
+import html
+import os
+import threading
+from dataclasses import dataclass
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no calls home
+
+import gradio as gr  # noqa: E402
+
+from lit_poetry.errors import LitPoetryError  # noqa: E402
+from lit_poetry.generation import char_probabilities, in_script, sample  # noqa: E402
+
+FORM_CHOICES = [("自由 free", "free"), ("五言绝句 5×4", "wujue"), ("七言绝句 7×4", "qijue"),
+                ("五言律诗 5×8", "wulv"), ("七言律诗 7×8", "qilv")]
+SCRIPT_CHOICES = [("简体 simplified", "simplified"), ("繁體 traditional", "traditional")]
+CSS = """
+#poems .poem { font-size: 1.7rem; line-height: 2.4rem; margin: 0.8rem 0 1.6rem; letter-spacing: 0.08em; }
+#poems .poem p { margin: 0; }
+#message { color: #b42318; font-size: 1.1rem; }
+"""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask for, so that one visitor cannot stall the server."""
+
+    max_poems: int = 8
+    max_start: int = 16  # characters
+    max_acrostic: int = 8
+    max_prefix: int = 32
+    max_temperature: float = 2.0
+    max_len: int = 64  # characters of a free-form poem
+
+
+@dataclass
+class Reply:
+    poems_html: str  # the poems, line by line
+    probabilities: list  # (character, probability) for HighlightedText; (separator, None) between poems
+    message: str  # what went wrong, or ""
+
+
+class PoemWriter:
+    """The page's one action: check and bound the request, sample, lay the poems out. Thread-safe."""
+
+    def __init__(self, model, vocab, limits: Limits = Limits()):
+        self.model, self.vocab, self.limits = model, vocab, limits
+        self._lock = threading.Lock()  # one request at a time on the shared model
+
+    def check(self, start: str, acrostic: str, prefix: str, temperature: float, top_p: float,
+              num_poems: int) -> None:
+        lim = self.limits
+        for what, text, most in [("起首字 start", start, lim.max_start), ("藏头 acrostic", acrostic, lim.max_acrostic),
+                                 ("意境 prefix", prefix, lim.max_prefix)]:
+            if len(text) > most:
+                raise LitPoetryError(f"{what}: at most {most} characters (got {len(text)})")
+        if not 0 < temperature <= lim.max_temperature:
+            raise LitPoetryError(f"温度 temperature must be in (0, {lim.max_temperature}], got {temperature}")
+        if not 0 < top_p <= 1:
+            raise LitPoetryError(f"top-p must be in (0, 1], got {top_p}")
+        if not 1 <= num_poems <= lim.max_poems:
+            raise LitPoetryError(f"首数 number of poems must be 1 to {lim.max_poems}, got {num_poems}")
+
+    def write(self, start: str, acrostic: str, form: str, prefix: str, temperature: float, top_p: float,
+              seed: float | None, num_poems: float, script: str) -> Reply:
+        start, acrostic, prefix = (str(t or "").strip() for t in (start, acrostic, prefix))
+        try:
+            num_poems = int(num_poems or 0)
+            self.check(start, acrostic, prefix, float(temperature), float(top_p), num_poems)
+            seed = None if seed is None or int(seed) < 0 else int(seed)
+            with self._lock:
+                poems = sample(self.model, self.vocab, [start] if start else None, num_poems, acrostic=acrostic,
+                               form=form or "free", prefix=prefix, temperature=float(temperature),
+                               top_p=float(top_p), max_len=self.limits.max_len, seed=seed)
+                poems = in_script(poems, script or "simplified")
+                scored = [char_probabilities(self.model, self.vocab, p["poem"], prefix) for p in poems]
+        except (LitPoetryError, ValueError, TypeError) as e:
+            return Reply("", [], f"⚠ {e}")
+        lines = "lines_traditional" if script == "traditional" else "lines"
+        laid_out = "".join('<div class="poem">' + "".join(f"<p>{html.escape(line)}</p>" for line in p[lines])
+                           + "</div>" for p in poems)
+        probabilities = []
+        for k, chars in enumerate(scored):
+            probabilities += ([("\n\n", None)] if k else []) + [(c, round(p, 4)) for c, p in chars]
+        return Reply(laid_out, probabilities, "")
+
+
+def build_page(writer: PoemWriter, defaults: dict) -> gr.Blocks:
+    """`defaults`: the fields' starting values (form, temperature, top_p, seed, num_poems; configs/app.yaml)."""
+    lim = writer.limits
+    with gr.Blocks(title="lit-poetry · 唐诗") as page:
+        gr.Markdown("# 唐诗 · Tang poetry\n字符级 LSTM 语言模型写诗。"
+                    "A character-level LSTM language model writes poems.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                acrostic = gr.Textbox(label="藏头 Acrostic", placeholder="春夏秋冬", elem_id="acrostic")
+                start = gr.Textbox(label="起首字 Start characters", placeholder="月", elem_id="start")
+                form = gr.Dropdown(FORM_CHOICES, value=defaults["form"], label="体裁 Form", elem_id="form")
+                prefix = gr.Textbox(label="意境 Mood prefix (not printed)", placeholder="秋风萧瑟", elem_id="prefix")
+                with gr.Row():
+                    temperature = gr.Slider(0.05, lim.max_temperature, value=defaults["temperature"], step=0.05,
+                                            label="温度 Temperature", elem_id="temperature")
+                    top_p = gr.Slider(0.05, 1.0, value=defaults["top_p"], step=0.05, label="Top-p", elem_id="top_p")
+                with gr.Row():
+                    seed = gr.Number(value=defaults["seed"], precision=0, label="种子 Seed (-1: random)",
+                                     elem_id="seed")
+                    num_poems = gr.Slider(1, lim.max_poems, value=defaults["num_poems"], step=1,
+                                          label="首数 Poems", elem_id="num_poems")
+                script = gr.Radio(SCRIPT_CHOICES, value="simplified", label="字体 Script", elem_id="script")
+                button = gr.Button("写诗 Write", variant="primary", elem_id="write")
+            with gr.Column(scale=1):
+                message = gr.Markdown(elem_id="message")
+                poems = gr.HTML(elem_id="poems")
+                with gr.Accordion("每字概率 Probability of each character", open=False):
+                    probabilities = gr.HighlightedText(label="模型给每个字的概率 p(character)", show_legend=False,
+                                                       elem_id="probabilities")
+
+        def on_click(*args):
+            reply = writer.write(*args)
+            return reply.poems_html, reply.probabilities, reply.message
+
+        button.click(on_click, [start, acrostic, form, prefix, temperature, top_p, seed, num_poems, script],
+                     [poems, probabilities, message], api_name="write")
+    return page
+
+
+def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, max_queue: int = 64, block: bool = True):
+    """Serve the page on host:port; `block=False` returns at once (tests, benchmarks)."""
+    page.queue(default_concurrency_limit=1, max_size=max_queue)
+    page.launch(server_name=host, server_port=port, css=CSS, show_error=False, quiet=True,
+                prevent_thread_lock=not block)
+    return page
+
+
+def serve(cfg) -> None:
+    """Load the checkpoint and serve the page until interrupted (configs/app.yaml)."""
+    from lit_poetry.checkpoint import load_poetry_lm
+
+    if not cfg.ckpt_path:
+        raise LitPoetryError("give a checkpoint: python app.py ckpt_path=<run dir>/checkpoints/best.ckpt")
+    model, vocab = load_poetry_lm(cfg.ckpt_path, cfg.device)
+    writer = PoemWriter(model, vocab, Limits(max_poems=cfg.max_poems))
+    print(f"lit-poetry page on http://{cfg.host}:{cfg.port} (Ctrl+C stops it)")
+    launch(build_page(writer, dict(cfg.fields)), cfg.host, cfg.port, cfg.max_queue)

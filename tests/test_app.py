@@ -1,0 +1,141 @@
+"""The page, through its API (gradio_client) and in a real browser (Playwright driving Debian's Chromium)."""
+
+import os
+import shutil
+import socket
+
+import pytest
+
+gr = pytest.importorskip("gradio", reason="the page needs pip install -e '.[web]'")
+
+from lit_poetry.app import Limits, PoemWriter, build_page, launch  # noqa: E402
+from lit_poetry.checkpoint import load_poetry_lm  # noqa: E402
+from lit_poetry.text import is_han  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+# no background traffic: this page must work, and be tested, with no outside connection
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def writer(tiny_checkpoint):
+    model, vocab = load_poetry_lm(tiny_checkpoint)
+    return PoemWriter(model, vocab, Limits(max_poems=4))
+
+
+@pytest.fixture(scope="module")
+def url(writer):
+    os.environ["no_proxy"] = "127.0.0.1,localhost"  # the test environment sends other http to a closed port
+    port = free_port()
+    fields = {"form": "free", "temperature": 0.8, "top_p": 0.9, "seed": 0, "num_poems": 1}
+    page = launch(build_page(writer, fields), "127.0.0.1", port, block=False)
+    yield f"http://127.0.0.1:{port}/"
+    page.close()
+
+
+def lines_of(poems_html: str) -> list[list[str]]:
+    poems = poems_html.split('<div class="poem">')[1:]
+    return [[line.split("</p>")[0] for line in poem.split("<p>")[1:]] for poem in poems]
+
+
+def assert_acrostic_qijue(poems: list[list[str]], heads: str) -> None:
+    assert poems
+    for lines in poems:
+        assert [line[0] for line in lines] == list(heads)
+        assert all(len(line) == 8 and all(is_han(c) for c in line[:7]) for line in lines), lines
+
+
+def test_api_writes_bounded_poems_and_explains_bad_input(url):
+    from gradio_client import Client
+
+    client = Client(url, verbose=False)
+    poems_html, probabilities, message = client.predict("", "春夏秋冬", "qijue", "", 0.8, 0.9, 3, 2, "simplified",
+                                                        api_name="/write")
+    assert message == "" and len(lines_of(poems_html)) == 2
+    assert_acrostic_qijue(lines_of(poems_html), "春夏秋冬")
+    scored = [p for p in probabilities if p["class_or_confidence"] is not None]
+    assert len(scored) == 2 * 4 * 8 and all(0 < p["class_or_confidence"] <= 1 for p in scored)
+    for args, expected in [
+        (("龘", "", "qijue", "", 0.8, 0.9, 0, 1, "simplified"), "'龘' is not in the model's vocabulary"),
+        (("", "春夏秋冬春", "qijue", "", 0.8, 0.9, 0, 1, "simplified"), "has 5 characters but form=qijue has 4"),
+        (("月" * 40, "", "free", "", 0.8, 0.9, 0, 1, "simplified"), "at most 16 characters"),
+    ]:
+        poems_html, _, message = client.predict(*args, api_name="/write")
+        assert poems_html == "" and expected in message, message
+    for temperature, poems in [(0, 1), (50, 1), (0.8, 500)]:  # outside the sliders: Gradio refuses them
+        with pytest.raises(Exception, match="minimum|maximum"):
+            client.predict("", "", "qijue", "", temperature, 0.9, 0, poems, "simplified", api_name="/write")
+    # traditional in (converted), traditional out; the server still serves after every refusal
+    poems_html, _, message = client.predict("", "風花雪月", "wujue", "", 0.8, 0.9, 1, 1, "traditional",
+                                            api_name="/write")
+    assert message == "" and [line[0] for line in lines_of(poems_html)[0]] == list("風花雪月")
+
+
+@pytest.mark.parametrize("kwargs, expected", [
+    (dict(temperature=0), "temperature must be in (0, 2.0]"), (dict(temperature=50), "temperature must be in"),
+    (dict(top_p=0), "top-p must be in (0, 1]"), (dict(num_poems=500), "number of poems must be 1 to 4"),
+    (dict(prefix="秋" * 33), "at most 32 characters"), (dict(num_poems="many"), "invalid literal"),
+])
+def test_writer_bounds_every_request(writer, kwargs, expected):
+    """The same checks guard direct calls of the page's function (the sliders bound the browser)."""
+    request = dict(start="", acrostic="", form="wujue", prefix="", temperature=0.8, top_p=0.9, seed=0, num_poems=1,
+                   script="simplified") | kwargs
+    reply = writer.write(**request)
+    assert reply.poems_html == "" and expected in reply.message
+
+
+def test_writer_is_the_generation_code_path(writer):
+    """The page adds no sampler: the same seed gives the poem generate.py's sample() gives."""
+    from lit_poetry.generation import sample
+
+    reply = writer.write("月", "", "wujue", "", 0.8, 0.9, 5, 1, "simplified")
+    (poem,) = sample(writer.model, writer.vocab, ["月"], 1, form="wujue", top_p=0.9, seed=5, max_len=64)
+    assert lines_of(reply.poems_html) == [poem["lines"]]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM) or shutil.which("chromium") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI needs {CHROMIUM}: apt-get install chromium fonts-wqy-microhei")
+        pytest.skip(f"no {CHROMIUM} (apt-get install chromium fonts-wqy-microhei); the browser tests need it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def write(page, acrostic: str, form_label: str | None = None) -> None:
+    page.locator("#acrostic textarea").fill(acrostic)
+    if form_label:
+        page.locator("#form input").click()
+        page.get_by_role("option", name=form_label).click()
+    page.locator("#write").click()
+
+
+def test_in_a_browser_an_acrostic_qijue_then_a_bad_character_then_a_poem_again(url, browser):
+    page = browser.new_page()
+    page.goto(url)
+    write(page, "春夏秋冬", "七言绝句 7×4")
+    page.wait_for_selector("#poems .poem p")
+    assert_acrostic_qijue([page.locator("#poems .poem p").all_inner_texts()], "春夏秋冬")
+
+    write(page, "龘")
+    page.wait_for_function("document.querySelector('#message').innerText.includes('龘')")
+    assert "not in the model's vocabulary" in page.locator("#message").inner_text()
+    assert page.locator("#poems .poem").count() == 0
+
+    write(page, "山水")
+    page.wait_for_selector("#poems .poem p")
+    assert page.locator("#message").inner_text().strip() == ""
+    assert [line[0] for line in page.locator("#poems .poem p").all_inner_texts()[:2]] == ["山", "水"]
+    page.close()
