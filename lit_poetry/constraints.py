@@ -6,20 +6,29 @@ token", "allow only these tokens" or nothing; a row of the sampler combines its 
 - `FixedForm`: 五言/七言 绝句/律诗: characters per line, ，/。 at line ends, the line count, then <eos>;
 - `FreeForm`: the model's own line lengths, but punctuation never starts a line, <eos> never ends one
   mid-sentence, a line ends by MAX_FREE_LINE characters; with a line count (an acrostic's), the last
-  line closes the sentence and <eos> follows.
+  line closes the sentence and <eos> follows;
+- `Metre`: within a fixed form, the tone each position of one 近体诗 pattern asks for (strict: every
+  position; relaxed: 一三五不论 with 孤平 and 三平尾 avoided), and at the rhyming positions only 平声
+  characters of one 平水韵 group: the group of the poem's first rhyme, or the one given. A 多音字 may
+  stand wherever one of its readings fits.
 <pad>, <bos> and <unk> are never allowed: every mask is built from Han characters, punctuation and <eos>.
-The first constraint that forces wins; the masks of the others are intersected.
+The first constraint that forces wins; the masks of the others are intersected. A constraint may offer
+looser masks (`Metre`: without the rhyme group, then without the tone): when the intersection is empty,
+the looser ones are tried in that order, so decoding never dead-ends, and the Allow says so.
 """
 
+import random
 from dataclasses import dataclass
 
 import torch
 
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
-from lit_poetry.text import FORMS, LINE_END, PUNCTUATION, is_han, line_end
+from lit_poetry.metre import PING, ZE, Pattern, patterns, tone_table
+from lit_poetry.text import FORMS, LINE_END, PUNCTUATION, is_han, line_end, split_lines
 
 MAX_FREE_LINE = 11  # form=free: a line this long must end (Tang lines have 3-11 characters)
+METRES = ("off", "relaxed", "strict")
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,7 @@ class Force:
 @dataclass(frozen=True)
 class Allow:
     mask: torch.Tensor  # (V,) bool
+    loosened: str = ""  # what a dead end made decoding give up here ("rhyme group", "tone"), else ""
 
 
 Decision = Force | Allow | None
@@ -121,29 +131,167 @@ class FreeForm:
 
 
 def decide(constraints: list, pos: Position) -> Force | Allow:
-    """The first Force, else the intersection of the Allows (every row has a form, so one exists)."""
+    """The first Force, else the intersection of the Allows (every row has a form, so one exists); when
+    that is empty, the constraints' looser masks in turn (`levels`)."""
+    for level in range(max(getattr(c, "levels", 1) for c in constraints)):
+        mask = None
+        for constraint in constraints:
+            decision = constraint.decide(pos, level) if getattr(constraint, "levels", 1) > 1 else constraint.decide(pos)
+            if isinstance(decision, Force):
+                return decision
+            if decision is not None:
+                mask = decision.mask if mask is None else mask & decision.mask
+        if level == 0 and mask is not None and bool(mask.any()):
+            return Allow(mask)
+        if mask is not None and bool(mask.any()):
+            return Allow(mask, Metre.LOOSER[level - 1])
+    return Allow(mask)
+
+
+class MetreClasses:
+    """Masks over the vocabulary for the metre: characters with a 平 reading, with a 仄 reading, and the
+    平 characters of each 平水韵 group (a 多音字 is in every class one of its readings is). Built once per
+    vocabulary and device (`of`)."""
+
+    _built: dict[tuple, "MetreClasses"] = {}  # (characters, device) -> masks: a few vocabularies at most
+
+    @classmethod
+    def of(cls, classes: TokenClasses) -> "MetreClasses":
+        key = (tuple(classes.vocab.itos), str(classes.han.device))
+        if key not in cls._built:
+            if len(cls._built) >= 4:
+                cls._built.pop(next(iter(cls._built)))
+            cls._built[key] = cls(classes)
+        return cls._built[key]
+
+    def __init__(self, classes: TokenClasses):
+        table = tone_table()
+        device = classes.han.device
+        han = classes.han.tolist()
+        tones = [table.tones_of(c) if h else set() for c, h in zip(classes.vocab.itos, han)]
+        self.ping = torch.tensor([PING in t for t in tones], device=device)
+        self.ze = torch.tensor([ZE in t for t in tones], device=device)
+        groups: dict[str, list[int]] = {}
+        for i, (c, h) in enumerate(zip(classes.vocab.itos, han)):
+            for g in table.ping_groups(c) if h else ():
+                groups.setdefault(g, []).append(i)
+        self.groups = {}
+        for g, ids in groups.items():
+            mask = torch.zeros_like(self.ping)
+            mask[ids] = True
+            self.groups[g] = mask
+        self.table, self.any_group = table, torch.stack(list(self.groups.values())).any(0)
+
+    def group_named(self, name: str) -> str:
+        """'东' or '上平一东' -> '上平一东'."""
+        found = [g for g in self.groups if g == name or g[-1] == name]
+        if not found:
+            raise LitPoetryError(f"rhyme_group='{name}' is not a 平声 group of the 平水韵 the model can write "
+                                 f"(e.g. {', '.join(sorted(g[-1] for g in self.groups)[:8])} ...)")
+        return found[0]
+
+
+class Metre:
+    """The tones of one pattern and, with `rhyme`, one 平声 group at the rhyming positions."""
+
+    LOOSER = ("rhyme group", "tone")  # what the looser levels give up, in order
+    levels = 3
+
+    def __init__(self, pattern: Pattern, masks: MetreClasses, tones: str, rhyme: bool, group: str | None):
+        assert tones in METRES, tones
+        self.pattern, self.masks, self.tones, self.rhyme, self.group = pattern, masks, tones, rhyme, group
+
+    def required_tone(self, pos: Position) -> str | None:
+        """The tone this position must have, None if it is free (metre off, or the relaxed reading)."""
+        k, j, lines = pos.line, pos.in_line, self.pattern.lines
+        want = lines[k][j]
+        if self.tones == "off":
+            return None
+        if self.tones == "strict" or self.pattern.fixed(k, j):
+            return want
+        core = len(lines[k]) - 5  # 孤平 and 三平尾 are read on the last five characters
+        if j - core == 2 and lines[k].endswith("仄仄仄平平"):
+            return ZE  # no 三平尾
+        if j - core == 2 and lines[k].endswith("平平仄仄平"):
+            first = pos.text[len(pos.text) - pos.in_line + core]  # the five's first character, written already
+            if self.masks.table.tones_of(first) == {ZE}:
+                return PING  # no 孤平: a 仄 first character needs a 平 third (拗救)
+        return None
+
+    def rhyme_groups(self, pos: Position) -> set[str] | None:
+        """The groups the next rhyme may come from: the given one, else those every rhyme so far shares."""
+        if self.group:
+            return {self.group}
+        lines = [line.rstrip(PUNCTUATION) for line in split_lines(pos.text)][: pos.line]  # the completed ones
+        shared = None
+        for k in self.pattern.rhyme_lines:
+            if k < len(lines) and lines[k]:
+                groups = self.masks.table.ping_groups(lines[k][-1])
+                shared = groups if shared is None else shared & groups
+        return shared
+
+    def decide(self, pos: Position, level: int = 0) -> Allow | None:
+        k, j = pos.line, pos.in_line
+        if k >= len(self.pattern.lines) or j >= len(self.pattern.lines[k]) or level >= 2:
+            return None
+        tone = self.required_tone(pos)
+        mask = None if tone is None else (self.masks.ping if tone == PING else self.masks.ze)
+        if self.rhyme and k in self.pattern.rhyme_lines and j == len(self.pattern.lines[k]) - 1 and level == 0:
+            groups = self.rhyme_groups(pos)
+            rhymes = self.masks.any_group if groups is None else _union(self.masks, groups)
+            mask = rhymes if mask is None else mask & rhymes
+        return None if mask is None else Allow(mask)
+
+
+def _union(masks: MetreClasses, groups: set[str]) -> torch.Tensor:
+    out = torch.zeros_like(masks.ping)
+    for g in groups:
+        if g in masks.groups:
+            out |= masks.groups[g]
+    return out
+
+
+def _fits(constraints: list, text: str, char_id: int, pos: Position | None = None) -> bool:
+    """Whether the constraints (at their strictest) allow `char_id` after `text`."""
+    pos = pos or Position.after(text)
     mask = None
     for constraint in constraints:
         decision = constraint.decide(pos)
         if isinstance(decision, Force):
-            return decision
+            return decision.token == char_id
         if decision is not None:
             mask = decision.mask if mask is None else mask & decision.mask
-    return Allow(mask)
+    return mask is None or bool(mask[char_id])
 
 
-def poem_constraints(classes: TokenClasses, start: str, acrostic: str, form: str) -> list:
-    """The constraints of one poem, checked: start words and acrostic heads must fit the form."""
+def poem_constraints(classes: TokenClasses, start: str, acrostic: str, form: str, metre: str = "off",
+                     rhyme: bool = False, rhyme_group: str | None = None, metre_masks: MetreClasses | None = None,
+                     rng: random.Random | None = None) -> list:
+    """The constraints of one poem, checked: start words and acrostic heads must fit the form, and under
+    `metre`/`rhyme` the pattern, picked at random (`rng`) among the form's four that they fit."""
     if form != "free" and form not in FORMS:
         raise LitPoetryError(f"form='{form}' is not one of free, {', '.join(FORMS)}")
+    if metre not in METRES:
+        raise LitPoetryError(f"metre='{metre}' is not one of {', '.join(METRES)}")
+    if (metre != "off" or rhyme or rhyme_group) and form not in FORMS:
+        raise LitPoetryError("metre and rhyme need a fixed form: add form=wujue|qijue|wulv|qilv")
     if form in FORMS and len(acrostic) > FORMS[form][1]:
         raise LitPoetryError(f"acrostic '{acrostic}' has {len(acrostic)} characters but "
                              f"form={form} has {FORMS[form][1]} lines")
     shape = FixedForm(form, classes) if form in FORMS else FreeForm(classes, len(acrostic) or None)
     rest = ([Acrostic(acrostic, classes)] if acrostic else []) + [shape]
     for k, char in enumerate(start):  # each start character must be what the others allow there
-        decision = decide(rest, Position.after(start[:k]))
-        token = classes.id(char)
-        if not (decision.token == token if isinstance(decision, Force) else bool(decision.mask[token])):
+        if not _fits(rest, start[:k], classes.id(char)):
             raise LitPoetryError(f"start '{start}' does not fit form={form} (acrostic '{acrostic}') at '{char}'")
+    if metre != "off" or rhyme or rhyme_group:
+        masks = metre_masks or MetreClasses.of(classes)
+        group = masks.group_named(rhyme_group) if rhyme_group else None
+        candidates = [Metre(p, masks, metre, bool(rhyme or rhyme_group), group) for p in patterns(form)]
+        fitting = [m for m in candidates
+                   if all(_fits([m], start[:k], classes.id(c)) for k, c in enumerate(start))
+                   and all(_fits([m], "", classes.id(h), Position("", line, 0)) for line, h in enumerate(acrostic))]
+        if not fitting:
+            raise LitPoetryError(f"start '{start}' and acrostic '{acrostic}' fit no pattern of form={form} under "
+                                 f"metre={metre}; try metre=relaxed, or other characters")
+        rest.append((rng or random.Random(0)).choice(fitting))
     return ([StartWords(start, classes)] if start else []) + rest

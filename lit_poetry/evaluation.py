@@ -19,6 +19,15 @@ Quality metrics of generated poems (`quality_report`):
 - novelty: share of generated lines (punctuation stripped) that do not occur as a line of the corpus;
 - distinct_1 / distinct_2: distinct characters / bigrams (within lines) over all of them;
 - repetition: mean over poems of 1 - distinct characters / characters (0 = no character repeats).
+
+Metre (`metre_report`, lit_poetry/metre), on the split's real poems of a regular shape (4 or 8 lines of
+5 or 7 characters: the human reference) and on samples of `metre.form` with metre off, relaxed and strict:
+- tones_ok: share of poems whose pattern holds in the relaxed reading (一三五不论, no 孤平, no 三平尾);
+  strict_tones_ok the same with every position;
+- fixed_positions_ok: share of the positions the relaxed reading fixes that hold;
+- rhyme_ok: share whose rhyming lines share one 平声 group;
+- sample_ppl (samples only): the model's perplexity of the poems it wrote, unconstrained (temperature 1):
+  what the constraint costs.
 """
 
 import json
@@ -35,7 +44,8 @@ from lit_poetry.data.download import ensure_corpus
 from lit_poetry.data.processing import ProcessingConfig, encode_poems, prepare_poems, split_poems
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
-from lit_poetry.generation import sample
+from lit_poetry.generation import char_probabilities, sample
+from lit_poetry.metre import check
 from lit_poetry.text import is_regular, verse_lines
 
 
@@ -68,6 +78,23 @@ def quality_report(poems: list[str], corpus_texts: list[str]) -> dict:
         "distinct_2": len(set(bigrams)) / max(len(bigrams), 1),
         "repetition": float(np.mean(repetition)) if repetition else 0.0,
     }
+
+
+def metre_report(poems: list[str]) -> dict:
+    """Tone and rhyme compliance of the poems that have a regular shape (see the module docstring)."""
+    verdicts = [v for v in map(check, poems) if v.form]
+    strict = [check("，".join(v.lines), strict=True) for v in verdicts]
+    n = max(len(verdicts), 1)
+    return {"poems": len(poems), "regular_shape": len(verdicts),
+            "tones_ok": sum(v.tones_ok for v in verdicts) / n, "strict_tones_ok": sum(v.tones_ok for v in strict) / n,
+            "fixed_positions_ok": sum(v.fixed_correct for v in verdicts) / max(sum(v.fixed_total for v in verdicts), 1),
+            "rhyme_ok": sum(v.rhyme_ok for v in verdicts) / n}
+
+
+def sample_perplexity(model, vocab: Vocabulary, poems: list[str]) -> float:
+    """exp of the mean NLL the model gives the characters of its own poems (no constraint, temperature 1)."""
+    nll = [-math.log(max(p, 1e-12)) for poem in poems for _, p in char_probabilities(model, vocab, poem)]
+    return math.exp(sum(nll) / max(len(nll), 1))
 
 
 def data_settings(cfg: DictConfig, trained_data: dict | None, data_given: bool) -> tuple[ProcessingConfig, str]:
@@ -111,6 +138,17 @@ def evaluate(cfg: DictConfig, data_given: bool = False) -> dict:
         result["quality"] = quality_report([p["poem"] for p in poems], prepared.texts)
         result["quality"].update(temperature=q.temperature, starts=q.starts)
         result["samples"] = {p["start"]: p["poem"] for p in poems[:: q.num_samples]}
+    m = cfg.get("metre")
+    if m and m.form and m.num_samples > 0:
+        real = [prepared.texts[int(i)] for i in poem_ids]
+        result["metre"] = {"real poems": metre_report(real)}
+        for setting in ("off", "relaxed", "strict"):
+            poems = [p["poem"] for p in sample(model, vocab, list(q.starts), m.num_samples, form=m.form,
+                                               metre=setting, rhyme=setting != "off", temperature=q.temperature,
+                                               seed=q.seed)]
+            result["metre"][f"samples, metre={setting}"] = dict(
+                metre_report(poems), sample_ppl=sample_perplexity(model, vocab, poems))
+        result["metre_form"] = m.form
     return result
 
 
@@ -123,6 +161,9 @@ def format_report(result: dict) -> str:
         lines.append("quality: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                                              for k, v in result["quality"].items()))
         lines += [f"  {start}: {poem}" for start, poem in result["samples"].items()]
+    for name, report in result.get("metre", {}).items():
+        lines.append(f"metre ({name}): " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                                                       for k, v in report.items()))
     return "\n".join(lines)
 
 

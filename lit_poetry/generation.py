@@ -4,11 +4,22 @@ write next: start words, acrostic heads, the form.
     poems = sample(model, vocab, ["日", "月"], num_samples=2, form="wujue", temperature=0.8, seed=0)
 """
 
+import random
 import sys
 
 import torch
 
-from lit_poetry.constraints import MAX_FREE_LINE, Allow, Force, Position, TokenClasses, decide, poem_constraints
+from lit_poetry.constraints import (
+    MAX_FREE_LINE,
+    Allow,
+    Force,
+    Metre,
+    MetreClasses,
+    Position,
+    TokenClasses,
+    decide,
+    poem_constraints,
+)
 from lit_poetry.data.cleaning import clean_line
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
@@ -56,11 +67,15 @@ def suggest(char: str, vocab: Vocabulary, n: int = 5) -> str:
 @torch.no_grad()
 def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_samples: int = 1, *,
            acrostic: str = "", form: str = "free", prefix: str = "", temperature: float = 0.8,
-           top_k: int = 0, top_p: float = 1.0, max_len: int = 64, seed: int | None = None) -> list[dict]:
+           top_k: int = 0, top_p: float = 1.0, max_len: int = 64, seed: int | None = None,
+           metre: str = "off", rhyme: bool = False, rhyme_group: str | None = None) -> list[dict]:
     """Poems as dicts {start, poem, lines}: `num_samples` for each start word (one batch for all).
 
     temperature <= 0 is greedy decoding. `prefix` is read before the poem (mood) and not printed.
-    Traditional characters and half-width punctuation in the inputs are converted (one note on stderr)."""
+    Traditional characters and half-width punctuation in the inputs are converted (one note on stderr).
+    `metre` (off | relaxed | strict) and `rhyme` hold a fixed form to one 近体诗 pattern per poem, chosen
+    at random among those its start words and acrostic fit; such poems also carry {pattern, loosened}:
+    the pattern's name and the positions where a dead end made decoding drop the rhyme group or the tone."""
     starts, acrostic, prefix, note = normalise_inputs(list(starts) if starts else [""], acrostic, prefix)
     if note:
         print(note, file=sys.stderr)
@@ -72,8 +87,14 @@ def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_sample
         raise LitPoetryError(f"start words {starts} must begin with the acrostic's first character '{acrostic[0]}'")
     device = next(model.parameters()).device
     classes = TokenClasses(vocab, device)
-    per_start = {s: poem_constraints(classes, s, acrostic, form) for s in dict.fromkeys(starts)}  # checked
-    rows = [(s, per_start[s]) for s in starts for _ in range(num_samples)]
+    if metre != "off" or rhyme or rhyme_group:  # one pattern per poem: each row its own constraints
+        masks, rng = MetreClasses.of(classes), random.Random(seed)
+        rows = [(s, poem_constraints(classes, s, acrostic, form, metre, rhyme, rhyme_group, masks, rng))
+                for s in starts for _ in range(num_samples)]
+    else:
+        per_start = {s: poem_constraints(classes, s, acrostic, form) for s in dict.fromkeys(starts)}  # checked
+        rows = [(s, per_start[s]) for s in starts for _ in range(num_samples)]
+    loosened: list[list[str]] = [[] for _ in rows]
     if form in FORMS:
         max_len = (FORMS[form][0] + 1) * FORMS[form][1]
     elif acrostic:  # room for every head's line
@@ -93,9 +114,13 @@ def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_sample
         allowed = torch.zeros_like(logits, dtype=torch.bool)  # (R, V)
         forced = torch.full((R,), -1, dtype=torch.long, device=device)  # (R,)
         for r, (_, constraints) in enumerate(rows):
-            decision = decide(constraints, Position.after(texts[r])) if not done[r] else Force(vocab.eos_id)
+            pos = Position.after(texts[r])
+            decision = decide(constraints, pos) if not done[r] else Force(vocab.eos_id)
             if isinstance(decision, Allow):
                 allowed[r] = decision.mask
+                if decision.loosened:  # a dead end: said, not hidden
+                    loosened[r].append(f"line {pos.line + 1}, character {pos.in_line + 1}: no character "
+                                       f"fitted the {decision.loosened}, which was dropped there")
             else:
                 forced[r] = decision.token
         if temperature <= 0:
@@ -114,7 +139,12 @@ def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_sample
         logits, state = model(next_ids[:, None], state)  # (R, 1, V)
         logits = logits[:, -1].float()  # (R, V)
     model.train(was_training)
-    return [{"start": start, "poem": text, "lines": split_lines(text)} for (start, _), text in zip(rows, texts)]
+    poems = [{"start": start, "poem": text, "lines": split_lines(text)} for (start, _), text in zip(rows, texts)]
+    for poem, (_, constraints), notes in zip(poems, rows, loosened):
+        for c in constraints:
+            if isinstance(c, Metre):
+                poem.update(pattern=c.pattern.name, loosened=notes)
+    return poems
 
 
 def _sample_masked(logits: torch.Tensor, allowed: torch.Tensor, top_k: int, top_p: float,

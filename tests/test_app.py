@@ -52,30 +52,39 @@ def assert_acrostic_qijue(poems: list[list[str]], heads: str) -> None:
         assert all(len(line) == 8 and all(is_han(c) for c in line[:7]) for line in lines), lines
 
 
+def ask(client, start="", acrostic="", form="qijue", prefix="", temperature=0.8, top_p=0.9, seed=0, poems=1,
+        script="simplified", metre="off", rhyme=False):
+    """One request through the page's API, in the order of its fields."""
+    return client.predict(start, acrostic, form, prefix, temperature, top_p, seed, poems, script, metre, rhyme,
+                          api_name="/write")
+
+
 def test_api_writes_bounded_poems_and_explains_bad_input(url):
     from gradio_client import Client
 
     client = Client(url, verbose=False)
-    poems_html, probabilities, message = client.predict("", "春夏秋冬", "qijue", "", 0.8, 0.9, 3, 2, "simplified",
-                                                        api_name="/write")
+    poems_html, probabilities, message = ask(client, acrostic="春夏秋冬", seed=3, poems=2)
     assert message == "" and len(lines_of(poems_html)) == 2
     assert_acrostic_qijue(lines_of(poems_html), "春夏秋冬")
     scored = [p for p in probabilities if p["class_or_confidence"] is not None]
     assert len(scored) == 2 * 4 * 8 and all(0 < p["class_or_confidence"] <= 1 for p in scored)
-    for args, expected in [
-        (("龘", "", "qijue", "", 0.8, 0.9, 0, 1, "simplified"), "'龘' is not in the model's vocabulary"),
-        (("", "春夏秋冬春", "qijue", "", 0.8, 0.9, 0, 1, "simplified"), "has 5 characters but form=qijue has 4"),
-        (("月" * 40, "", "free", "", 0.8, 0.9, 0, 1, "simplified"), "at most 16 characters"),
+    for kwargs, expected in [
+        (dict(start="龘"), "'龘' is not in the model's vocabulary"),
+        (dict(acrostic="春夏秋冬春"), "has 5 characters but form=qijue has 4"),
+        (dict(start="月" * 40, form="free"), "at most 16 characters"),
+        (dict(acrostic="春夏秋冬", metre="strict"), "fit no pattern of form=qijue under metre=strict"),
     ]:
-        poems_html, _, message = client.predict(*args, api_name="/write")
+        poems_html, _, message = ask(client, **kwargs)
         assert poems_html == "" and expected in message, message
-    for temperature, poems in [(0, 1), (50, 1), (0.8, 500)]:  # outside the sliders: Gradio refuses them
+    for kwargs in [dict(temperature=0), dict(temperature=50), dict(poems=500)]:  # outside the sliders
         with pytest.raises(Exception, match="minimum|maximum"):
-            client.predict("", "", "qijue", "", temperature, 0.9, 0, poems, "simplified", api_name="/write")
+            ask(client, **kwargs)
     # traditional in (converted), traditional out; the server still serves after every refusal
-    poems_html, _, message = client.predict("", "風花雪月", "wujue", "", 0.8, 0.9, 1, 1, "traditional",
-                                            api_name="/write")
+    poems_html, _, message = ask(client, acrostic="風花雪月", form="wujue", seed=1, script="traditional")
     assert message == "" and [line[0] for line in lines_of(poems_html)[0]] == list("風花雪月")
+    # tones and rhyme: each line's marks beneath it, and the pattern
+    poems_html, _, message = ask(client, start="月", form="wujue", metre="relaxed", rhyme=True, seed=4)
+    assert message == "" and poems_html.count('class="marks"') == 4 and "五言绝句" in poems_html
 
 
 @pytest.mark.parametrize("kwargs, expected", [

@@ -102,3 +102,14 @@ def test_evaluation_reads_the_corpus_with_the_checkpoints_data_settings(tmp_path
     assert from_ckpt["tokens"] == as_trained["tokens"]
     windows = ppl("data=tangshi")  # told otherwise: 24-character windows, another set of targets
     assert windows["tokens"] != from_ckpt["tokens"]
+
+
+def test_metre_report_on_hand_made_poems():
+    from lit_poetry.evaluation import metre_report
+
+    report = metre_report(["白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",  # regular
+                           "春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。",  # a 古绝: 仄 rhymes
+                           "山高，水长。"])  # no regular shape: not counted
+    assert report["poems"] == 3 and report["regular_shape"] == 2
+    assert report["tones_ok"] == 0.5 and report["rhyme_ok"] == 0.5
+    assert 0.5 < report["fixed_positions_ok"] < 1
