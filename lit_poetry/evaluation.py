@@ -139,16 +139,15 @@ def evaluate(cfg: DictConfig, data_given: bool = False) -> dict:
         result["quality"].update(temperature=q.temperature, starts=q.starts)
         result["samples"] = {p["start"]: p["poem"] for p in poems[:: q.num_samples]}
     m = cfg.get("metre")
-    if m and m.form and m.num_samples > 0:
-        real = [prepared.texts[int(i)] for i in poem_ids]
-        result["metre"] = {"real poems": metre_report(real)}
-        for setting in ("off", "relaxed", "strict"):
+    if m and m.form:
+        result["metre"] = {"real poems": metre_report([prepared.texts[int(i)] for i in poem_ids])}
+        result["metre_form"] = m.form
+        for setting in ("off", "relaxed", "strict") if m.num_samples > 0 else ():
             poems = [p["poem"] for p in sample(model, vocab, list(q.starts), m.num_samples, form=m.form,
                                                metre=setting, rhyme=setting != "off", temperature=q.temperature,
                                                seed=q.seed)]
             result["metre"][f"samples, metre={setting}"] = dict(
                 metre_report(poems), sample_ppl=sample_perplexity(model, vocab, poems))
-        result["metre_form"] = m.form
     return result
 
 
