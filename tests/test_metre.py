@@ -93,7 +93,7 @@ def test_chun_xiao_is_not_regular_verse():
 
 
 @pytest.mark.parametrize("poem, rule, line, position", [
-    ("白日依山高，黄河入海流。欲穷千里目，更上一层楼。", "tone", 1, 5),  # 尽 -> 高: a fixed 仄 made 平
+    ("白日依山尽，黄石入海流。欲穷千里目，更上一层楼。", "tone", 2, 2),  # 河 -> 石: a fixed 平 made 仄
     ("白日依山尽，黄河入海流。欲穷千里目，更上一层台。", "rhyme", 4, 5),  # 楼 (尤) -> 台 (灰)
     ("白日依山尽，白河入海流。欲穷千里目，更上一层楼。", "孤平", 2, 5),  # 仄平仄仄平
     ("白日依山尽，黄河入海流。欲穷千里目，更上千层楼。", "三平尾", 4, 5),  # 千层楼: three 平 at the end
@@ -102,6 +102,13 @@ def test_one_broken_rule_is_found_where_it_is(poem, rule, line, position):
     verdict = check(poem)
     assert not verdict.regular
     assert [(v.rule, v.line, v.position) for v in verdict.violations] == [(rule, line, position)], verdict.report()
+
+
+def test_first_line_may_borrow_a_neighbouring_rhyme_and_te_ao_is_read_as_regular():
+    borrowed = check(DENG_GUAN_QUE_LOU.replace("白日依山尽", "白日照江东"))
+    assert borrowed.rhyme_ok and borrowed.pattern.first_rhymes  # 东 (东) with 流/楼 (尤): 首句借韵
+    te_ao = check(DENG_GUAN_QUE_LOU.replace("欲穷千里目", "欲穷一丘目"))
+    assert te_ao.regular  # 平平仄平仄 for 平平平仄仄: the 特拗 form
 
 
 def test_strict_reading_fixes_every_position():

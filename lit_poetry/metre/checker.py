@@ -10,7 +10,7 @@ Marks: 平 ○, 仄 ●, either ◐, unknown ？.
 
 from dataclasses import dataclass, field
 
-from lit_poetry.metre.patterns import Pattern, patterns, relaxed_rule_violations
+from lit_poetry.metre.patterns import Pattern, accepted_variant, patterns, relaxed_rule_violations
 from lit_poetry.metre.table import PING, ZE, ToneTable, rhyme_char, tone_table
 from lit_poetry.text import FORMS, PUNCTUATION, split_lines, to_simplified
 
@@ -82,6 +82,8 @@ def _against(pattern: Pattern, lines: list[str], tones: list[list[set[str]]], ta
              strict: bool) -> Verdict:
     verdict = Verdict(pattern.form, pattern, lines, [[MARKS[frozenset(t)] for t in row] for row in tones])
     for k, (line, row, wanted) in enumerate(zip(lines, tones, pattern.lines)):
+        if not strict and accepted_variant(wanted, row):
+            wanted = wanted[:-5] + "平平仄平仄"  # the 特拗 form of 平平平仄仄, read as regular
         for j, (char, can, want) in enumerate(zip(line, row, wanted)):
             fixed = pattern.fixed(k, j)
             verdict.fixed_total += fixed
@@ -96,12 +98,13 @@ def _against(pattern: Pattern, lines: list[str], tones: list[list[set[str]]], ta
     for k in pattern.rhyme_lines:
         groups = sorted(table.ping_groups(lines[k][-1]))
         verdict.rhyme_groups.append(groups)
-        shared = set(groups) if shared is None else shared & set(groups)
+        if k > 0:  # the first line may borrow a neighbouring group (首句借韵): only the even lines must share one
+            shared = set(groups) if shared is None else shared & set(groups)
     if shared:
         verdict.rhyme_group = sorted(shared)[0]
     else:
         verdict.violations += [Violation(k + 1, len(lines[k]), lines[k][-1], "one 平声 group", "rhyme")
-                               for k in pattern.rhyme_lines[1:]]
+                               for k in pattern.rhyme_lines if k > 1]
     return verdict
 
 

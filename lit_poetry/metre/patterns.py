@@ -5,14 +5,16 @@ Four line types, named by the tone of the second character (起) and of the last
 A seven-character line puts two characters of the opposite tone before a five-character one (仄仄平平仄 ->
 平平仄仄平平仄), so its second character decides 平起/仄起 as in a five-character line.
 
-A poem's lines follow from its first: even lines end in 平 and rhyme, odd lines end in 仄 (the first may
-end in 平 and rhyme: 首句入韵); line 2k+1 opposes line 2k at the second character (对) and line 2k+2
-repeats line 2k+1's (粘). So each form (五绝 七绝 五律 七律) has four patterns: 平起/仄起 x 首句入韵 or not.
+A poem's lines follow from its first: even lines end in 平 and rhyme in one group, odd lines end in 仄
+(the first may end in 平 and rhyme: 首句入韵, where a neighbouring group is tolerated: 首句借韵); line
+2k+1 opposes line 2k at the second character (对) and line 2k+2 repeats line 2k+1's (粘). So each form
+(五绝 七绝 五律 七律) has four patterns: 平起/仄起 x 首句入韵 or not.
 
 Strict reading: every position as the pattern says. Relaxed reading (一三五不论，二四六分明): only the
 2nd, 4th and 6th characters and the last are fixed, with two rules on the free ones: no 孤平 (in a
 平平仄仄平 line, the first character of that five may be 仄 only if the third is 平) and no 三平尾 (a line
-may not end in three 平).
+may not end in three 平). The checker's relaxed reading also accepts the common 特拗 form of 平平平仄仄,
+平平仄平仄 (its third and fourth tones swapped); generation does not write it.
 """
 
 from dataclasses import dataclass
@@ -83,3 +85,12 @@ def relaxed_rule_violations(line_pattern: str, tones: list[set[str]]) -> list[st
     if line_pattern.endswith(PING) and all(only_ping[-3:]):
         found.append("三平尾")
     return found
+
+
+def accepted_variant(line_pattern: str, tones: list[set[str]]) -> bool:
+    """Whether a 平平平仄仄 line (its last five) is written in the 特拗 form 平平仄平仄 instead."""
+    if not line_pattern.endswith("平平平仄仄"):
+        return False
+    core = tones[-5:][1:]  # the five's first character is free either way
+    return all(not can or want in can for can, want in zip(core, "平仄平仄")) and not all(
+        not can or want in can for can, want in zip(core, "平平仄仄"))
