@@ -85,7 +85,12 @@ def metre_report(poems: list[str]) -> dict:
     verdicts = [v for v in map(check, poems) if v.form]
     strict = [check("，".join(v.lines), strict=True) for v in verdicts]
     n = max(len(verdicts), 1)
-    return {"poems": len(poems), "regular_shape": len(verdicts),
+    by_form = {}
+    for form in dict.fromkeys(v.form for v in verdicts):
+        of_form = [v for v in verdicts if v.form == form]
+        by_form[form] = {"poems": len(of_form), "tones_ok": sum(v.tones_ok for v in of_form) / len(of_form),
+                         "rhyme_ok": sum(v.rhyme_ok for v in of_form) / len(of_form)}
+    return {"poems": len(poems), "regular_shape": len(verdicts), "by_form": by_form,
             "tones_ok": sum(v.tones_ok for v in verdicts) / n, "strict_tones_ok": sum(v.tones_ok for v in strict) / n,
             "fixed_positions_ok": sum(v.fixed_correct for v in verdicts) / max(sum(v.fixed_total for v in verdicts), 1),
             "rhyme_ok": sum(v.rhyme_ok for v in verdicts) / n}
@@ -162,7 +167,7 @@ def format_report(result: dict) -> str:
         lines += [f"  {start}: {poem}" for start, poem in result["samples"].items()]
     for name, report in result.get("metre", {}).items():
         lines.append(f"metre ({name}): " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
-                                                       for k, v in report.items()))
+                                                       for k, v in report.items() if k != "by_form"))
     return "\n".join(lines)
 
 
