@@ -141,10 +141,8 @@ def decide(constraints: list, pos: Position) -> Force | Allow:
                 return decision
             if decision is not None:
                 mask = decision.mask if mask is None else mask & decision.mask
-        if level == 0 and mask is not None and bool(mask.any()):
-            return Allow(mask)
         if mask is not None and bool(mask.any()):
-            return Allow(mask, Metre.LOOSER[level - 1])
+            return Allow(mask, Metre.LOOSER[level - 1] if level else "")
     return Allow(mask)
 
 
