@@ -11,7 +11,6 @@ roughly clients x the time of one request.
 
 import argparse
 import os
-import socket
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -36,13 +35,10 @@ def main():
     from lit_poetry.text import FORMS, is_regular
 
     model, vocab = load_poetry_lm(args.ckpt)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     fields = {"form": args.form, "temperature": 0.8, "top_p": 0.9, "seed": -1, "num_poems": 1}
     writer = PoemWriter(model, vocab, Limits(max_poems=max(8, args.poems)))
-    page = launch(build_page(writer, fields), "127.0.0.1", port, max_queue=args.clients * 2, block=False)
-    url = f"http://127.0.0.1:{port}/"
+    page = build_page(writer, fields)
+    url = launch(page, "127.0.0.1", 0, max_queue=args.clients * 2, block=False)
 
     def client_session(k: int) -> list[tuple[float, bool]]:
         client = Client(url, verbose=False)

@@ -11,6 +11,7 @@ connection: Gradio's analytics are off and its fonts are local.
 
 import html
 import os
+import socket
 import threading
 from dataclasses import dataclass
 
@@ -157,12 +158,25 @@ def build_page(writer: PoemWriter, defaults: dict) -> gr.Blocks:
     return page
 
 
-def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, max_queue: int = 64, block: bool = True):
-    """Serve the page on host:port; `block=False` returns at once (tests, benchmarks)."""
+# Debian's Chromium as the tests and the screenshot command drive the page: headless, no sandbox (root in
+# CI), no background traffic (the page must work, and be tested, with no outside connection)
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, max_queue: int = 64,
+           block: bool = True) -> str:
+    """Serve the page on host:port (port 0: a free one) and return its URL; `block=False` returns at once
+    (tests, benchmarks; `page.close()` stops it)."""
+    if port == 0:
+        with socket.socket() as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
     page.queue(default_concurrency_limit=1, max_size=max_queue)
     page.launch(server_name=host, server_port=port, css=CSS, show_error=False, quiet=True,
                 prevent_thread_lock=not block)
-    return page
+    return f"http://{host}:{port}/"
 
 
 def serve(cfg) -> None:

@@ -6,12 +6,9 @@ fonts-wqy-microhei, so that the characters render):
 
 import argparse
 import os
-import socket
 from pathlib import Path
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 def main():
@@ -24,19 +21,17 @@ def main():
 
     from playwright.sync_api import sync_playwright
 
-    from lit_poetry.app import PoemWriter, build_page, launch
+    from lit_poetry.app import CHROMIUM, CHROMIUM_ARGS, PoemWriter, build_page, launch
     from lit_poetry.checkpoint import load_poetry_lm
 
     model, vocab = load_poetry_lm(args.ckpt)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     fields = {"form": "qijue", "temperature": 0.8, "top_p": 0.9, "seed": args.seed, "num_poems": 2}
-    server = launch(build_page(PoemWriter(model, vocab), fields), "127.0.0.1", port, block=False)
+    server = build_page(PoemWriter(model, vocab), fields)
+    url = launch(server, "127.0.0.1", 0, block=False)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(f"http://127.0.0.1:{port}/")
+        page.goto(url)
         page.locator("#acrostic textarea").fill(args.acrostic)
         page.locator("#write").click()
         page.wait_for_selector("#poems .poem p")

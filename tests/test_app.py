@@ -2,26 +2,14 @@
 
 import os
 import shutil
-import socket
 
 import pytest
 
 gr = pytest.importorskip("gradio", reason="the page needs pip install -e '.[web]'")
 
-from lit_poetry.app import Limits, PoemWriter, build_page, launch  # noqa: E402
+from lit_poetry.app import CHROMIUM, CHROMIUM_ARGS, Limits, PoemWriter, build_page, launch  # noqa: E402
 from lit_poetry.checkpoint import load_poetry_lm  # noqa: E402
 from lit_poetry.text import is_han  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-# no background traffic: this page must work, and be tested, with no outside connection
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +21,9 @@ def writer(tiny_checkpoint):
 @pytest.fixture(scope="module")
 def url(writer):
     os.environ["no_proxy"] = "127.0.0.1,localhost"  # the test environment sends other http to a closed port
-    port = free_port()
     fields = {"form": "free", "temperature": 0.8, "top_p": 0.9, "seed": 0, "num_poems": 1}
-    page = launch(build_page(writer, fields), "127.0.0.1", port, block=False)
-    yield f"http://127.0.0.1:{port}/"
+    page = build_page(writer, fields)
+    yield launch(page, "127.0.0.1", 0, block=False)
     page.close()
 
 
