@@ -60,7 +60,8 @@ def guarded(main: Callable) -> Callable:
     return run
 
 
-def _in_multirun() -> bool:
+def in_multirun() -> bool:
+    """Whether this process runs a job of a Hydra multirun (a sweep)."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
@@ -91,7 +92,7 @@ def hydra_command(config_name: str) -> Callable[[Callable], Callable[[], object]
             try:
                 return task(cfg)
             except LitPoetryError as e:
-                if _in_multirun():  # one failed job must not end the sweep
+                if in_multirun():  # one failed job must not end the sweep
                     return _record_failed_job(e)
                 exit_with_error(e)
 

@@ -12,6 +12,7 @@ from lightning.pytorch.loggers import CSVLogger, Logger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
+from lit_poetry.cli import in_multirun
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.lit_module import PoetryLitModule
 
@@ -33,11 +34,8 @@ def wandb_group() -> str:
     """The W&B group of a run: its sweep's folder name in a multirun (one W&B run per job, grouped by
     sweep), none for a single run."""
     from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
 
-    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
-        return Path(HydraConfig.get().sweep.dir).name
-    return ""
+    return Path(HydraConfig.get().sweep.dir).name if in_multirun() else ""
 
 
 OmegaConf.register_new_resolver("lit_poetry.wandb_offline", wandb_offline, replace=True)

@@ -67,10 +67,6 @@ class ToneTable:
         """The 平声 rhyme groups of a character ({} if it has no 平 reading in the 平水韵)."""
         return {g for g in self.groups.get(to_simplified(char), ()) if g.startswith(("上平", "下平"))}
 
-    def origin(self, char: str) -> str:
-        simple = to_simplified(char)
-        return self.source.get(simple) or ("pypinyin" if _mandarin_tone(simple) else "unknown")
-
     def to_json(self) -> dict:
         return {"tones": {c: sorted(t) for c, t in self.tones.items()},
                 "groups": {c: sorted(g) for c, g in self.groups.items()}, "source": self.source}
