@@ -5,9 +5,11 @@
     python benchmarks/bench_lstm.py --impls torch,fused --dtypes bf16 --rounds 9
 
 Rounds are interleaved (every configuration once per round) so that machine noise hits all alike;
-ratios are against fp32 nn.LSTM measured in the same run. `roofline` is the fraction of the time the
-step's matmul FLOPs would take at this machine's measured GEMM rate for that dtype. `saved_mb` is the
-memory of the tensors kept for backward (on CUDA, `peak_mb` is the allocator's peak).
+ratios are against nn.LSTM measured in the same run, in fp32 and in the same dtype. The CPU's bf16 path
+(AMX, avx512_bf16 or none) is printed with the GEMM rates: ratios only compare within one machine.
+`roofline` is the fraction of the time the step's matmul FLOPs would take at this machine's measured
+GEMM rate for that dtype. `saved_mb` is the memory of the tensors kept for backward (on CUDA, `peak_mb`
+is the allocator's peak).
 """
 
 import argparse
@@ -33,6 +35,17 @@ def gemm_rate(dtype, device, n=3072, k=512, m=5500, reps=10) -> float:
         sync(device)
         times.append(time.perf_counter() - t)
     return 2 * n * k * m / min(times[1:]) / 1e9
+
+
+def bf16_path(device) -> str:
+    """How this machine runs bf16 matmuls: AMX, avx512_bf16 or none (CPU flags), or the GPU's name."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        flags = set(open("/proc/cpuinfo").read().split())
+    except OSError:
+        return "unknown"
+    return "AMX" if "amx_bf16" in flags else "avx512_bf16" if "avx512_bf16" in flags else "none"
 
 
 def sync(device):
@@ -104,9 +117,11 @@ def main():
 
     cases = [Case(i, d, s, args, device) for s in args.scopes.split(",") for i in args.impls.split(",")
              for d in args.dtypes.split(",")]
-    reference = {c.scope: c for c in cases if c.impl == "torch" and c.dtype_name == "fp32"}
-    for scope in args.scopes.split(","):  # measured even when not asked for: every ratio is against it
-        reference.setdefault(scope, Case("torch", "fp32", scope, args, device))
+    # nn.LSTM in fp32 and in each dtype: measured even when not asked for, every ratio is against them
+    reference = {(c.scope, c.dtype_name): c for c in cases if c.impl == "torch"}
+    for scope in args.scopes.split(","):
+        for dtype in {"fp32", *args.dtypes.split(",")}:
+            reference.setdefault((scope, dtype), Case("torch", dtype, scope, args, device))
     runs = list({id(c): c for c in [*cases, *reference.values()]}.values())
     for case in runs:  # warm-up (oneDNN primitive creation, allocator)
         case.run()
@@ -121,11 +136,13 @@ def main():
     records = []
     for case in cases:
         ms = statistics.median(times[id(case)]) * 1e3
-        ref_ms = statistics.median(times[id(reference[case.scope])]) * 1e3
+        ref_ms = statistics.median(times[id(reference[(case.scope, "fp32")])]) * 1e3
+        same_ms = statistics.median(times[id(reference[(case.scope, case.dtype_name)])]) * 1e3
         record = {
             "impl": case.impl, "dtype": case.dtype_name, "scope": case.scope,
             "median_ms": round(ms, 1), "tokens_per_s": round(case.tokens / ms * 1e3),
             "ratio_vs_torch_fp32": round(ref_ms / ms, 3),
+            "ratio_vs_torch_same_dtype": round(same_ms / ms, 3),
             "roofline": round(case.flops / (rates[case.dtype_name] * 1e9) / (ms / 1e3), 3),
             "saved_mb": round(case.saved_mb(), 1),
         }
@@ -134,16 +151,19 @@ def main():
         records.append(record)
 
     if args.json:
-        print(json.dumps({"shapes": vars(args), "gemm_gflops": {k: round(v) for k, v in rates.items()},
+        print(json.dumps({"shapes": vars(args), "bf16_path": bf16_path(device),
+                          "gemm_gflops": {k: round(v) for k, v in rates.items()},
                           "threads": torch.get_num_threads(), "records": records}, indent=1))
         return
     print(f"B={args.batch} T={args.seq} E={args.embed} H={args.hidden} V={args.vocab}, "
-          f"{torch.get_num_threads()} threads, GEMM GFLOP/s: " + ", ".join(f"{k} {v:.0f}" for k, v in rates.items()))
+          f"{torch.get_num_threads()} threads, bf16 path: {bf16_path(device)}, GEMM GFLOP/s: "
+          + ", ".join(f"{k} {v:.0f}" for k, v in rates.items()))
     print(f"{'scope':<6}{'impl':<10}{'dtype':<6}{'median ms':>10}{'tokens/s':>10}{'vs torch fp32':>15}"
-          f"{'roofline':>10}{'saved MB':>10}")
+          f"{'vs torch same':>15}{'roofline':>10}{'saved MB':>10}")
     for r in records:
         print(f"{r['scope']:<6}{r['impl']:<10}{r['dtype']:<6}{r['median_ms']:>10.1f}{r['tokens_per_s']:>10}"
-              f"{r['ratio_vs_torch_fp32']:>14.2f}x{r['roofline']:>10.2f}{r['saved_mb']:>10.1f}")
+              f"{r['ratio_vs_torch_fp32']:>14.2f}x{r['ratio_vs_torch_same_dtype']:>14.2f}x"
+              f"{r['roofline']:>10.2f}{r['saved_mb']:>10.1f}")
 
 
 if __name__ == "__main__":
