@@ -20,7 +20,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: n
 import gradio as gr  # noqa: E402
 
 from lit_poetry.errors import LitPoetryError  # noqa: E402
-from lit_poetry.generation import char_probabilities, in_script, sample  # noqa: E402
+from lit_poetry.generation import in_script, lines_in, sample  # noqa: E402
 from lit_poetry.metre import check  # noqa: E402
 
 FORM_CHOICES = [("自由 free", "free"), ("五言绝句 5×4", "wujue"), ("七言绝句 7×4", "qijue"),
@@ -89,15 +89,14 @@ class PoemWriter:
                                top_p=float(top_p), max_len=self.limits.max_len, seed=seed,
                                metre=metre or "off", rhyme=bool(rhyme))
                 poems = in_script(poems, script or "simplified")
-                scored = [char_probabilities(self.model, self.vocab, p["poem"], prefix) for p in poems]
         except (LitPoetryError, ValueError, TypeError) as e:
             return Reply("", [], f"⚠ {e}")
-        lines = "lines_traditional" if script == "traditional" else "lines"
-        laid_out = "".join(self._lay_out(p[lines], p["poem"] if metre not in (None, "off") or rhyme else None)
-                           for p in poems)
+        marked = metre not in (None, "off") or bool(rhyme)
+        laid_out = "".join(self._lay_out(lines_in(p, script), p["poem"] if marked else None) for p in poems)
         probabilities = []
-        for k, chars in enumerate(scored):
-            probabilities += ([("\n\n", None)] if k else []) + [(c, round(p, 4)) for c, p in chars]
+        for k, poem in enumerate(poems):
+            probabilities += ([("\n\n", None)] if k else []) + [(c, round(q, 4)) for c, q in
+                                                                  zip(poem["poem"], poem["probabilities"])]
         return Reply(laid_out, probabilities, "")
 
 

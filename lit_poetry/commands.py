@@ -43,7 +43,7 @@ def generate(cfg: DictConfig) -> None:
     if cfg.output not in ("text", "json"):
         raise LitPoetryError(f"output='{cfg.output}' is not one of text, json")
     from lit_poetry.checkpoint import load_poetry_lm
-    from lit_poetry.generation import in_script, sample
+    from lit_poetry.generation import in_script, lines_in, sample
 
     in_script([], cfg.script)  # a bad script name fails before the model loads
     model, vocab = load_poetry_lm(cfg.ckpt_path, cfg.device)
@@ -58,8 +58,7 @@ def generate(cfg: DictConfig) -> None:
     if cfg.output == "json":
         print(json.dumps(poems, ensure_ascii=False))
     else:
-        lines = "lines_traditional" if cfg.script == "traditional" else "lines"
-        print("\n\n".join("\n".join(p[lines]) for p in poems))
+        print("\n\n".join("\n".join(lines_in(p, cfg.script)) for p in poems))
 
 
 @hydra_command("app")

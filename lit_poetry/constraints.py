@@ -103,7 +103,6 @@ class FixedForm:
             raise LitPoetryError(f"form={form} needs ， and 。 but the model's vocabulary lacks them; use form=free")
         self.form, self.classes = form, classes
         self.chars, self.lines = FORMS[form]
-        self.max_len = (self.chars + 1) * self.lines
 
     def decide(self, pos: Position) -> Decision:
         if pos.line == self.lines:
@@ -130,10 +129,10 @@ class FreeForm:
         return Allow(c.line_or_stop if last_line else c.line)
 
 
-def decide(constraints: list, pos: Position) -> Force | Allow:
-    """The first Force, else the intersection of the Allows (every row has a form, so one exists); when
-    that is empty, the constraints' looser masks in turn (`levels`)."""
-    for level in range(max(getattr(c, "levels", 1) for c in constraints)):
+def decide(constraints: list, pos: Position, loosen: bool = True) -> Force | Allow:
+    """The first Force, else the intersection of the Allows (None when no constraint has a mask); when
+    that is empty and `loosen`, the constraints' looser masks in turn (`levels`)."""
+    for level in range(max(getattr(c, "levels", 1) for c in constraints) if loosen else 1):
         mask = None
         for constraint in constraints:
             decision = constraint.decide(pos, level) if getattr(constraint, "levels", 1) > 1 else constraint.decide(pos)
@@ -251,15 +250,10 @@ def _union(masks: MetreClasses, groups: set[str]) -> torch.Tensor:
 
 def _fits(constraints: list, text: str, char_id: int, pos: Position | None = None) -> bool:
     """Whether the constraints (at their strictest) allow `char_id` after `text`."""
-    pos = pos or Position.after(text)
-    mask = None
-    for constraint in constraints:
-        decision = constraint.decide(pos)
-        if isinstance(decision, Force):
-            return decision.token == char_id
-        if decision is not None:
-            mask = decision.mask if mask is None else mask & decision.mask
-    return mask is None or bool(mask[char_id])
+    decision = decide(constraints, pos or Position.after(text), loosen=False)
+    if isinstance(decision, Force):
+        return decision.token == char_id
+    return decision.mask is None or bool(decision.mask[char_id])
 
 
 def poem_constraints(classes: TokenClasses, start: str, acrostic: str, form: str, metre: str = "off",

@@ -44,7 +44,7 @@ from lit_poetry.data.download import ensure_corpus
 from lit_poetry.data.processing import ProcessingConfig, encode_poems, prepare_poems, split_poems
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
-from lit_poetry.generation import char_probabilities, sample
+from lit_poetry.generation import sample
 from lit_poetry.metre import check
 from lit_poetry.text import is_regular, verse_lines
 
@@ -84,21 +84,24 @@ def metre_report(poems: list[str]) -> dict:
     """Tone and rhyme compliance of the poems that have a regular shape (see the module docstring)."""
     verdicts = [v for v in map(check, poems) if v.form]
     strict = [check("，".join(v.lines), strict=True) for v in verdicts]
-    n = max(len(verdicts), 1)
-    by_form = {}
-    for form in dict.fromkeys(v.form for v in verdicts):
-        of_form = [v for v in verdicts if v.form == form]
-        by_form[form] = {"poems": len(of_form), "tones_ok": sum(v.tones_ok for v in of_form) / len(of_form),
-                         "rhyme_ok": sum(v.rhyme_ok for v in of_form) / len(of_form)}
+
+    def share(vs, ok) -> float:
+        return sum(map(ok, vs)) / max(len(vs), 1)
+
+    by_form = {form: {"poems": len(of_form), "tones_ok": share(of_form, lambda v: v.tones_ok),
+                      "rhyme_ok": share(of_form, lambda v: v.rhyme_ok)}
+               for form in dict.fromkeys(v.form for v in verdicts)
+               for of_form in [[v for v in verdicts if v.form == form]]}
     return {"poems": len(poems), "regular_shape": len(verdicts), "by_form": by_form,
-            "tones_ok": sum(v.tones_ok for v in verdicts) / n, "strict_tones_ok": sum(v.tones_ok for v in strict) / n,
+            "tones_ok": share(verdicts, lambda v: v.tones_ok), "strict_tones_ok": share(strict, lambda v: v.tones_ok),
             "fixed_positions_ok": sum(v.fixed_correct for v in verdicts) / max(sum(v.fixed_total for v in verdicts), 1),
-            "rhyme_ok": sum(v.rhyme_ok for v in verdicts) / n}
+            "rhyme_ok": share(verdicts, lambda v: v.rhyme_ok)}
 
 
-def sample_perplexity(model, vocab: Vocabulary, poems: list[str]) -> float:
-    """exp of the mean NLL the model gives the characters of its own poems (no constraint, temperature 1)."""
-    nll = [-math.log(max(p, 1e-12)) for poem in poems for _, p in char_probabilities(model, vocab, poem)]
+def sample_perplexity(poems: list[dict]) -> float:
+    """exp of the mean NLL the model gave the characters of its own poems as it wrote them (`sample`'s
+    probabilities: no constraint, temperature 1)."""
+    nll = [-math.log(max(p, 1e-12)) for poem in poems for p in poem["probabilities"]]
     return math.exp(sum(nll) / max(len(nll), 1))
 
 
@@ -148,11 +151,10 @@ def evaluate(cfg: DictConfig, data_given: bool = False) -> dict:
         result["metre"] = {"real poems": metre_report([prepared.texts[int(i)] for i in poem_ids])}
         result["metre_form"] = m.form
         for setting in ("off", "relaxed", "strict") if m.num_samples > 0 else ():
-            poems = [p["poem"] for p in sample(model, vocab, list(q.starts), m.num_samples, form=m.form,
-                                               metre=setting, rhyme=setting != "off", temperature=q.temperature,
-                                               seed=q.seed)]
+            poems = sample(model, vocab, list(q.starts), m.num_samples, form=m.form, metre=setting,
+                           rhyme=setting != "off", temperature=q.temperature, seed=q.seed)
             result["metre"][f"samples, metre={setting}"] = dict(
-                metre_report(poems), sample_ppl=sample_perplexity(model, vocab, poems))
+                metre_report([p["poem"] for p in poems]), sample_ppl=sample_perplexity(poems))
     return result
 
 

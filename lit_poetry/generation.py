@@ -69,7 +69,8 @@ def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_sample
            acrostic: str = "", form: str = "free", prefix: str = "", temperature: float = 0.8,
            top_k: int = 0, top_p: float = 1.0, max_len: int = 64, seed: int | None = None,
            metre: str = "off", rhyme: bool = False, rhyme_group: str | None = None) -> list[dict]:
-    """Poems as dicts {start, poem, lines}: `num_samples` for each start word (one batch for all).
+    """Poems as dicts {start, poem, lines, probabilities}: `num_samples` for each start word (one batch for
+    all); `probabilities` holds each character's probability under the model (temperature 1, no constraint).
 
     temperature <= 0 is greedy decoding. `prefix` is read before the poem (mood) and not printed.
     Traditional characters and half-width punctuation in the inputs are converted (one note on stderr).
@@ -110,6 +111,7 @@ def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_sample
     logits, state = model(ids)  # (R, P, V)
     logits = logits[:, -1].float()  # (R, V)
     texts, done = [""] * R, [False] * R
+    probs: list[list[float]] = [[] for _ in rows]  # each written character's probability under the model
     for _ in range(max_len + 1):  # max_len characters, then <eos>
         allowed = torch.zeros_like(logits, dtype=torch.bool)  # (R, V)
         forced = torch.full((R,), -1, dtype=torch.long, device=device)  # (R,)
@@ -128,18 +130,22 @@ def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_sample
         else:
             choice = _sample_masked(logits / temperature, allowed, top_k, top_p, generator)  # (R,)
         next_ids = torch.where(forced >= 0, forced, choice)  # (R,)
+        # p(token) unconstrained at temperature 1: what the model thinks of the character, shown by the page
+        p_next = torch.softmax(logits, -1).gather(1, next_ids[:, None]).squeeze(1).tolist()  # (R,)
         for r, token in enumerate(next_ids.tolist()):
             if done[r]:
                 continue
             if token != vocab.eos_id:
                 texts[r] += vocab.itos[token]
+                probs[r].append(p_next[r])
             done[r] = token == vocab.eos_id or len(texts[r]) >= max_len  # at most max_len characters
         if all(done):
             break
         logits, state = model(next_ids[:, None], state)  # (R, 1, V)
         logits = logits[:, -1].float()  # (R, V)
     model.train(was_training)
-    poems = [{"start": start, "poem": text, "lines": split_lines(text)} for (start, _), text in zip(rows, texts)]
+    poems = [{"start": start, "poem": text, "lines": split_lines(text), "probabilities": p}
+             for (start, _), text, p in zip(rows, texts, probs)]
     for poem, (_, constraints), notes in zip(poems, rows, loosened):
         for c in constraints:
             if isinstance(c, Metre):
@@ -175,18 +181,6 @@ def in_script(poems: list[dict], script: str) -> list[dict]:
     return [{**p, "poem_traditional": t, "lines_traditional": split_lines(t)} for p, t in zip(poems, converted)]
 
 
-@torch.no_grad()
-def char_probabilities(model, vocab: Vocabulary, poem: str, prefix: str = "") -> list[tuple[str, float]]:
-    """Each character of `poem` with its probability under the model (no constraints, temperature 1),
-    read after <bos> and the mood prefix as `sample` reads them."""
-    _, _, prefix, _ = normalise_inputs([], "", prefix)
-    device = next(model.parameters()).device
-    lead = [vocab.bos_id] + vocab.encode(prefix + ("。" if prefix and prefix[-1] not in LINE_END else ""))
-    ids = torch.tensor([lead + vocab.encode(poem)], device=device)  # (1, P + N)
-    was_training = model.training
-    model.eval()
-    logits, _ = model(ids[:, :-1])  # (1, P + N - 1, V)
-    model.train(was_training)
-    probs = torch.softmax(logits[0, len(lead) - 1 :].float(), dim=-1)  # (N, V): the distribution before each char
-    targets = ids[0, len(lead) :]  # (N,)
-    return list(zip(poem, probs.gather(1, targets[:, None]).squeeze(1).tolist()))
+def lines_in(poem: dict, script: str) -> list[str]:
+    """A poem's lines in the script it was asked for (after `in_script`)."""
+    return poem["lines_traditional"] if script == "traditional" else poem["lines"]
