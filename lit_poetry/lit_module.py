@@ -54,6 +54,7 @@ class PoetryLitModule(L.LightningModule):
                  batch_size=len(target_ids), sync_dist=not training)
         if training:
             self.train_nll.update(loss.detach(), weight=len(target_ids))
+            self._epoch_tokens += len(target_ids)
         else:
             ppl = getattr(self, f"{stage}_ppl")
             ppl(logits[None], target_ids[None])  # (1, N, V), (1, N)
@@ -70,19 +71,28 @@ class PoetryLitModule(L.LightningModule):
         self._shared_step(batch, "test")
 
     def on_train_start(self) -> None:
-        self._epoch_start = time.perf_counter()  # a run resumed mid-epoch gets no on_train_epoch_start
+        self.on_train_epoch_start()  # a run resumed mid-epoch gets no on_train_epoch_start
 
     def on_train_epoch_start(self) -> None:
-        self._epoch_start = time.perf_counter()
+        self._epoch_start, self._epoch_tokens, self._val_seconds = time.perf_counter(), 0, 0.0
+
+    def on_validation_epoch_start(self) -> None:
+        self._val_start = time.perf_counter()
 
     def on_train_epoch_end(self) -> None:
         self.log("train/ppl", torch.exp(self.train_nll.compute()))
-        self.log("train/epoch_seconds", time.perf_counter() - self._epoch_start)  # training + its validation
+        seconds = time.perf_counter() - self._epoch_start
+        self.log("train/epoch_seconds", seconds)  # training + its validation
+        # throughput of the training steps alone: target characters (padding excluded) per second
+        self.log("train/tokens_per_second", self._epoch_tokens / max(seconds - self._val_seconds, 1e-9))
         self.train_nll.reset()
 
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking:  # the untrained model's perplexity is not a best
             return
+        if hasattr(self, "_epoch_start"):  # validation inside a training epoch
+            self._val_seconds += time.perf_counter() - self._val_start
+            self.log("val/seconds", time.perf_counter() - self._val_start)
         self.val_ppl_best(self.val_ppl.compute())
         self.log("val/ppl_best", self.val_ppl_best.compute(), prog_bar=True, sync_dist=True)
 

@@ -23,6 +23,9 @@ class EncodedSplit:
     def __getitem__(self, i: int) -> torch.Tensor:
         return self.ids[self.offsets[i] : self.offsets[i + 1]]
 
+    def lengths(self) -> list[int]:
+        return self.offsets.diff().tolist()
+
     @classmethod
     def from_sequences(cls, seqs: list[list[int]], poem_index: list[int]) -> "EncodedSplit":
         lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))

@@ -7,19 +7,23 @@ from lit_poetry.data.batching import PadCollate
 from lit_poetry.data.cache import load_or_process
 from lit_poetry.data.download import ensure_corpus
 from lit_poetry.data.processing import ProcessedCorpus, ProcessingConfig
+from lit_poetry.data.sampling import LengthBuckets, RankShare
 from lit_poetry.data.vocab import Vocabulary
 
 
 class PoetryDataModule(L.LightningDataModule):
     """`processing` are `ProcessingConfig`'s fields (corpus, data_dir, max_len, ...: configs/data/*.yaml);
-    the rest is how batches are served, and whether a missing chinese-poetry corpus may be downloaded."""
+    the rest is how batches are served, and whether a missing chinese-poetry corpus may be downloaded.
+
+    bucket_window > 1 sorts each run of that many batches' poems by length before batching (less padding,
+    data/sampling.py); 0 gives random batches. Under DDP each rank gets a disjoint share of every split."""
 
     def __init__(self, batch_size: int = 16, num_workers: int = 0, cache_dir: str | None = None,
-                 download: bool = True, **processing):
+                 download: bool = True, bucket_window: int = 0, shuffle_seed: int = 0, **processing):
         super().__init__()
         self.processing = ProcessingConfig.from_kwargs(processing)
         self.batch_size, self.num_workers, self.cache_dir = batch_size, num_workers, cache_dir
-        self.download = download
+        self.download, self.bucket_window, self.shuffle_seed = download, bucket_window, shuffle_seed
         self.corpus: ProcessedCorpus | None = None
 
     def prepare_data(self) -> None:
@@ -38,10 +42,13 @@ class PoetryDataModule(L.LightningDataModule):
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         self.setup()
+        data = self.corpus.splits[split]  # EncodedSplit: a map-style dataset of id tensors
+        trainer = self.trainer
+        share = RankShare(len(data), shuffle, self.shuffle_seed, trainer.global_rank if trainer else 0,
+                          trainer.world_size if trainer else 1)
         return DataLoader(
-            self.corpus.splits[split],  # EncodedSplit is a map-style dataset of id tensors
-            batch_size=self.batch_size,
-            shuffle=shuffle,
+            data,
+            batch_sampler=LengthBuckets(share, data.lengths(), self.batch_size, self.bucket_window),
             collate_fn=PadCollate(self.corpus.vocab.pad_id),
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,

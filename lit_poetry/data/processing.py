@@ -49,7 +49,8 @@ class ProcessingConfig:
         unknown = sorted(set(settings) - set(names))
         if unknown:
             raise LitPoetryError(f"unknown data setting(s) {', '.join(unknown)}; the data settings are "
-                                 f"{', '.join(names)}, batch_size, num_workers, cache_dir, download")
+                                 f"{', '.join(names)}, batch_size, num_workers, cache_dir, download, bucket_window, "
+                                 "shuffle_seed")
         return cls(**settings)
 
     def __post_init__(self):

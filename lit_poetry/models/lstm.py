@@ -6,6 +6,10 @@ With z_t = [h_{t-1}, x_t] and W = [W_h; W_x] (so W·z = h W_h + x W_x):
 The four gates live side by side in the last dimension in the order (f, i, o, C̃), so one sigmoid covers
 the first 3H columns and one tanh the last H. `impl="fused"` runs the same parameters through
 `fused_lstm.py`, whose backward is the hand-derived BPTT; `TorchLSTM` wraps `nn.LSTM` as the reference.
+
+DropConnect (`weight_dropout`, AWD-LSTM): in training each forward pass drops entries of W_h with one
+mask for the whole batch and all time steps; both implementations take the masked weight, and autograd
+carries its gradient back through the mask.
 """
 
 import math
@@ -15,6 +19,7 @@ from torch import nn
 
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.models.base import State
+from lit_poetry.models.dropout import sequence_dropout
 from lit_poetry.models.fused_lstm import fused_lstm_layer
 
 
@@ -37,12 +42,14 @@ class LSTM(nn.Module):
     """Multi-layer, batch-first LSTM: forward(x (B, T, I), state) -> (output (B, T, H), (h, c) (L, B, H))."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0,
-                 init_scale: float | None = None, forget_bias: float = 0.0, impl: str = "autograd"):
+                 init_scale: float | None = None, forget_bias: float = 0.0, impl: str = "autograd",
+                 weight_dropout: float = 0.0, locked_dropout: bool = False):
         super().__init__()
         if impl not in ("autograd", "fused"):
             raise LitPoetryError(f"LSTM impl '{impl}' is not one of autograd, fused, torch")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.dropout, self.impl = dropout, impl
+        self.weight_dropout, self.locked_dropout = weight_dropout, locked_dropout
         H = hidden_size
         self.weight_x = nn.ParameterList([nn.Parameter(torch.empty(input_size if k == 0 else H, 4 * H))
                                           for k in range(num_layers)])
@@ -72,9 +79,10 @@ class LSTM(nn.Module):
         h0, c0 = state if state is not None else self.zero_state(x.shape[0], x)  # (L, B, H) each
         hs, cs = [], []
         for k in range(self.num_layers):
-            if k > 0 and self.dropout > 0:
-                x = nn.functional.dropout(x, self.dropout, self.training)  # between layers only, as nn.LSTM
-            x, (h, c) = layer(x, h0[k], c0[k], self.weight_x[k], self.weight_h[k], self.bias[k])
+            if k > 0:  # between layers only, as nn.LSTM
+                x = sequence_dropout(x, self.dropout, self.training, self.locked_dropout)
+            w_h = nn.functional.dropout(self.weight_h[k], self.weight_dropout, self.training)  # DropConnect
+            x, (h, c) = layer(x, h0[k], c0[k], self.weight_x[k], w_h, self.bias[k])
             hs.append(h)
             cs.append(c)
         return x, (torch.stack(hs), torch.stack(cs))  # (B, T, H), (L, B, H) x2
@@ -91,15 +99,20 @@ class LSTM(nn.Module):
             self.bias[k].copy_(torch.cat([b_f, b_i, b_o, b_g]))
 
     def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, impl={self.impl}"
+        drop = f", weight_dropout={self.weight_dropout}" if self.weight_dropout else ""
+        return f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, impl={self.impl}{drop}"
 
 
 class TorchLSTM(nn.Module):
     """`nn.LSTM` behind the same interface: the reference for parity tests and benchmarks only."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0,
-                 init_scale: float | None = None, forget_bias: float = 0.0):
+                 init_scale: float | None = None, forget_bias: float = 0.0, weight_dropout: float = 0.0,
+                 locked_dropout: bool = False):
         super().__init__()
+        if weight_dropout or (locked_dropout and dropout and num_layers > 1):
+            raise LitPoetryError("impl=torch (nn.LSTM, the reference) has no DropConnect and no locked dropout "
+                                 "between layers; use impl=autograd or impl=fused")
         self.lstm = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True, dropout=dropout)
         self.hidden_size, self.num_layers = hidden_size, num_layers
         if init_scale is not None:

@@ -1,5 +1,9 @@
 """PoetryLM: embedding -> (activation) -> LSTM -> dropout -> linear over the vocabulary, and its loss.
 
+Regularisation as in AWD-LSTM (models/dropout.py), all off by default and at evaluation: embedding
+dropout (whole characters), dropout on the LSTM input and output (locked across time steps with
+`locked_dropout`), DropConnect on the recurrent weights (`weight_dropout`).
+
 The masked next-character loss lives here, beside the model, so that training, evaluation and the
 benchmarks compute it the same way."""
 
@@ -9,6 +13,7 @@ from torch.nn import functional as F
 
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.models.base import State
+from lit_poetry.models.dropout import embedding_dropout, sequence_dropout
 from lit_poetry.models.linear_ce import linear_cross_entropy
 from lit_poetry.models.lstm import make_lstm
 
@@ -19,7 +24,8 @@ class PoetryLM(nn.Module):
     def __init__(self, vocab_size: int, embedding_dim: int = 256, hidden_size: int = 512, num_layers: int = 1,
                  dropout: float = 0.0, embedding_activation: str | None = None, tie_weights: bool = False,
                  impl: str = "autograd", init_scale: float | None = None, forget_bias: float = 0.0,
-                 embedding_std: float = 0.1):
+                 embedding_std: float = 0.1, embedding_dropout: float = 0.0, input_dropout: float = 0.0,
+                 weight_dropout: float = 0.0, locked_dropout: bool = False):
         super().__init__()
         if embedding_activation not in ACTIVATIONS:
             raise LitPoetryError(f"embedding_activation='{embedding_activation}' is not one of none, tanh, relu")
@@ -29,18 +35,21 @@ class PoetryLM(nn.Module):
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
         nn.init.normal_(self.embedding.weight, std=embedding_std)  # report 000: N(0, 0.1)
         self.activation = ACTIVATIONS[embedding_activation]()
-        self.lstm = make_lstm(impl, embedding_dim, hidden_size, num_layers=num_layers,
-                              dropout=dropout, init_scale=init_scale, forget_bias=forget_bias)
-        self.dropout = nn.Dropout(dropout)
+        self.lstm = make_lstm(impl, embedding_dim, hidden_size, num_layers=num_layers, dropout=dropout,
+                              init_scale=init_scale, forget_bias=forget_bias, weight_dropout=weight_dropout,
+                              locked_dropout=locked_dropout)
+        self.p_embedding, self.p_input, self.p_output = embedding_dropout, input_dropout, dropout
+        self.locked_dropout = locked_dropout
         self.head = nn.Linear(hidden_size, vocab_size)
         if tie_weights:
             self.head.weight = self.embedding.weight
 
     def features(self, ids: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         """ids (B, T) -> LSTM outputs after dropout (B, T, H) and the final state."""
-        x = self.activation(self.embedding(ids))  # (B, T, E)
+        x = embedding_dropout(self.embedding.weight, ids, self.p_embedding, self.training)  # (B, T, E)
+        x = sequence_dropout(self.activation(x), self.p_input, self.training, self.locked_dropout)
         out, state = self.lstm(x, state)  # (B, T, H), (L, B, H) x2
-        return self.dropout(out), state
+        return sequence_dropout(out, self.p_output, self.training, self.locked_dropout), state
 
     def forward(self, ids: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         """ids (B, T) -> logits (B, T, V) and the final state (feed it back to continue a sequence)."""
