@@ -86,6 +86,9 @@ def resume_path(cfg: DictConfig) -> str | None:
 
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit (and optionally test) a PoetryLitModule; returns the final logged metrics."""
+    # oneDNN compiles and keeps a kernel per bf16 matmul shape (up to 1,024 by default, each holding
+    # buffers); batches of varying length bring new shapes all run long. Read at its first matmul.
+    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")  # an exported value wins
     ckpt_path = resume_path(cfg)
     if cfg.get("test") and not cfg.data.get("test_fraction"):
         raise LitPoetryError("test=true needs a test split: set data.test_fraction (e.g. 0.1)")

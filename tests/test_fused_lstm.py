@@ -105,3 +105,31 @@ def test_linear_cross_entropy_equals_the_unfused_path(device):
     with torch.autocast(device.type, dtype=torch.bfloat16):
         bf16 = linear_cross_entropy(h.float(), w.float(), b.float(), y)
     assert abs(bf16.item() - grads[1][0].item()) < 2e-2
+
+
+@pytest.mark.skipif(not torch.backends.mkl.is_available(), reason="this torch build has no MKL")
+def test_packed_step_matmul_equals_mm():
+    from lit_poetry.models import fused_lstm
+
+    assert fused_lstm.PACK_FP32  # the fp32 tests above ran the packed path
+    w, h = torch.randn(48, 192), torch.randn(16, 48)
+    torch.testing.assert_close(fused_lstm.step_matmul(w, 16)(h), h @ w)
+    torch.testing.assert_close(fused_lstm.step_matmul(w.t(), 16)(h @ w), h @ w @ w.t())  # a transposed view
+
+
+def test_packed_weights_follow_optimizer_steps():
+    """Packing happens per call: after each optimizer step both LSTMs see the updated weights."""
+    reference, fused = pair(24, 32, 1, torch.float32, seed=3)
+    optimizers = [torch.optim.SGD(m.parameters(), lr=0.5) for m in (reference, fused)]
+    x = torch.randn(8, 12, 24)
+    for _ in range(3):
+        results = []
+        for model, optimizer in zip((reference, fused), optimizers):
+            out, _ = model(x)
+            out.square().mean().backward()
+            results.append([out, *(p.grad.clone() for p in model.parameters())])
+            optimizer.step()
+            optimizer.zero_grad()
+        for a, b in zip(*results):
+            torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(fused.weight_h[0], reference.weight_h[0], atol=1e-5, rtol=1e-5)

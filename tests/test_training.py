@@ -114,8 +114,8 @@ def test_train_script_reports_user_errors_in_one_line(tmp_path):
 def test_ddp_two_processes_match_a_single_process(tmp_path):
     """2 CPU processes (gloo): the synced val/ppl equals one process validating the same weights.
 
-    The val split of the small corpus has 190 windows, an even number, so DistributedSampler adds no
-    padding samples and the synced perplexity is the same sum over the same tokens (float tolerance)."""
+    Each rank validates its own disjoint share of the split (data/sampling.py: no padding samples), so the
+    synced perplexity is the same sum over the same tokens (float tolerance)."""
     out = tmp_path / "ddp"
     run = run_cli("train.py", "trainer=ddp_sim", "trainer.max_epochs=1", "trainer.limit_train_batches=2",
                   "trainer.limit_val_batches=null", "model.embedding_dim=16", "model.hidden_size=24",
@@ -148,6 +148,28 @@ def test_schedulers_step_the_learning_rate(scheduler, tmp_path):
     rows = list(csv.DictReader(open(tmp_path / "csv" / "metrics.csv")))
     lrs = [float(r["lr-Adam"]) for r in rows if r.get("lr-Adam")]
     assert len(set(lrs)) > 1, lrs  # the rate changed during training
+
+
+def test_a_resumed_run_continues_the_schedule(tmp_path):
+    """Warm-up + cosine stopped mid-epoch and resumed: the learning rate at every later step is the
+    uninterrupted run's (the schedule's length and position travel in the checkpoint)."""
+    overrides = ["scheduler=cosine", "optimizer=adamw", "trainer.max_epochs=3", "trainer.limit_train_batches=4",
+                 "logger=csv", "callbacks=default", "~callbacks.rich_progress_bar", "~callbacks.early_stopping",
+                 "~callbacks.sample_poems", "+callbacks.steps._target_=lightning.pytorch.callbacks.ModelCheckpoint",
+                 f"+callbacks.steps.dirpath={tmp_path / 'steps'}", "+callbacks.steps.every_n_train_steps=6",
+                 "+callbacks.steps.save_top_k=-1", "+callbacks.steps.filename='{step}'"]
+
+    def learning_rates(run):
+        rows = csv.DictReader(open(run / "csv" / "metrics.csv"))
+        return {int(r["step"]): float(r["lr-AdamW"]) for r in rows if r.get("lr-AdamW")}
+
+    train(compose_train(tmp_path / "whole", overrides))
+    whole = learning_rates(tmp_path / "whole")
+    assert len(whole) == 12 and len(set(whole.values())) > 6  # the rate moves at every step
+    train(compose_train(tmp_path / "resumed", [*overrides, f"ckpt_path='{tmp_path / 'steps' / 'step=6.ckpt'}'"]))
+    resumed = learning_rates(tmp_path / "resumed")
+    assert min(resumed) == 6 and max(resumed) == 11  # step 6 is mid-epoch 1
+    assert resumed == pytest.approx({step: whole[step] for step in resumed}, rel=1e-9)
 
 
 def test_test_split_is_evaluated_after_fit(tmp_path):

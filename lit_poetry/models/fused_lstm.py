@@ -10,11 +10,27 @@ Mixed precision (autocast): the matmuls run in the autocast dtype (bf16 on CPUs 
 GPUs) with fp32 accumulation; the gate nonlinearities, the cell state C and h stay fp32, so rounding
 does not accumulate along the sequence. The gate-gradient buffer that feeds the backward matmuls is
 kept in the matmul dtype.
+
+fp32 on a CPU with MKL: the per-step matmuls multiply by the same weight T times, so the weight is
+packed into MKL's GEMM layout once per forward (and once per backward) and every step reuses it
+(`step_matmul`). Packing happens on each call from the weight as it is then: never stale after an
+optimizer step.
 """
 
 import torch
 
 from lit_poetry.models.base import State, device_type, matmul_dtype
+
+PACK_FP32 = torch.backends.mkl.is_available()  # benchmarks switch it off to measure what it brings
+
+
+def step_matmul(weight: torch.Tensor, batch_size: int):
+    """A function h (B, K) -> h @ weight (K, N) for the T steps of one pass over the sequence."""
+    if not (PACK_FP32 and weight.dtype == torch.float32 and weight.device.type == "cpu"):
+        return lambda h: torch.mm(h, weight)
+    linear_weight = weight.t().contiguous()  # (N, K): the layout of nn.Linear, which MKL's packing expects
+    packed = torch.ops.mkl._mkl_reorder_linear_weight(linear_weight, batch_size)
+    return lambda h: torch.ops.mkl._mkl_linear(h, packed, linear_weight, None, batch_size)
 
 
 class LSTMLayerFunction(torch.autograd.Function):
@@ -39,9 +55,10 @@ class LSTMLayerFunction(torch.autograd.Function):
         tanh_c = torch.empty_like(c_all)
         h_all = torch.empty_like(c_all)
         h, c = h0.to(dtype), c0.to(dtype)
+        times_w_h = step_matmul(w_h_mm, B)
         for t in range(T):
             net = gates[t]  # (B, 4H)
-            net.add_(torch.mm(h.to(mm_dtype), w_h_mm))  # net_t = x_t W_x + b + h_{t-1} W_h
+            net.add_(times_w_h(h.to(mm_dtype)))  # net_t = x_t W_x + b + h_{t-1} W_h
             net[:, : 3 * H].sigmoid_()  # f, i, o with one sigmoid
             net[:, 3 * H :].tanh_()  # C̃
             f, i, o, g = net.chunk(4, dim=1)  # (B, H) each
@@ -67,7 +84,7 @@ class LSTMLayerFunction(torch.autograd.Function):
         dc_from_dh = o * (1 - tanh_c * tanh_c)  # (T, B, H): ∂h_t/∂C_t
         coef = torch.cat([c_prev * f * (1 - f), g * i * (1 - i), tanh_c * o * (1 - o), i * (1 - g * g)], 2)  # (T,B,4H)
         dh_tm = dh_all.transpose(0, 1) if dh_all is not None else torch.zeros_like(h_all)  # (T, B, H)
-        w_h_t = w_h.to(mm_dtype).t()  # (4H, H)
+        times_w_h_t = step_matmul(w_h.to(mm_dtype).t(), B)  # (B, 4H) -> (B, H)
         dnet = torch.empty(T, B, 4 * H, dtype=mm_dtype, device=h_all.device)  # ∂loss/∂net_t, feeds the GEMMs
         dh_next = torch.zeros_like(h0)  # (B, H)
         dc = dc_T if dc_T is not None else torch.zeros_like(c0)  # (B, H): ∂loss/∂C_t from step t+1
@@ -77,7 +94,7 @@ class LSTMLayerFunction(torch.autograd.Function):
             d4, c4 = dnet[t].view(B, 4, H), coef[t].view(B, 4, H)
             torch.mul(c4, dc[:, None], out=d4)  # f, i, C̃ (and o, overwritten next) scale with ∂C
             torch.mul(c4[:, 2], dh, out=d4[:, 2])  # o scales with ∂h
-            dh_next = torch.mm(dnet[t], w_h_t)  # (B, H): the only per-step matmul
+            dh_next = times_w_h_t(dnet[t])  # (B, H): the only per-step matmul
             dc = dc * f[t]  # (B, H)
         flat = dnet.view(T * B, 4 * H)
         h_prev = torch.cat([h0[None], h_all[:-1]]).view(T * B, H)  # (TB, H): h_{t-1}

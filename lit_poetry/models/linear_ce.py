@@ -5,13 +5,24 @@ materialises fp32 logits, a log-softmax, its backward, a zero-filled one-hot sca
 of the gradient. Here the forward computes the loss and, in the same pass over each chunk of rows,
 the gradient of the logits (softmax - one-hot), so backward is just three GEMM-sized operations.
 Under autocast the matmuls run in the autocast dtype and the softmax in fp32.
+
+The number of rows N (the batch's non-padding targets) is different in nearly every batch; oneDNN
+compiles and caches a kernel per matmul shape (bf16), so the rows are padded with zeros to a multiple
+of ROW_MULTIPLE: a few dozen shapes over a whole training run instead of one per batch.
 """
 
 import torch
 
 from lit_poetry.models.base import device_type, matmul_dtype
 
-CHUNK_ROWS = 1024  # rows of logits alive at once: bounds the fp32 softmax buffer
+CHUNK_ROWS = 1024  # rows of logits alive at once: bounds the fp32 softmax buffer (a multiple of ROW_MULTIPLE)
+ROW_MULTIPLE = 64  # rows are padded to a multiple of this: bounded matmul shapes, at most 63 idle rows
+
+
+def pad_rows(x: torch.Tensor, multiple: int = ROW_MULTIPLE) -> torch.Tensor:
+    """x (N, ...) -> (N', ...) with N' the next multiple of `multiple`, the new rows zero."""
+    missing = -x.shape[0] % multiple
+    return torch.cat([x, x.new_zeros(missing, *x.shape[1:])]) if missing else x
 
 
 class LinearCrossEntropy(torch.autograd.Function):
@@ -22,14 +33,17 @@ class LinearCrossEntropy(torch.autograd.Function):
         mm_dtype = matmul_dtype(h, weight.dtype)
         with torch.autocast(device_type(h), enabled=False):
             N = h.shape[0]
-            h_mm, w_mm, b_mm = h.to(mm_dtype), weight.to(mm_dtype), bias.to(mm_dtype)
+            h_mm, w_mm, b_mm = pad_rows(h.to(mm_dtype)), weight.to(mm_dtype), bias.to(mm_dtype)  # (N', H)
             need_grad = any(ctx.needs_input_grad[:3])
-            dlogits = torch.empty(N, weight.shape[0], dtype=mm_dtype, device=h.device) if need_grad else None
+            dlogits = h_mm.new_empty(h_mm.shape[0], weight.shape[0]) if need_grad else None  # (N', V)
+            if need_grad:
+                dlogits[N:] = 0  # the padding rows: no loss, no gradient
             total = torch.zeros((), dtype=torch.float32 if mm_dtype != torch.float64 else torch.float64,
                                 device=h.device)
             for s in range(0, N, CHUNK_ROWS):
-                rows = slice(s, min(s + CHUNK_ROWS, N))
-                logits = torch.addmm(b_mm, h_mm[rows], w_mm.t()).to(total.dtype)  # (n, V)
+                rows = slice(s, min(s + CHUNK_ROWS, h_mm.shape[0]))  # the last chunk's rows: a multiple too
+                logits = torch.addmm(b_mm, h_mm[rows], w_mm.t())[: N - s].to(total.dtype)  # (n, V)
+                rows = slice(s, s + len(logits))
                 y = target[rows, None]  # (n, 1)
                 lse = torch.logsumexp(logits, dim=1, keepdim=True)  # (n, 1)
                 total += (lse - logits.gather(1, y)).sum()
@@ -38,15 +52,15 @@ class LinearCrossEntropy(torch.autograd.Function):
                     probs.scatter_add_(1, y, torch.full_like(y, -1, dtype=probs.dtype))  # - one-hot
                     dlogits[rows] = probs
             ctx.save_for_backward(h_mm, w_mm, dlogits)
-            ctx.dtypes = (h.dtype, weight.dtype, bias.dtype)
+            ctx.dtypes, ctx.rows = (h.dtype, weight.dtype, bias.dtype), N
             return total / N
 
     @staticmethod
     def backward(ctx, grad_loss):
         h_mm, w_mm, dlogits = ctx.saved_tensors
-        scale = grad_loss / h_mm.shape[0]  # d mean / d sum
+        scale = grad_loss / ctx.rows  # d mean / d sum
         with torch.autocast(device_type(h_mm), enabled=False):
-            dh = torch.mm(dlogits, w_mm).to(ctx.dtypes[0]) * scale  # (N, H)
+            dh = torch.mm(dlogits, w_mm)[: ctx.rows].to(ctx.dtypes[0]) * scale  # (N, H)
             dw = torch.mm(dlogits.t(), h_mm).to(ctx.dtypes[1]) * scale  # (V, H)
             db = dlogits.sum(0, dtype=ctx.dtypes[2]) * scale  # (V,)
         return dh, dw, db, None

@@ -14,7 +14,7 @@ from torch.nn import functional as F
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.models.base import State
 from lit_poetry.models.dropout import embedding_dropout, sequence_dropout
-from lit_poetry.models.linear_ce import linear_cross_entropy
+from lit_poetry.models.linear_ce import linear_cross_entropy, pad_rows
 from lit_poetry.models.lstm import make_lstm
 
 ACTIVATIONS = {None: nn.Identity, "none": nn.Identity, "tanh": nn.Tanh, "relu": nn.ReLU}
@@ -68,5 +68,6 @@ class PoetryLM(nn.Module):
         target_ids = targets[keep]  # (N,)
         if not return_logits:
             return linear_cross_entropy(hidden[keep], self.head.weight, self.head.bias, target_ids), None, target_ids
-        logits = self.head(hidden[keep]).float()  # (N, V): fp32 for the softmax after a bf16 matmul
+        # (N, V): fp32 for the softmax after a bf16 matmul; padded rows keep the matmul shapes few (linear_ce.py)
+        logits = self.head(pad_rows(hidden[keep]))[: len(target_ids)].float()
         return F.cross_entropy(logits, target_ids), logits, target_ids

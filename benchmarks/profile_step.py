@@ -1,0 +1,79 @@
+"""Where a training step's time goes: LSTM forward, output layer + loss, their backward passes, optimizer.
+
+    python benchmarks/profile_step.py                    # bf16-mixed, fused LSTM, report shapes
+    python benchmarks/profile_step.py --dtype fp32 --impl torch
+    python benchmarks/profile_step.py --chunk-rows 256   # rows of logits per output-layer chunk
+
+One step is the one training runs (PoetryLM.loss, backward, Adam), cut at its seams: the LSTM output
+carries a gradient hook, so the backward pass splits into the output layer's part and the LSTM's.
+"Other" is the step's total minus the named parts (autograd bookkeeping, zero_grad, Python).
+Medians over --rounds steps after a warm-up; run on a quiet machine, and say which CPU.
+"""
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from lit_poetry.models import linear_ce
+from lit_poetry.models.poetry_lm import PoetryLM
+
+PARTS = ["lstm forward", "output + loss forward", "output backward", "lstm backward", "optimizer", "other"]
+
+
+def profile_step(model, optimizer, ids, dtype) -> dict[str, float]:
+    """One training step, timed part by part (seconds)."""
+    marks = {"start": time.perf_counter()}
+    with torch.autocast("cpu", dtype=dtype or torch.float32, enabled=dtype is not None):
+        hidden, _ = model.features(ids[:, :-1])  # (B, T, H)
+        marks["lstm forward"] = time.perf_counter()
+        hidden.register_hook(lambda grad: marks.__setitem__("output backward", time.perf_counter()))
+        loss = linear_ce.linear_cross_entropy(hidden.flatten(0, 1), model.head.weight, model.head.bias,
+                                              ids[:, 1:].flatten())
+        marks["output + loss forward"] = time.perf_counter()
+    loss.backward()
+    marks["lstm backward"] = time.perf_counter()
+    optimizer.step()
+    marks["optimizer"] = time.perf_counter()
+    optimizer.zero_grad(set_to_none=True)
+    end = time.perf_counter()
+    order = ["start", *PARTS[:-1]]
+    parts = {name: marks[name] - marks[prev] for prev, name in zip(order, order[1:])}
+    parts["other"] = end - marks["start"] - sum(parts.values())
+    return parts
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--seq", type=int, default=48)
+    ap.add_argument("--embed", type=int, default=256)
+    ap.add_argument("--hidden", type=int, default=512)
+    ap.add_argument("--vocab", type=int, default=5500)
+    ap.add_argument("--impl", default="fused")
+    ap.add_argument("--dtype", default="bf16", choices=["fp32", "bf16"])
+    ap.add_argument("--chunk-rows", type=int, default=linear_ce.CHUNK_ROWS)
+    ap.add_argument("--rounds", type=int, default=15)
+    args = ap.parse_args()
+    linear_ce.CHUNK_ROWS = args.chunk_rows
+    torch.manual_seed(0)
+    model = PoetryLM(args.vocab, args.embed, args.hidden, impl=args.impl)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    ids = torch.randint(4, args.vocab, (args.batch, args.seq + 1))
+    dtype = torch.bfloat16 if args.dtype == "bf16" else None
+    for _ in range(3):
+        profile_step(model, optimizer, ids, dtype)
+    runs = [profile_step(model, optimizer, ids, dtype) for _ in range(args.rounds)]
+    total = statistics.median(sum(r.values()) for r in runs) * 1e3
+    print(f"{args.impl} {args.dtype}, B={args.batch} T={args.seq} E={args.embed} H={args.hidden} V={args.vocab}, "
+          f"chunk rows {args.chunk_rows}, {torch.get_num_threads()} threads: step median {total:.1f} ms")
+    print(f"| {'part':<22} | {'ms':>7} | {'share':>6} |")
+    print(f"|{'-' * 24}|{'-' * 9}|{'-' * 8}|")
+    for part in PARTS:
+        ms = statistics.median(r[part] for r in runs) * 1e3
+        print(f"| {part:<22} | {ms:>7.1f} | {ms / total:>6.0%} |")
+
+
+if __name__ == "__main__":
+    main()
