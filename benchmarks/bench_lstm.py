@@ -162,10 +162,10 @@ def main():
     print(f"B={args.batch} T={args.seq} E={args.embed} H={args.hidden} V={args.vocab}, "
           f"{torch.get_num_threads()} threads, bf16 path: {bf16_path(device)}, GEMM GFLOP/s: "
           + ", ".join(f"{k} {v:.0f}" for k, v in rates.items()))
-    print(f"{'scope':<6}{'impl':<10}{'dtype':<6}{'median ms':>10}{'tokens/s':>10}{'vs torch fp32':>15}"
+    print(f"{'scope':<6}{'impl':<16}{'dtype':<6}{'median ms':>10}{'tokens/s':>10}{'vs torch fp32':>15}"
           f"{'vs torch same':>15}{'roofline':>10}{'saved MB':>10}")
     for r in records:
-        print(f"{r['scope']:<6}{r['impl']:<10}{r['dtype']:<6}{r['median_ms']:>10.1f}{r['tokens_per_s']:>10}"
+        print(f"{r['scope']:<6}{r['impl']:<16}{r['dtype']:<6}{r['median_ms']:>10.1f}{r['tokens_per_s']:>10}"
               f"{r['ratio_vs_torch_fp32']:>14.2f}x{r['ratio_vs_torch_same_dtype']:>14.2f}x"
               f"{r['roofline']:>10.2f}{r['saved_mb']:>10.1f}")
 

@@ -51,6 +51,13 @@ def test_plot_and_table_hold_both_runs(multirun, capsys):
     assert "optimizer=adam" in capsys.readouterr().out
 
 
+def test_runs_with_the_same_overrides_are_labelled_by_folder(multirun, tmp_path):
+    for name in ("strong", "mild"):  # e.g. one experiment before and after its config changed
+        shutil.copytree(multirun / "0", tmp_path / name, ignore=shutil.ignore_patterns("wandb"))
+    runs = plotting.find_runs(tmp_path)
+    assert [r.label for r in runs] == ["mild", "strong"]
+
+
 def test_diverged_and_missing_runs_are_named_and_the_rest_drawn(multirun, tmp_path, capsys):
     root = tmp_path / "sweep"
     shutil.copytree(multirun, root, ignore=shutil.ignore_patterns("wandb", "comparison.*"))

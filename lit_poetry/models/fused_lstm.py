@@ -79,10 +79,20 @@ class LSTMLayerFunction(torch.autograd.Function):
         mm_dtype = ctx.mm_dtype
         T, B, H = h_all.shape
         f, i, o, g = gates.chunk(4, dim=2)  # (T, B, H) each
-        c_prev = torch.cat([c0[None], c_all[:-1]])  # (T, B, H): C_{t-1}
-        # per-step coefficients, vectorised over T (docs/lstm_backprop.md, eqs. 7-11):
-        dc_from_dh = o * (1 - tanh_c * tanh_c)  # (T, B, H): ∂h_t/∂C_t
-        coef = torch.cat([c_prev * f * (1 - f), g * i * (1 - i), tanh_c * o * (1 - o), i * (1 - g * g)], 2)  # (T,B,4H)
+        # per-step coefficients, vectorised over T (docs/lstm_backprop.md, eqs. 7-11), written in place
+        # into one buffer: each is a pass over T x B x H floats, so no temporaries and no concatenation
+        coef = torch.empty_like(gates)  # (T, B, 4H)
+        c_f, c_i, c_o, c_g = coef.chunk(4, dim=2)
+        for gate, out, times in ((f, c_f, None), (i, c_i, g), (o, c_o, tanh_c)):
+            torch.addcmul(gate, gate, gate, value=-1, out=out)  # σ' = σ - σ²
+            if times is not None:
+                out.mul_(times)
+        c_f[0].mul_(c0)  # ∂C_t/∂f_t = C_{t-1}
+        c_f[1:].mul_(c_all[:-1])
+        torch.mul(g, g, out=c_g).mul_(i)  # i (1 - C̃²) = i - i C̃²
+        torch.sub(i, c_g, out=c_g)
+        dc_from_dh = torch.mul(tanh_c, tanh_c).mul_(o)  # (T, B, H): ∂h_t/∂C_t = o (1 - tanh² C_t)
+        torch.sub(o, dc_from_dh, out=dc_from_dh)
         dh_tm = dh_all.transpose(0, 1) if dh_all is not None else torch.zeros_like(h_all)  # (T, B, H)
         times_w_h_t = step_matmul(w_h.to(mm_dtype).t(), B)  # (B, 4H) -> (B, H)
         dnet = torch.empty(T, B, 4 * H, dtype=mm_dtype, device=h_all.device)  # ∂loss/∂net_t, feeds the GEMMs

@@ -4,7 +4,9 @@ The output layer is most of a training step (N x H x V with V ~ 5.5k). Done as s
 materialises fp32 logits, a log-softmax, its backward, a zero-filled one-hot scatter and a dtype cast
 of the gradient. Here the forward computes the loss and, in the same pass over each chunk of rows,
 the gradient of the logits (softmax - one-hot), so backward is just three GEMM-sized operations.
-Under autocast the matmuls run in the autocast dtype and the softmax in fp32.
+Under autocast the matmuls run in the autocast dtype and the softmax in fp32, one chunk of rows at a
+time: CHUNK_ROWS rows of fp32 logits (128 x 5.5k x 4 B = 2.8 MB) stay in cache between the softmax's
+passes instead of going out to memory and back.
 
 The number of rows N (the batch's non-padding targets) is different in nearly every batch; oneDNN
 compiles and caches a kernel per matmul shape (bf16), so the rows are padded with zeros to a multiple
@@ -15,7 +17,7 @@ import torch
 
 from lit_poetry.models.base import device_type, matmul_dtype
 
-CHUNK_ROWS = 1024  # rows of logits alive at once: bounds the fp32 softmax buffer (a multiple of ROW_MULTIPLE)
+CHUNK_ROWS = 128  # rows of logits alive at once: the fp32 softmax buffer fits in L2 (a multiple of ROW_MULTIPLE)
 ROW_MULTIPLE = 64  # rows are padded to a multiple of this: bounded matmul shapes, at most 63 idle rows
 
 
@@ -42,15 +44,15 @@ class LinearCrossEntropy(torch.autograd.Function):
                                 device=h.device)
             for s in range(0, N, CHUNK_ROWS):
                 rows = slice(s, min(s + CHUNK_ROWS, h_mm.shape[0]))  # the last chunk's rows: a multiple too
-                logits = torch.addmm(b_mm, h_mm[rows], w_mm.t())[: N - s].to(total.dtype)  # (n, V)
+                logits = torch.addmm(b_mm, h_mm[rows], w_mm.t())[: N - s]  # (n, V) in the matmul dtype
                 rows = slice(s, s + len(logits))
                 y = target[rows, None]  # (n, 1)
-                lse = torch.logsumexp(logits, dim=1, keepdim=True)  # (n, 1)
-                total += (lse - logits.gather(1, y)).sum()
+                log_probs = torch.log_softmax(logits, dim=1, dtype=total.dtype)  # (n, V): one fused kernel
+                total -= log_probs.gather(1, y).sum()
                 if need_grad:
-                    probs = logits.sub_(lse).exp_()  # (n, V): softmax, in place of the logits
+                    probs = log_probs.exp_()  # (n, V): the softmax, in place
                     probs.scatter_add_(1, y, torch.full_like(y, -1, dtype=probs.dtype))  # - one-hot
-                    dlogits[rows] = probs
+                    dlogits[rows] = probs  # rounded to the matmul dtype once, after the subtraction
             ctx.save_for_backward(h_mm, w_mm, dlogits)
             ctx.dtypes, ctx.rows = (h.dtype, weight.dtype, bias.dtype), N
             return total / N
