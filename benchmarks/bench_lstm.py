@@ -100,13 +100,18 @@ class Case:
         return total / 2**20
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_shape_args(ap: argparse.ArgumentParser) -> None:
+    """The report's shapes, B=64 T=48 E=256 H=512 V=5500 (also used by profile_step.py)."""
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--seq", type=int, default=48)
     ap.add_argument("--embed", type=int, default=256)
     ap.add_argument("--hidden", type=int, default=512)
     ap.add_argument("--vocab", type=int, default=5500)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_shape_args(ap)
     ap.add_argument("--impls", default="torch,autograd,fused")
     ap.add_argument("--dtypes", default="fp32,bf16")
     ap.add_argument("--scopes", default="step,lstm")

@@ -15,6 +15,7 @@ import statistics
 import time
 
 import torch
+from bench_lstm import DTYPES, add_shape_args  # benchmarks/ is this script's folder, so on sys.path
 
 from lit_poetry.models import linear_ce
 from lit_poetry.models.poetry_lm import PoetryLM
@@ -46,13 +47,9 @@ def profile_step(model, optimizer, ids, dtype) -> dict[str, float]:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--seq", type=int, default=48)
-    ap.add_argument("--embed", type=int, default=256)
-    ap.add_argument("--hidden", type=int, default=512)
-    ap.add_argument("--vocab", type=int, default=5500)
+    add_shape_args(ap)
     ap.add_argument("--impl", default="fused")
-    ap.add_argument("--dtype", default="bf16", choices=["fp32", "bf16"])
+    ap.add_argument("--dtype", default="bf16", choices=list(DTYPES))
     ap.add_argument("--chunk-rows", type=int, default=linear_ce.CHUNK_ROWS)
     ap.add_argument("--rounds", type=int, default=15)
     args = ap.parse_args()
@@ -61,7 +58,7 @@ def main():
     model = PoetryLM(args.vocab, args.embed, args.hidden, impl=args.impl)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     ids = torch.randint(4, args.vocab, (args.batch, args.seq + 1))
-    dtype = torch.bfloat16 if args.dtype == "bf16" else None
+    dtype = DTYPES[args.dtype]
     for _ in range(3):
         profile_step(model, optimizer, ids, dtype)
     runs = [profile_step(model, optimizer, ids, dtype) for _ in range(args.rounds)]

@@ -43,8 +43,8 @@ class LinearCrossEntropy(torch.autograd.Function):
             total = torch.zeros((), dtype=torch.float32 if mm_dtype != torch.float64 else torch.float64,
                                 device=h.device)
             for s in range(0, N, CHUNK_ROWS):
-                rows = slice(s, min(s + CHUNK_ROWS, h_mm.shape[0]))  # the last chunk's rows: a multiple too
-                logits = torch.addmm(b_mm, h_mm[rows], w_mm.t())[: N - s]  # (n, V) in the matmul dtype
+                # the chunk's padded rows go through the matmul (a multiple of ROW_MULTIPLE), not the softmax
+                logits = torch.addmm(b_mm, h_mm[s : s + CHUNK_ROWS], w_mm.t())[: N - s]  # (n, V), matmul dtype
                 rows = slice(s, s + len(logits))
                 y = target[rows, None]  # (n, 1)
                 log_probs = torch.log_softmax(logits, dim=1, dtype=total.dtype)  # (n, V): one fused kernel
