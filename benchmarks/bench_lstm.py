@@ -3,7 +3,7 @@
     python benchmarks/bench_lstm.py                          # report shapes: B=64 T=48 E=256 H=512 V=5500
     python benchmarks/bench_lstm.py --json > bench.json      # one record per impl x dtype x scope
     python benchmarks/bench_lstm.py --impls torch,fused --dtypes bf16 --rounds 9
-    python benchmarks/bench_lstm.py --impls torch,fused,fused-unpacked --dtypes fp32   # MKL packed W_h or not
+    python benchmarks/bench_lstm.py --impls torch,fused,fused-packed --dtypes fp32   # addmm or MKL's packed W_h
 
 Rounds are interleaved (every configuration once per round) so that machine noise hits all alike;
 ratios are against nn.LSTM measured in the same run, in fp32 and in the same dtype. The CPU's bf16 path
@@ -63,8 +63,8 @@ class Case:
         self.impl, self.dtype_name, self.scope = impl, dtype_name, scope
         self.dtype, self.device = DTYPES[dtype_name], device
         B, T = args.batch, args.seq
-        self.pack = impl != "fused-unpacked"  # the fused LSTM without MKL's packed fp32 weights
-        self.model = PoetryLM(args.vocab, args.embed, args.hidden, impl=impl.removesuffix("-unpacked")).to(device)
+        self.pack = impl == "fused-packed"  # the fused LSTM with MKL's packed fp32 weights
+        self.model = PoetryLM(args.vocab, args.embed, args.hidden, impl=impl.removesuffix("-packed")).to(device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
         self.ids = torch.randint(4, args.vocab, (B, T + 1), device=device)
         self.x = torch.randn(B, T, args.embed, device=device)

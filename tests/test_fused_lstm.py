@@ -107,18 +107,33 @@ def test_linear_cross_entropy_equals_the_unfused_path(device):
     assert abs(bf16.item() - grads[1][0].item()) < 2e-2
 
 
-@pytest.mark.skipif(not torch.backends.mkl.is_available(), reason="this torch build has no MKL")
-def test_packed_step_matmul_equals_mm():
+PACKINGS = [False, pytest.param(True, marks=pytest.mark.skipif(not torch.backends.mkl.is_available(),
+                                                              reason="this torch build has no MKL"))]
+
+
+@pytest.mark.parametrize("pack", PACKINGS)
+def test_step_addmm_adds_the_product_in_place_or_not(pack, monkeypatch):
     from lit_poetry.models import fused_lstm
 
-    assert fused_lstm.PACK_FP32  # the fp32 tests above ran the packed path
-    w, h = torch.randn(48, 192), torch.randn(16, 48)
-    torch.testing.assert_close(fused_lstm.step_matmul(w, 16)(h), h @ w)
-    torch.testing.assert_close(fused_lstm.step_matmul(w.t(), 16)(h @ w), h @ w @ w.t())  # a transposed view
+    monkeypatch.setattr(fused_lstm, "PACK_FP32", pack)
+    w, h, acc = torch.randn(48, 192), torch.randn(16, 48), torch.randn(16, 192)
+    expected = acc + h @ w
+    torch.testing.assert_close(fused_lstm.step_addmm(w, 16)(acc, h, out=None), expected)
+    back = torch.randn(16, 48)
+    torch.testing.assert_close(fused_lstm.step_addmm(w.t(), 16)(back, acc, out=None), back + acc @ w.t())  # a view
+    fused_lstm.step_addmm(w, 16)(acc, h, out=acc)  # in place, as the forward pass does
+    torch.testing.assert_close(acc, expected)
+    bf16 = fused_lstm.step_addmm(w.bfloat16(), 16)(torch.zeros(16, 192), h.bfloat16(), out=None)  # fp32 sum
+    assert bf16.dtype == torch.float32
+    torch.testing.assert_close(bf16, h @ w, atol=0.3, rtol=0.05)
 
 
-def test_packed_weights_follow_optimizer_steps():
+@pytest.mark.parametrize("pack", PACKINGS)
+def test_packed_weights_follow_optimizer_steps(pack, monkeypatch):
     """Packing happens per call: after each optimizer step both LSTMs see the updated weights."""
+    from lit_poetry.models import fused_lstm
+
+    monkeypatch.setattr(fused_lstm, "PACK_FP32", pack)
     reference, fused = pair(24, 32, 1, torch.float32, seed=3)
     optimizers = [torch.optim.SGD(m.parameters(), lr=0.5) for m in (reference, fused)]
     x = torch.randn(8, 12, 24)

@@ -11,26 +11,34 @@ GPUs) with fp32 accumulation; the gate nonlinearities, the cell state C and h st
 does not accumulate along the sequence. The gate-gradient buffer that feeds the backward matmuls is
 kept in the matmul dtype.
 
-fp32 on a CPU with MKL: the per-step matmuls multiply by the same weight T times, so the weight is
-packed into MKL's GEMM layout once per forward (and once per backward) and every step reuses it
-(`step_matmul`). Packing happens on each call from the weight as it is then: never stale after an
-optimizer step.
+In fp32 each step's matmul adds into its destination inside the GEMM (`addmm`): no pass of its own
+for the sum. `PACK_FP32` instead packs the weight into MKL's GEMM layout once per forward (and once
+per backward) for every step to reuse; packing happens on each call from the weight as it is then,
+never stale after an optimizer step. It measured slower than `addmm` on the CPUs tried, so it is off.
 """
 
 import torch
 
 from lit_poetry.models.base import State, device_type, matmul_dtype
 
-PACK_FP32 = torch.backends.mkl.is_available()  # benchmarks switch it off to measure what it brings
+PACK_FP32 = False  # MKL's packed GEMM for the fp32 steps: slower than addmm on the CPUs measured (docs/results.md)
 
 
-def step_matmul(weight: torch.Tensor, batch_size: int):
-    """A function h (B, K) -> h @ weight (K, N) for the T steps of one pass over the sequence."""
-    if not (PACK_FP32 and weight.dtype == torch.float32 and weight.device.type == "cpu"):
-        return lambda h: torch.mm(h, weight)
-    linear_weight = weight.t().contiguous()  # (N, K): the layout of nn.Linear, which MKL's packing expects
-    packed = torch.ops.mkl._mkl_reorder_linear_weight(linear_weight, batch_size)
-    return lambda h: torch.ops.mkl._mkl_linear(h, packed, linear_weight, None, batch_size)
+def step_addmm(weight: torch.Tensor, batch_size: int):
+    """A function (acc (B, N), h (B, K), out) -> acc + h @ weight (K, N) written to out (which may be acc),
+    for the T steps of one pass over the sequence."""
+    if PACK_FP32 and weight.dtype == torch.float32 and weight.device.type == "cpu":
+        linear_weight = weight.t().contiguous()  # (N, K): the layout of nn.Linear, which MKL's packing expects
+        packed = torch.ops.mkl._mkl_reorder_linear_weight(linear_weight, batch_size)  # once, from today's weight
+        return lambda acc, h, out: torch.add(
+            acc, torch.ops.mkl._mkl_linear(h, packed, linear_weight, None, batch_size), out=out)
+
+    def addmm(acc, h, out):
+        if acc.dtype == weight.dtype:
+            return torch.addmm(acc, h, weight, out=out)  # the sum inside the GEMM: no pass of its own
+        return torch.add(acc, torch.mm(h, weight), out=out)  # bf16 product, fp32 sum
+
+    return addmm
 
 
 class LSTMLayerFunction(torch.autograd.Function):
@@ -55,10 +63,9 @@ class LSTMLayerFunction(torch.autograd.Function):
         tanh_c = torch.empty_like(c_all)
         h_all = torch.empty_like(c_all)
         h, c = h0.to(dtype), c0.to(dtype)
-        times_w_h = step_matmul(w_h_mm, B)
+        plus_h_w_h = step_addmm(w_h_mm, B)
         for t in range(T):
-            net = gates[t]  # (B, 4H)
-            net.add_(times_w_h(h.to(mm_dtype)))  # net_t = x_t W_x + b + h_{t-1} W_h
+            net = plus_h_w_h(gates[t], h.to(mm_dtype), out=gates[t])  # (B, 4H): net_t = x_t W_x + b + h_{t-1} W_h
             net[:, : 3 * H].sigmoid_()  # f, i, o with one sigmoid
             net[:, 3 * H :].tanh_()  # C̃
             f, i, o, g = net.chunk(4, dim=1)  # (B, H) each
@@ -94,17 +101,18 @@ class LSTMLayerFunction(torch.autograd.Function):
         dc_from_dh = torch.mul(tanh_c, tanh_c).mul_(o)  # (T, B, H): ∂h_t/∂C_t = o (1 - tanh² C_t)
         torch.sub(o, dc_from_dh, out=dc_from_dh)
         dh_tm = dh_all.transpose(0, 1) if dh_all is not None else torch.zeros_like(h_all)  # (T, B, H)
-        times_w_h_t = step_matmul(w_h.to(mm_dtype).t(), B)  # (B, 4H) -> (B, H)
+        plus_dnet_w_h_t = step_addmm(w_h.to(mm_dtype).t(), B)  # acc (B, H) + dnet_t (B, 4H) @ W_h^T
         dnet = torch.empty(T, B, 4 * H, dtype=mm_dtype, device=h_all.device)  # ∂loss/∂net_t, feeds the GEMMs
-        dh_next = torch.zeros_like(h0)  # (B, H)
+        dh_buffer = torch.empty_like(dh_tm[0])  # (B, H): each step's dh is written here
+        dh = dh_tm[T - 1]  # (B, H): ∂loss/∂h_t, from the output at t and from step t+1
         dc = dc_T if dc_T is not None else torch.zeros_like(c0)  # (B, H): ∂loss/∂C_t from step t+1
         for t in range(T - 1, -1, -1):
-            dh = dh_tm[t] + dh_next  # (B, H)
             dc = torch.addcmul(dc, dh, dc_from_dh[t])  # (B, H)
             d4, c4 = dnet[t].view(B, 4, H), coef[t].view(B, 4, H)
             torch.mul(c4, dc[:, None], out=d4)  # f, i, C̃ (and o, overwritten next) scale with ∂C
             torch.mul(c4[:, 2], dh, out=d4[:, 2])  # o scales with ∂h
-            dh_next = times_w_h_t(dnet[t])  # (B, H): the only per-step matmul
+            # the only per-step matmul: dh_{t-1} = ∂loss/∂h_{t-1} from the output + dnet_t W_h^T
+            dh = plus_dnet_w_h_t(dh_tm[t - 1] if t else torch.zeros_like(dh), dnet[t], out=dh_buffer if t else None)
             dc = dc * f[t]  # (B, H)
         flat = dnet.view(T * B, 4 * H)
         h_prev = torch.cat([h0[None], h_all[:-1]]).view(T * B, H)  # (TB, H): h_{t-1}
@@ -112,7 +120,7 @@ class LSTMLayerFunction(torch.autograd.Function):
         dw_h = torch.mm(h_prev.to(mm_dtype).t(), flat)  # (H, 4H)
         db = dnet.sum((0, 1), dtype=w_h.dtype)  # (4H,)
         dx = torch.mm(flat, w_x.to(mm_dtype).t()).view(T, B, -1).transpose(0, 1)  # (B, T, I)
-        return (dx.to(ctx.x_dtype), dh_next.to(h0.dtype), dc.to(c0.dtype),
+        return (dx.to(ctx.x_dtype), dh.to(h0.dtype), dc.to(c0.dtype),
                 dw_x.to(w_x.dtype), dw_h.to(w_h.dtype), db)
 
 
