@@ -14,14 +14,15 @@ kept in the matmul dtype.
 In fp32 each step's matmul adds into its destination inside the GEMM (`addmm`): no pass of its own
 for the sum. `PACK_FP32` instead packs the weight into MKL's GEMM layout once per forward (and once
 per backward) for every step to reuse; packing happens on each call from the weight as it is then,
-never stale after an optimizer step. It measured slower than `addmm` on the CPUs tried, so it is off.
+never stale after an optimizer step. It measured slower than `addmm` on the AMD EPYC of docs/results.md,
+so it is off; `benchmarks/bench_lstm.py --impls fused,fused-packed` measures both on yours.
 """
 
 import torch
 
 from lit_poetry.models.base import State, device_type, matmul_dtype
 
-PACK_FP32 = False  # MKL's packed GEMM for the fp32 steps: slower than addmm on the CPUs measured (docs/results.md)
+PACK_FP32 = False  # MKL's packed GEMM for the fp32 steps (see above): off, slower than addmm where measured
 
 
 def step_addmm(weight: torch.Tensor, batch_size: int):
@@ -29,7 +30,7 @@ def step_addmm(weight: torch.Tensor, batch_size: int):
     for the T steps of one pass over the sequence."""
     if PACK_FP32 and weight.dtype == torch.float32 and weight.device.type == "cpu":
         linear_weight = weight.t().contiguous()  # (N, K): the layout of nn.Linear, which MKL's packing expects
-        packed = torch.ops.mkl._mkl_reorder_linear_weight(linear_weight, batch_size)  # once, from today's weight
+        packed = torch.ops.mkl._mkl_reorder_linear_weight(linear_weight, batch_size)  # per call: never stale
         return lambda acc, h, out: torch.add(
             acc, torch.ops.mkl._mkl_linear(h, packed, linear_weight, None, batch_size), out=out)
 
