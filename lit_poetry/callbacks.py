@@ -1,6 +1,8 @@
-"""Callbacks of the project's own (configs/callbacks/): sample poems after each validation epoch."""
+"""Callbacks of the project's own: sample poems after each validation epoch (configs/callbacks/), and
+ValidatedEnd, the `trainer.max_time` guard that validates before it stops (training.py puts it in place)."""
 
 from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.callbacks import Timer
 
 from lit_poetry.generation import REPORT_STARTS, sample
 
@@ -23,3 +25,23 @@ class SamplePoems(Callback):
             if hasattr(logger, "log_text"):
                 logger.log_text("samples", columns=["epoch", "start", "poem"],
                                 data=[[epoch, p["start"], p["poem"]] for p in poems])
+
+
+class ValidatedEnd(Timer):
+    """`Trainer(max_time=...)` (None: no limit) that never ends a run on an epoch it did not validate. With
+    `check_val_every_n_epoch` > 1, Lightning skips validation on an epoch the time limit cuts short and
+    on a last epoch off the interval, so the end of the schedule would never be scored. This turns
+    validation on for the last epoch, and for the current one once the time is up."""
+
+    @staticmethod
+    def _validate_this_epoch(trainer: Trainer) -> None:
+        trainer.check_val_every_n_epoch = 1  # read by the fit loop at the end of every batch
+
+    def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if trainer.max_epochs is not None and trainer.current_epoch == trainer.max_epochs - 1:
+            self._validate_this_epoch(trainer)
+
+    def on_train_batch_end(self, trainer: Trainer, *args, **kwargs) -> None:
+        super().on_train_batch_end(trainer, *args, **kwargs)  # sets trainer.should_stop, the same on every rank
+        if trainer.should_stop:
+            self._validate_this_epoch(trainer)

@@ -12,6 +12,7 @@ from lightning.pytorch.loggers import CSVLogger, Logger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
+from lit_poetry.callbacks import ValidatedEnd
 from lit_poetry.cli import in_multirun
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.lit_module import PoetryLitModule
@@ -114,8 +115,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if not loggers:  # the LR monitor has nowhere to write
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
 
+    # in place of Lightning's own max_time guard, which may stop on an epoch it does not validate
+    callbacks.append(ValidatedEnd(duration=cfg.trainer.get("max_time"), interval="step"))
+
     log.info(f"Instantiating trainer <{cfg.trainer._target_}>")
-    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, max_time=None, callbacks=callbacks,
+                                                 logger=loggers or False)
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
 
