@@ -20,6 +20,10 @@ from pathlib import Path
 from lit_poetry.cli import ERROR_FILE, guarded
 from lit_poetry.errors import DivergedError, LitPoetryError
 
+# overrides that do not change what a run computes: the experiment (every run of a figure shares it),
+# the progress display, resuming
+NOT_IN_LABEL = ("experiment=", "trainer.enable_progress_bar=", "~callbacks.rich_progress_bar", "ckpt_path=", "resume=")
+
 
 @dataclass
 class Run:
@@ -53,7 +57,7 @@ def read_run(run_dir: Path) -> Run:
     if overrides.is_file():
         lines = overrides.read_text(encoding="utf-8").splitlines()
         items = [line[2:].strip() for line in lines if line.startswith("- ")]
-        label = ",".join(i for i in items if not i.startswith("experiment="))
+        label = ",".join(i for i in items if not i.startswith(NOT_IN_LABEL))
     else:
         label = run_dir.name
     run = Run(label or run_dir.name, run_dir)

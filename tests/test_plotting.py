@@ -58,6 +58,16 @@ def test_runs_with_the_same_overrides_are_labelled_by_folder(multirun, tmp_path)
     assert [r.label for r in runs] == ["mild", "strong"]
 
 
+def test_labels_leave_out_what_does_not_change_the_run(multirun, tmp_path):
+    for name, extra in (("tang_best", ""), ("wide", "- model.hidden_size=768\n")):
+        shutil.copytree(multirun / "0", tmp_path / name, ignore=shutil.ignore_patterns("wandb"))
+        (tmp_path / name / ".hydra" / "overrides.yaml").write_text(
+            f"- experiment=tang_best\n{extra}- trainer.enable_progress_bar=false\n- ~callbacks.rich_progress_bar\n"
+            "- ckpt_path=logs/tang_best/checkpoints/last.ckpt\n")
+    assert [plotting.read_run(tmp_path / name).label for name in ("tang_best", "wide")] == [
+        "tang_best", "model.hidden_size=768"]
+
+
 def test_diverged_and_missing_runs_are_named_and_the_rest_drawn(multirun, tmp_path, capsys):
     root = tmp_path / "sweep"
     shutil.copytree(multirun, root, ignore=shutil.ignore_patterns("wandb", "comparison.*"))
