@@ -10,6 +10,7 @@ import lightning as L
 from lightning.pytorch.callbacks import LearningRateMonitor
 from lightning.pytorch.loggers import CSVLogger, Logger
 from lightning.pytorch.utilities import rank_zero_only
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
 from omegaconf import DictConfig, OmegaConf
 
 from lit_poetry.callbacks import ValidatedEnd
@@ -85,12 +86,25 @@ def resume_path(cfg: DictConfig) -> str | None:
     return str(newest) if newest else None
 
 
+def time_guard(max_time) -> ValidatedEnd:
+    """`trainer.max_time` (DD:HH:MM:SS, a dict such as {hours: 1}, or null) as the guard that replaces
+    Lightning's own, which may stop on an epoch it does not validate; checked before anything starts."""
+    if isinstance(max_time, DictConfig):
+        max_time = OmegaConf.to_container(max_time)
+    try:
+        return ValidatedEnd(duration=max_time, interval="step")
+    except (MisconfigurationException, TypeError, AttributeError):
+        raise LitPoetryError(f"trainer.max_time={max_time} is not a duration; give DD:HH:MM:SS "
+                             "(trainer.max_time=00:01:12:00 stops after 72 minutes) or leave it unset") from None
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit (and optionally test) a PoetryLitModule; returns the final logged metrics."""
     # oneDNN compiles and keeps a kernel per bf16 matmul shape (up to 1,024 by default, each holding
     # buffers); batches of varying length bring new shapes all run long. Read at its first matmul.
     os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")  # an exported value wins
     ckpt_path = resume_path(cfg)
+    guard = time_guard(cfg.trainer.get("max_time"))
     if cfg.get("test") and not cfg.data.get("test_fraction"):
         raise LitPoetryError("test=true needs a test split: set data.test_fraction (e.g. 0.1)")
     L.seed_everything(cfg.seed, workers=True)
@@ -115,8 +129,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if not loggers:  # the LR monitor has nowhere to write
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
 
-    # in place of Lightning's own max_time guard, which may stop on an epoch it does not validate
-    callbacks.append(ValidatedEnd(duration=cfg.trainer.get("max_time"), interval="step"))
+    callbacks.append(guard)
 
     log.info(f"Instantiating trainer <{cfg.trainer._target_}>")
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, max_time=None, callbacks=callbacks,

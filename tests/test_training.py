@@ -8,7 +8,7 @@ from hydra.utils import instantiate
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.lit_module import PoetryLitModule
 from lit_poetry.plotting import read_run
-from lit_poetry.training import train
+from lit_poetry.training import time_guard, train
 
 from .helpers import compose_train, run_cli
 
@@ -108,6 +108,13 @@ def test_train_script_reports_user_errors_in_one_line(tmp_path):
     run = run_cli("train.py", "ckpt_path=/nonexistent.ckpt", f"paths.log_dir={tmp_path}", "logger=none")
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert run.stderr.strip().splitlines()[-1].startswith("error: ckpt_path=/nonexistent.ckpt does not exist")
+
+
+def test_a_malformed_time_limit_is_one_clear_error(tmp_path):
+    with pytest.raises(LitPoetryError, match=r"trainer.max_time=72 minutes is not a duration; give DD:HH:MM:SS"):
+        train(compose_train(tmp_path, ["+trainer.max_time='72 minutes'"]))
+    assert not (tmp_path / "csv").exists()  # stopped before anything was written
+    assert time_guard({"hours": 1}).time_remaining() == 3600  # the dict form Lightning also takes
 
 
 @pytest.mark.slow
