@@ -179,21 +179,17 @@ def test_a_resumed_run_continues_the_schedule(tmp_path):
     assert resumed == pytest.approx({step: whole[step] for step in resumed}, rel=1e-9)
 
 
-def validated_epochs(run) -> list[int]:
-    return [int(r["epoch"]) for r in csv.DictReader(open(run / "csv" / "metrics.csv")) if r.get("val/ppl")]
-
-
 def test_a_run_ends_on_a_validated_epoch(tmp_path):
     """Validating every 2nd or 1000th epoch, the last epoch is validated anyway, whether max_epochs or
     the time limit ends the run (Lightning alone would skip both)."""
     every = ["logger=csv", "trainer.limit_train_batches=3"]
     train(compose_train(tmp_path / "epochs", [*every, "trainer.max_epochs=3", "trainer.check_val_every_n_epoch=2"]))
-    assert validated_epochs(tmp_path / "epochs") == [1, 2]
+    assert read_run(tmp_path / "epochs").val_epochs == [1, 2]
     train(compose_train(tmp_path / "time", [*every, "trainer.max_epochs=1000", "trainer.check_val_every_n_epoch=1000",
                                             "+trainer.max_time=00:00:00:02"]))
     rows = list(csv.DictReader(open(tmp_path / "time" / "csv" / "metrics.csv")))
     last = max(int(r["epoch"]) for r in rows)
-    assert 0 < last < 999 and validated_epochs(tmp_path / "time") == [last]
+    assert 0 < last < 999 and read_run(tmp_path / "time").val_epochs == [last]
 
 
 def test_test_split_is_evaluated_after_fit(tmp_path):
