@@ -3,7 +3,7 @@
     python benchmarks/bench_lstm.py                          # report shapes: B=64 T=48 E=256 H=512 V=5500
     python benchmarks/bench_lstm.py --json > bench.json      # one record per impl x dtype x scope
     python benchmarks/bench_lstm.py --impls torch,fused --dtypes bf16 --rounds 9
-    python benchmarks/bench_lstm.py --impls torch,fused,fused-packed --dtypes fp32   # addmm or MKL's packed W_h
+    python benchmarks/bench_lstm.py --impls torch,fused,fused-mkl,fused-torch   # the fused LSTM's matmul routes
 
 Rounds are interleaved (every configuration once per round) so that machine noise hits all alike;
 ratios are against nn.LSTM measured in the same run, in fp32 and in the same dtype. The CPU's bf16 path
@@ -20,7 +20,7 @@ import time
 
 import torch
 
-from lit_poetry.models import fused_lstm
+from lit_poetry.models import gemm
 from lit_poetry.models.poetry_lm import PoetryLM
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16}
@@ -63,8 +63,12 @@ class Case:
         self.impl, self.dtype_name, self.scope = impl, dtype_name, scope
         self.dtype, self.device = DTYPES[dtype_name], device
         B, T = args.batch, args.seq
-        self.pack = impl == "fused-packed"  # the fused LSTM with MKL's packed fp32 weights
-        self.model = PoetryLM(args.vocab, args.embed, args.hidden, impl=impl.removesuffix("-packed")).to(device)
+        # fused-<route>: the fused LSTM with its matmuls on that route of gemm.py (fused alone: the default)
+        impl, _, self.route = impl.partition("-")
+        self.route = self.route or gemm.ROUTE
+        if self.route not in gemm.ROUTES:
+            raise SystemExit(f"--impls: {impl}-{self.route}: the route is one of {', '.join(gemm.ROUTES)}")
+        self.model = PoetryLM(args.vocab, args.embed, args.hidden, impl=impl).to(device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
         self.ids = torch.randint(4, args.vocab, (B, T + 1), device=device)
         self.x = torch.randn(B, T, args.embed, device=device)
@@ -74,7 +78,7 @@ class Case:
         self.flops = lstm_flops + (3 * 2 * B * T * H * V if scope == "step" else 0)
 
     def run(self):
-        fused_lstm.PACK_FP32 = self.pack and torch.backends.mkl.is_available()
+        gemm.ROUTE = self.route
         with torch.autocast(self.device.type, dtype=self.dtype or torch.float32, enabled=self.dtype is not None):
             if self.scope == "step":
                 loss, _, _ = self.model.loss(self.ids[:, :-1], self.ids[:, 1:], ignore_id=0)

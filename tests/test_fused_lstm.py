@@ -3,6 +3,7 @@ import csv
 import pytest
 import torch
 
+from lit_poetry.models import gemm
 from lit_poetry.models.lstm import LSTM, make_lstm
 from lit_poetry.training import train
 
@@ -107,33 +108,34 @@ def test_linear_cross_entropy_equals_the_unfused_path(device):
     assert abs(bf16.item() - grads[1][0].item()) < 2e-2
 
 
-PACKINGS = [False, pytest.param(True, marks=pytest.mark.skipif(not torch.backends.mkl.is_available(),
-                                                              reason="this torch build has no MKL"))]
+ROUTES = [pytest.param("onednn", marks=pytest.mark.skipif(not gemm.ONEDNN, reason="this torch build has no oneDNN")),
+          pytest.param("mkl", marks=pytest.mark.skipif(not torch.backends.mkl.is_available(),
+                                                       reason="this torch build has no MKL")),
+          "torch"]
 
 
-@pytest.mark.parametrize("pack", PACKINGS)
-def test_step_addmm_adds_the_product_in_place_or_not(pack, monkeypatch):
-    from lit_poetry.models import fused_lstm
-
-    monkeypatch.setattr(fused_lstm, "PACK_FP32", pack)
+@pytest.mark.parametrize("route", ROUTES)
+def test_step_matmul_adds_the_product_on_every_route(route, monkeypatch):
+    monkeypatch.setattr(gemm, "ROUTE", route)
     w, h, acc = torch.randn(48, 192), torch.randn(16, 48), torch.randn(16, 192)
     expected = acc + h @ w
-    torch.testing.assert_close(fused_lstm.step_addmm(w, 16)(acc, h, out=None), expected)
+    step = gemm.StepMatmul(w, 16)
+    assert step.route == route  # the route asked for is the one taken, not a silent fallback
+    torch.testing.assert_close(step(acc, h), expected)
+    torch.testing.assert_close(step(acc.clone(), h, out=acc), expected)  # out may be the accumulator itself
     back = torch.randn(16, 48)
-    torch.testing.assert_close(fused_lstm.step_addmm(w.t(), 16)(back, acc, out=None), back + acc @ w.t())  # a view
-    fused_lstm.step_addmm(w, 16)(acc, h, out=acc)  # in place, as the forward pass does
-    torch.testing.assert_close(acc, expected)
-    bf16 = fused_lstm.step_addmm(w.bfloat16(), 16)(torch.zeros(16, 192), h.bfloat16(), out=None)  # fp32 sum
+    torch.testing.assert_close(gemm.StepMatmul(w.t(), 16)(back, acc), back + acc @ w.t())  # a transposed view
+    torch.testing.assert_close(gemm.mm(h, w), h @ w)
+    torch.testing.assert_close(gemm.mm(h.t(), acc), h.t() @ acc)  # transposed, as the weight gradients are taken
+    bf16 = gemm.StepMatmul(w.bfloat16(), 16)(torch.zeros(16, 192), h.bfloat16())  # bf16 product, fp32 sum
     assert bf16.dtype == torch.float32
     torch.testing.assert_close(bf16, h @ w, atol=0.3, rtol=0.05)
 
 
-@pytest.mark.parametrize("pack", PACKINGS)
-def test_packed_weights_follow_optimizer_steps(pack, monkeypatch):
+@pytest.mark.parametrize("route", ROUTES)
+def test_packed_weights_follow_optimizer_steps(route, monkeypatch):
     """Packing happens per call: after each optimizer step both LSTMs see the updated weights."""
-    from lit_poetry.models import fused_lstm
-
-    monkeypatch.setattr(fused_lstm, "PACK_FP32", pack)
+    monkeypatch.setattr(gemm, "ROUTE", route)
     reference, fused = pair(24, 32, 1, torch.float32, seed=3)
     optimizers = [torch.optim.SGD(m.parameters(), lr=0.5) for m in (reference, fused)]
     x = torch.randn(8, 12, 24)

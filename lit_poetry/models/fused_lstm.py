@@ -11,35 +11,15 @@ GPUs) with fp32 accumulation; the gate nonlinearities, the cell state C and h st
 does not accumulate along the sequence. The gate-gradient buffer that feeds the backward matmuls is
 kept in the matmul dtype.
 
-In fp32 each step's matmul adds into its destination inside the GEMM (`addmm`): no pass of its own
-for the sum. `PACK_FP32` instead packs the weight into MKL's GEMM layout once per forward (and once
-per backward) for every step to reuse; packing happens on each call from the weight as it is then,
-never stale after an optimizer step. It measured slower than `addmm` on the AMD EPYC of docs/results.md,
-so it is off; `benchmarks/bench_lstm.py --impls fused,fused-packed` measures both on yours.
+The matmuls go through gemm.py, which packs W_h once per pass for every step to reuse (oneDNN on
+CPUs; the packing is redone on each call from the weight as it is then, never stale after an optimizer
+step) and adds each step's accumulator inside the GEMM where it can.
 """
 
 import torch
 
 from lit_poetry.models.base import State, device_type, matmul_dtype
-
-PACK_FP32 = False  # MKL's packed GEMM for the fp32 steps (see above): off, slower than addmm where measured
-
-
-def step_addmm(weight: torch.Tensor, batch_size: int):
-    """A function (acc (B, N), h (B, K), out) -> acc + h @ weight (K, N) written to out (which may be acc),
-    for the T steps of one pass over the sequence."""
-    if PACK_FP32 and weight.dtype == torch.float32 and weight.device.type == "cpu":
-        linear_weight = weight.t().contiguous()  # (N, K): the layout of nn.Linear, which MKL's packing expects
-        packed = torch.ops.mkl._mkl_reorder_linear_weight(linear_weight, batch_size)  # per call: never stale
-        return lambda acc, h, out: torch.add(
-            acc, torch.ops.mkl._mkl_linear(h, packed, linear_weight, None, batch_size), out=out)
-
-    def addmm(acc, h, out):
-        if acc.dtype == weight.dtype:
-            return torch.addmm(acc, h, weight, out=out)  # the sum inside the GEMM: no pass of its own
-        return torch.add(acc, torch.mm(h, weight), out=out)  # bf16 product, fp32 sum
-
-    return addmm
+from lit_poetry.models.gemm import StepMatmul, mm
 
 
 class LSTMLayerFunction(torch.autograd.Function):
@@ -59,17 +39,17 @@ class LSTMLayerFunction(torch.autograd.Function):
         w_x_mm, w_h_mm = w_x.to(mm_dtype), w_h.to(mm_dtype)  # cast once, not per step
         # gates starts as the input projection of every step (one GEMM) and is filled in place
         x_tm = x.transpose(0, 1).reshape(T * B, -1).to(mm_dtype)  # (TB, I): 2-D, so one GEMM and not a bmm
-        gates = torch.mm(x_tm, w_x_mm).to(dtype).add_(b).view(T, B, 4 * H)  # (T, B, 4H)
+        gates = mm(x_tm, w_x_mm).to(dtype).add_(b).view(T, B, 4 * H)  # (T, B, 4H)
         c_all = torch.empty(T, B, H, dtype=dtype, device=x.device)
         tanh_c = torch.empty_like(c_all)
         h_all = torch.empty_like(c_all)
         h, c = h0.to(dtype), c0.to(dtype)
-        plus_h_w_h = step_addmm(w_h_mm, B)
+        plus_h_w_h = StepMatmul(w_h_mm, B)
         for t in range(T):
             net = plus_h_w_h(gates[t], h.to(mm_dtype), out=gates[t])  # (B, 4H): net_t = x_t W_x + b + h_{t-1} W_h
-            net[:, : 3 * H].sigmoid_()  # f, i, o with one sigmoid
-            net[:, 3 * H :].tanh_()  # C̃
-            f, i, o, g = net.chunk(4, dim=1)  # (B, H) each
+            torch.sigmoid(net[:, : 3 * H], out=gates[t, :, : 3 * H])  # f, i, o with one sigmoid, into gates
+            torch.tanh(net[:, 3 * H :], out=gates[t, :, 3 * H :])  # C̃
+            f, i, o, g = gates[t].chunk(4, dim=1)  # (B, H) each
             c = torch.mul(f, c, out=c_all[t]).addcmul_(i, g)  # C_t = f ⊙ C_{t-1} + i ⊙ C̃
             h = torch.mul(o, torch.tanh(c, out=tanh_c[t]), out=h_all[t])  # h_t = o ⊙ tanh(C_t)
         ctx.save_for_backward(x_tm, h0.to(dtype), c0.to(dtype), w_x, w_h, gates, c_all, tanh_c, h_all)
@@ -102,7 +82,7 @@ class LSTMLayerFunction(torch.autograd.Function):
         dc_from_dh = torch.mul(tanh_c, tanh_c).mul_(o)  # (T, B, H): ∂h_t/∂C_t = o (1 - tanh² C_t)
         torch.sub(o, dc_from_dh, out=dc_from_dh)
         dh_tm = dh_all.transpose(0, 1) if dh_all is not None else torch.zeros_like(h_all)  # (T, B, H)
-        plus_dnet_w_h_t = step_addmm(w_h.to(mm_dtype).t(), B)  # acc (B, H) + dnet_t (B, 4H) @ W_h^T
+        plus_dnet_w_h_t = StepMatmul(w_h.to(mm_dtype).t(), B)  # acc (B, H) + dnet_t (B, 4H) @ W_h^T
         dnet = torch.empty(T, B, 4 * H, dtype=mm_dtype, device=h_all.device)  # ∂loss/∂net_t, feeds the GEMMs
         dh_buffer = torch.empty_like(dh_tm[0])  # (B, H): each step's dh is written here
         dh = dh_tm[T - 1]  # (B, H): ∂loss/∂h_t, from the output at t and from step t+1
@@ -117,10 +97,10 @@ class LSTMLayerFunction(torch.autograd.Function):
             dc = dc * f[t]  # (B, H)
         flat = dnet.view(T * B, 4 * H)
         h_prev = torch.cat([h0[None], h_all[:-1]]).view(T * B, H)  # (TB, H): h_{t-1}
-        dw_x = torch.mm(x_tm.t(), flat)  # (I, 4H): every step in one GEMM
-        dw_h = torch.mm(h_prev.to(mm_dtype).t(), flat)  # (H, 4H)
+        dw_x = mm(x_tm.t(), flat)  # (I, 4H): every step in one GEMM
+        dw_h = mm(h_prev.to(mm_dtype).t(), flat)  # (H, 4H)
         db = dnet.sum((0, 1), dtype=w_h.dtype)  # (4H,)
-        dx = torch.mm(flat, w_x.to(mm_dtype).t()).view(T, B, -1).transpose(0, 1)  # (B, T, I)
+        dx = mm(flat, w_x.to(mm_dtype).t()).view(T, B, -1).transpose(0, 1)  # (B, T, I)
         return (dx.to(ctx.x_dtype), dh.to(h0.dtype), dc.to(c0.dtype),
                 dw_x.to(w_x.dtype), dw_h.to(w_h.dtype), db)
 
