@@ -12,7 +12,8 @@ setup(
     description="A character-level LSTM language model of Tang poetry, trained with PyTorch Lightning",
     packages=[*find_packages(include=["lit_poetry", "lit_poetry.*"]), "lit_poetry.configs"],
     package_dir={"lit_poetry.configs": "configs"},
-    package_data={"lit_poetry.configs": ["*.yaml", "**/*.yaml"], "lit_poetry.data": ["builtin/*"]},
+    package_data={"lit_poetry.configs": ["*.yaml", "**/*.yaml"], "lit_poetry.data": ["builtin/*"],
+                  "lit_poetry.models": ["csrc/*.c"]},
     python_requires=">=3.10",
     # torch is pinned to the tested CPU build; a CUDA build of the same version satisfies it too
     install_requires=[

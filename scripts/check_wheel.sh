@@ -18,6 +18,9 @@ for cmd in train generate evaluate data download plot app metre; do
   echo "lit-poetry-$cmd --help: ok"
 done
 export WANDB_MODE=offline
+# the fused LSTM's step kernel builds from the source the wheel ships
+HOME="$work/home" "$work/venv/bin/python" -c "from lit_poetry.models import cell_kernel; assert cell_kernel.load()"
+echo "step kernel: ok"
 # no data directory: the small corpus must come from the wheel
 env -u LIT_POETRY_DATA HOME="$work/home" "$work/venv/bin/lit-poetry-train" trainer=cpu trainer.max_epochs=1 trainer.limit_train_batches=3 trainer.limit_val_batches=2 \
   model.embedding_dim=16 model.hidden_size=24 logger=csv callbacks.sample_poems.starts=日 \

@@ -101,6 +101,11 @@ def test_linear_cross_entropy_equals_the_unfused_path(device):
         grads.append((loss, h.grad, w.grad, b.grad))
     for ours, ref in zip(*grads):
         torch.testing.assert_close(ours, ref, atol=1e-12, rtol=1e-12)
+    h32, w32, b32 = (t.detach().float().requires_grad_() for t in (h, w, b))  # fp32: the CPU's oneDNN route
+    loss32 = linear_cross_entropy(h32, w32, b32, y)
+    loss32.backward()
+    for ours, ref in zip((loss32, h32.grad, w32.grad, b32.grad), grads[1]):
+        torch.testing.assert_close(ours.double(), ref, atol=1e-5, rtol=1e-4)
     small = (h[:20].detach().requires_grad_(), w, b)
     assert torch.autograd.gradcheck(lambda h, w, b: linear_cross_entropy(h, w, b, y[:20]), small)
     with torch.autocast(device.type, dtype=torch.bfloat16):
@@ -122,10 +127,12 @@ def test_step_matmul_adds_the_product_on_every_route(route, monkeypatch):
     step = gemm.StepMatmul(w, 16)
     assert step.route == route  # the route asked for is the one taken, not a silent fallback
     torch.testing.assert_close(step(acc, h), expected)
+    torch.testing.assert_close(step.product(h), h @ w)  # the product alone, as the step kernel's loop takes it
     torch.testing.assert_close(step(acc.clone(), h, out=acc), expected)  # out may be the accumulator itself
     back = torch.randn(16, 48)
     torch.testing.assert_close(gemm.StepMatmul(w.t(), 16)(back, acc), back + acc @ w.t())  # a transposed view
     torch.testing.assert_close(gemm.mm(h, w), h @ w)
+    torch.testing.assert_close(gemm.linear(h, w.t().contiguous(), acc[0]), h @ w + acc[0])  # the output layer's
     torch.testing.assert_close(gemm.mm(h.t(), acc), h.t() @ acc)  # transposed, as the weight gradients are taken
     bf16 = gemm.StepMatmul(w.bfloat16(), 16)(torch.zeros(16, 192), h.bfloat16())  # bf16 product, fp32 sum
     assert bf16.dtype == torch.float32

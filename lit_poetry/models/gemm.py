@@ -54,6 +54,14 @@ class StepMatmul:
             self.packed = torch.ops.mkl._mkl_reorder_linear_weight(self.linear_weight, batch_size)
         self.batch_size = batch_size
 
+    def product(self, h: torch.Tensor) -> torch.Tensor:
+        """h (B, K) @ weight (K, N), in the weight's dtype."""
+        if self.route == "onednn":
+            return _linear(h, self.packed)
+        if self.route == "mkl":
+            return torch.ops.mkl._mkl_linear(h, self.packed, self.linear_weight, None, self.batch_size)
+        return torch.mm(h, self.weight)
+
     def __call__(self, acc: torch.Tensor, h: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
         same_dtype = acc.dtype == self.weight.dtype
         if self.route == "onednn":
@@ -61,11 +69,17 @@ class StepMatmul:
                 return _linear(h, self.packed, other=acc)  # the sum inside the GEMM
             return torch.add(acc, _linear(h, self.packed), out=out)  # bf16 product, fp32 sum
         if self.route == "mkl":
-            product = torch.ops.mkl._mkl_linear(h, self.packed, self.linear_weight, None, self.batch_size)
-            return torch.add(acc, product, out=out)
+            return torch.add(acc, self.product(h), out=out)
         if same_dtype:
             return torch.addmm(acc, h, self.weight, out=out)  # the sum inside the GEMM
         return torch.add(acc, torch.mm(h, self.weight), out=out)
+
+
+def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """x (M, K) @ weight (N, K)^T + bias (N,), through oneDNN for fp32 CPU tensors on the "onednn" route."""
+    if _route(weight) == "onednn" and weight.dtype == torch.float32:
+        return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+    return torch.addmm(bias, x, weight.t())
 
 
 def mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,7 @@ of ROW_MULTIPLE: a few dozen shapes over a whole training run instead of one per
 
 import torch
 
+from lit_poetry.models import gemm
 from lit_poetry.models.base import device_type, matmul_dtype
 
 CHUNK_ROWS = 128  # rows of logits alive at once: 2.8 MB of fp32, kept in cache (a multiple of ROW_MULTIPLE)
@@ -46,7 +47,7 @@ class LinearCrossEntropy(torch.autograd.Function):
             total = torch.zeros((), dtype=acc_dtype, device=h.device)
             for s in range(0, N, CHUNK_ROWS):
                 # the chunk's padded rows go through the matmul (a multiple of ROW_MULTIPLE), not the softmax
-                logits = torch.addmm(b_mm, h_mm[s : s + CHUNK_ROWS], w_mm.t())[: N - s]  # (n, V), matmul dtype
+                logits = gemm.linear(h_mm[s : s + CHUNK_ROWS], w_mm, b_mm)[: N - s]  # (n, V), matmul dtype
                 rows = slice(s, s + len(logits))
                 y = target[rows, None]  # (n, 1)
                 log_probs = torch.log_softmax(logits, dim=1, dtype=acc_dtype)  # (n, V): one fused kernel
@@ -65,7 +66,7 @@ class LinearCrossEntropy(torch.autograd.Function):
         h_mm, w_mm, dlogits, db = ctx.saved_tensors
         scale = grad_loss / ctx.rows  # d mean / d sum
         with torch.autocast(device_type(h_mm), enabled=False):
-            dh = torch.mm(dlogits, w_mm)[: ctx.rows].to(ctx.dtypes[0]) * scale  # (N, H)
+            dh = gemm.mm(dlogits, w_mm)[: ctx.rows].to(ctx.dtypes[0]) * scale  # (N, H)
             dw = torch.mm(dlogits.t(), h_mm).to(ctx.dtypes[1]) * scale  # (V, H)
             db = db.to(ctx.dtypes[2]) * scale  # (V,)
         return dh, dw, db, None

@@ -1,0 +1,102 @@
+"""The fused LSTM's per-step elementwise work as one C kernel (csrc/lstm_cell.c), compiled on first use.
+
+In torch ops a time step is ~10 small kernels over (B, H) (sigmoid, tanh, products, casts), each a
+dispatch and a pass over memory; the C kernel does a step in one pass, forward and backward, and
+fused_lstm.py calls it through ctypes between the matmuls, which stay in torch.
+
+It is built with the system C compiler ($CC, else `cc`) with -O3 -march=native -ffast-math (glibc's
+vectorised expf and tanhf) into the user cache folder ($XDG_CACHE_HOME, else ~/.cache)/lit_poetry under
+a name made from the source, the flags and the CPU's feature flags: cluster nodes that share a home
+folder each build for their own CPU. The build is written to a temporary name and renamed, so ranks
+that start together do not read a half-written library. Without a compiler, or with
+LIT_POETRY_CELL_KERNEL=0, the fused LSTM runs its steps in torch ops (the same results within fp32
+rounding); a missing compiler or a failed build is said once, in a warning.
+"""
+
+import ctypes
+import functools
+import hashlib
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import torch
+
+log = logging.getLogger(__name__)
+
+SOURCE = Path(__file__).with_name("csrc") / "lstm_cell.c"
+FLAGS = ["-O3", "-march=native", "-ffast-math", "-fopenmp-simd", "-fPIC", "-shared"]
+P, I64, INT = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lit_poetry"
+
+
+def cpu_features() -> str:
+    """The CPU's feature flags (what -march=native compiles for), or the platform's name where unknown."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((line for line in f if line.startswith(("flags", "Features"))), platform.processor())
+    except OSError:
+        return platform.machine() + platform.processor()
+
+
+@functools.cache
+def load() -> ctypes.CDLL | None:
+    """The compiled kernel, built on first use; None (said once) where it cannot be built."""
+    if os.environ.get("LIT_POETRY_CELL_KERNEL", "1") == "0":
+        return None
+    wanted = os.environ.get("CC", "cc")
+    compiler = shutil.which(wanted) or ("CC" not in os.environ and shutil.which("gcc"))
+    if not compiler:
+        log.warning(f"fused LSTM: no C compiler ({wanted}) found, so its time steps run in torch ops (slower); "
+                    "install gcc (or set CC) to build the step kernel")
+        return None
+    source = SOURCE.read_bytes()
+    key = hashlib.sha256(b"\0".join([source, " ".join([compiler, *FLAGS]).encode(), cpu_features().encode()]))
+    library = cache_dir() / f"lstm_cell-{key.hexdigest()[:16]}.so"
+    if not library.exists():
+        library.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(suffix=".so", dir=library.parent)
+        os.close(fd)
+        build = subprocess.run([compiler, *FLAGS, "-o", tmp, str(SOURCE), "-lm"], capture_output=True, text=True)
+        if build.returncode != 0:
+            os.unlink(tmp)
+            log.warning("fused LSTM: building the step kernel failed, so its time steps run in torch ops "
+                        f"(slower):\n{build.stderr.strip()}")
+            return None
+        os.replace(tmp, library)  # atomic: a rank never loads a half-written file
+    lib = ctypes.CDLL(str(library))
+    lib.lstm_forward_step.argtypes = [P, P, P, P, P, P, P, INT, I64, I64]
+    lib.lstm_backward_step.argtypes = [P, P, P, P, I64, P, P, P, INT, I64, I64]
+    lib.lstm_forward_step.restype = lib.lstm_backward_step.restype = None
+    return lib
+
+
+def applies(device: torch.device, state_dtype: torch.dtype, mm_dtype: torch.dtype) -> bool:
+    """Whether the kernel serves this layer: on CPU, fp32 state, matmuls in fp32 or bf16."""
+    return (device.type == "cpu" and state_dtype == torch.float32
+            and mm_dtype in (torch.float32, torch.bfloat16) and load() is not None)
+
+
+def forward_step(gates_t, hw, c_prev, c, tanh_c, h, h_bf16) -> None:
+    """gates_t (B, 4H): in x_t W_x + b, out the activations; hw (B, 4H) = h_{t-1} W_h in the matmul dtype;
+    c_prev (B, H) -> c, tanh_c, h (B, H); h_bf16 (B, H): h_t for the next matmul, when that is bf16."""
+    B, H = c.shape
+    load().lstm_forward_step(gates_t.data_ptr(), hw.data_ptr(), c_prev.data_ptr(), c.data_ptr(),
+                             tanh_c.data_ptr(), h.data_ptr(), h_bf16.data_ptr() if h_bf16 is not None else None,
+                             hw.dtype == torch.bfloat16, B, H)
+
+
+def backward_step(gates_t, c_prev, tanh_c, dh_out, dh_next, dc, dnet_t) -> None:
+    """dh_out (B, H): ∂loss/∂h_t from the output (rows may be strided); dh_next (B, H): dnet_{t+1} W_h^T, or
+    None at the last step; dc (B, H) in place: ∂loss/∂C_t in, ∂loss/∂C_{t-1} out; dnet_t (B, 4H) out."""
+    B, H = dc.shape
+    load().lstm_backward_step(gates_t.data_ptr(), c_prev.data_ptr(), tanh_c.data_ptr(), dh_out.data_ptr(),
+                              dh_out.stride(0), dh_next.data_ptr() if dh_next is not None else None,
+                              dc.data_ptr(), dnet_t.data_ptr(), dnet_t.dtype == torch.bfloat16, B, H)
