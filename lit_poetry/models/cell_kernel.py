@@ -46,32 +46,42 @@ def cpu_features() -> str:
         return platform.machine() + platform.processor()
 
 
+def build(compiler: str, library: Path) -> str | None:
+    """Compile SOURCE into `library`; None, or why it could not be built."""
+    try:
+        library.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(suffix=".so", dir=library.parent)
+        os.close(fd)
+    except OSError as error:  # e.g. a read-only home folder
+        return f"has no folder to be built in ({error})"
+    result = subprocess.run([compiler, *FLAGS, "-o", tmp, str(SOURCE), "-lm"], capture_output=True, text=True)
+    if result.returncode != 0:
+        os.unlink(tmp)
+        return f"did not build:\n{result.stderr.strip()}"
+    os.replace(tmp, library)  # atomic: a rank that starts at the same time never loads a half-written file
+    return None
+
+
 @functools.cache
 def load() -> ctypes.CDLL | None:
-    """The compiled kernel, built on first use; None (said once) where it cannot be built."""
+    """The compiled kernel, built on first use; None (said once, in a warning) where there is none."""
     if os.environ.get("LIT_POETRY_CELL_KERNEL", "1") == "0":
         return None
     wanted = os.environ.get("CC", "cc")
     compiler = shutil.which(wanted) or ("CC" not in os.environ and shutil.which("gcc"))
-    if not compiler:
-        log.warning(f"fused LSTM: no C compiler ({wanted}) found, so its time steps run in torch ops (slower); "
-                    "install gcc (or set CC) to build the step kernel")
-        return None
-    source = SOURCE.read_bytes()
-    key = hashlib.sha256(b"\0".join([source, " ".join([compiler, *FLAGS]).encode(), cpu_features().encode()]))
+    key = hashlib.sha256(b"\0".join([SOURCE.read_bytes(), " ".join([str(compiler), *FLAGS]).encode(),
+                                     cpu_features().encode()]))
     library = cache_dir() / f"lstm_cell-{key.hexdigest()[:16]}.so"
-    if not library.exists():
-        library.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix=".so", dir=library.parent)
-        os.close(fd)
-        build = subprocess.run([compiler, *FLAGS, "-o", tmp, str(SOURCE), "-lm"], capture_output=True, text=True)
-        if build.returncode != 0:
-            os.unlink(tmp)
-            log.warning("fused LSTM: building the step kernel failed, so its time steps run in torch ops "
-                        f"(slower):\n{build.stderr.strip()}")
-            return None
-        os.replace(tmp, library)  # atomic: a rank never loads a half-written file
-    lib = ctypes.CDLL(str(library))
+    problem = None if library.exists() else (
+        build(compiler, library) if compiler else f"needs a C compiler ({wanted} not found; install gcc or set CC)")
+    if problem is None:
+        try:
+            lib = ctypes.CDLL(str(library))
+        except OSError as error:  # e.g. a cache folder mounted noexec
+            problem = f"cannot be loaded ({error})"
+    if problem is not None:
+        log.warning(f"fused LSTM: the step kernel {problem}; its time steps run in torch ops (slower)")
+        return None
     lib.lstm_forward_step.argtypes = [P, P, P, P, P, P, P, INT, I64, I64]
     lib.lstm_backward_step.argtypes = [P, P, P, P, I64, P, P, P, INT, I64, I64]
     lib.lstm_forward_step.restype = lib.lstm_backward_step.restype = None
