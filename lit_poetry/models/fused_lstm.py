@@ -72,8 +72,10 @@ class LSTMLayerFunction(torch.autograd.Function):
         dw_x = mm(x_tm.t(), flat)  # (I, 4H): every step in one GEMM
         dw_h = mm(h_prev.to(mm_dtype).t(), flat)  # (H, 4H)
         db = dnet.sum((0, 1), dtype=w_h.dtype)  # (4H,)
-        dx = mm(flat, w_x.to(mm_dtype).t()).view(T, B, -1).transpose(0, 1)  # (B, T, I)
-        return (dx.to(ctx.x_dtype), dh.to(h0.dtype), dc.to(c0.dtype),
+        dx = None  # (B, T, I), only when asked for (not for a first layer's input that needs no gradient)
+        if ctx.needs_input_grad[0]:
+            dx = mm(flat, w_x.to(mm_dtype).t()).view(T, B, -1).transpose(0, 1).to(ctx.x_dtype)
+        return (dx, dh.to(h0.dtype), dc.to(c0.dtype),
                 dw_x.to(w_x.dtype), dw_h.to(w_h.dtype), db)
 
 
