@@ -3,7 +3,8 @@
     python benchmarks/bench_lstm.py                          # report shapes: B=64 T=48 E=256 H=512 V=5500
     python benchmarks/bench_lstm.py --json > bench.json      # one record per impl x dtype x scope
     python benchmarks/bench_lstm.py --impls torch,fused --dtypes bf16 --rounds 9
-    python benchmarks/bench_lstm.py --impls torch,fused,fused-mkl,fused-torch   # the fused LSTM's matmul routes
+    python benchmarks/bench_lstm.py --impls torch,fused,fused-mkl,fused-torch   # the matmul routes of gemm.py
+    python benchmarks/bench_lstm.py --impls torch,fused,fused-nokernel          # with and without the step kernel
 
 Rounds are interleaved (every configuration once per round) so that machine noise hits all alike;
 ratios are against nn.LSTM measured in the same run, in fp32 and in the same dtype. The CPU's bf16 path
@@ -20,20 +21,20 @@ import time
 
 import torch
 
-from lit_poetry.models import gemm
+from lit_poetry.models import cell_kernel, gemm
 from lit_poetry.models.poetry_lm import PoetryLM
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16}
 
 
 def gemm_rate(dtype, device, n=3072, k=512, m=5500, reps=10) -> float:
-    """Measured GFLOP/s of an (n, k) @ (k, m) matmul: the roofline for this dtype."""
+    """Measured GFLOP/s of an (n, k) @ (k, m) matmul on gemm.py's default route: the roofline for this dtype."""
     a = torch.randn(n, k, device=device, dtype=dtype or torch.float32)
     b = torch.randn(k, m, device=device, dtype=dtype or torch.float32)
     times = []
     for _ in range(reps + 1):
         t = time.perf_counter()
-        a @ b
+        gemm.mm(a, b)
         sync(device)
         times.append(time.perf_counter() - t)
     return 2 * n * k * m / min(times[1:]) / 1e9
@@ -63,11 +64,13 @@ class Case:
         self.impl, self.dtype_name, self.scope = impl, dtype_name, scope
         self.dtype, self.device = DTYPES[dtype_name], device
         B, T = args.batch, args.seq
-        # fused-<route>: the fused LSTM with its matmuls on that route of gemm.py (fused alone: the default)
-        impl, _, self.route = impl.partition("-")
-        self.route = self.route or gemm.ROUTE
-        if self.route not in gemm.ROUTES:
-            raise SystemExit(f"--impls: {impl}-{self.route}: the route is one of {', '.join(gemm.ROUTES)}")
+        # variants: fused-<route> puts every matmul of gemm.py (the fused LSTM's, the fp32 output layer's)
+        # on that route; fused-nokernel runs the time steps in torch ops instead of the C step kernel
+        impl, *options = impl.split("-")
+        self.route = next((o for o in options if o in gemm.ROUTES), gemm.ROUTE)
+        self.kernel = "nokernel" not in options
+        if set(options) - {*gemm.ROUTES, "nokernel"}:
+            raise SystemExit(f"--impls: {self.impl}: a variant is one of {', '.join(gemm.ROUTES)}, nokernel")
         self.model = PoetryLM(args.vocab, args.embed, args.hidden, impl=impl).to(device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
         self.ids = torch.randint(4, args.vocab, (B, T + 1), device=device)
@@ -78,7 +81,7 @@ class Case:
         self.flops = lstm_flops + (3 * 2 * B * T * H * V if scope == "step" else 0)
 
     def run(self):
-        gemm.ROUTE = self.route
+        gemm.ROUTE, cell_kernel.ENABLED = self.route, self.kernel
         with torch.autocast(self.device.type, dtype=self.dtype or torch.float32, enabled=self.dtype is not None):
             if self.scope == "step":
                 loss, _, _ = self.model.loss(self.ids[:, :-1], self.ids[:, 1:], ignore_id=0)
@@ -128,6 +131,7 @@ def main():
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
 
+    default_route = gemm.ROUTE
     cases = [Case(i, d, s, args, device) for s in args.scopes.split(",") for i in args.impls.split(",")
              for d in args.dtypes.split(",")]
     # nn.LSTM in fp32 and in each dtype: measured even when not asked for, every ratio is against them
@@ -144,6 +148,7 @@ def main():
             t = time.perf_counter()
             case.run()
             times[id(case)].append(time.perf_counter() - t)
+    gemm.ROUTE, cell_kernel.ENABLED = default_route, True
     rates = {d: gemm_rate(DTYPES[d], device) for d in args.dtypes.split(",")}
 
     records = []
@@ -164,12 +169,12 @@ def main():
         records.append(record)
 
     if args.json:
-        print(json.dumps({"shapes": vars(args), "bf16_path": bf16_path(device),
+        print(json.dumps({"shapes": vars(args), "bf16_path": bf16_path(device), "matmul_route": default_route,
                           "gemm_gflops": {k: round(v) for k, v in rates.items()},
                           "threads": torch.get_num_threads(), "records": records}, indent=1))
         return
     print(f"B={args.batch} T={args.seq} E={args.embed} H={args.hidden} V={args.vocab}, "
-          f"{torch.get_num_threads()} threads, bf16 path: {bf16_path(device)}, GEMM GFLOP/s: "
+          f"{torch.get_num_threads()} threads, bf16 path: {bf16_path(device)}, matmuls: {default_route}, GEMM GFLOP/s: "
           + ", ".join(f"{k} {v:.0f}" for k, v in rates.items()))
     print(f"{'scope':<6}{'impl':<16}{'dtype':<6}{'median ms':>10}{'tokens/s':>10}{'vs torch fp32':>15}"
           f"{'vs torch same':>15}{'roofline':>10}{'saved MB':>10}")

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 SOURCE = Path(__file__).with_name("csrc") / "lstm_cell.c"
 FLAGS = ["-O3", "-march=native", "-ffast-math", "-fopenmp-simd", "-fPIC", "-shared"]
 P, I64, INT = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
+ENABLED = True  # False: the torch steps even where the kernel builds (benchmarks/bench_lstm.py's fused-nokernel)
 
 
 def cache_dir() -> Path:
@@ -90,7 +91,7 @@ def load() -> ctypes.CDLL | None:
 
 def applies(device: torch.device, state_dtype: torch.dtype, mm_dtype: torch.dtype) -> bool:
     """Whether the kernel serves this layer: on CPU, fp32 state, matmuls in fp32 or bf16."""
-    return (device.type == "cpu" and state_dtype == torch.float32
+    return (ENABLED and device.type == "cpu" and state_dtype == torch.float32
             and mm_dtype in (torch.float32, torch.bfloat16) and load() is not None)
 
 
