@@ -1,5 +1,6 @@
-"""Where the package's own files are, in a checkout and in an installed wheel alike."""
+"""Where the package's own files are, in a checkout and in an installed wheel alike, and where it caches."""
 
+import os
 from pathlib import Path
 
 from lit_poetry.errors import LitPoetryError
@@ -17,3 +18,8 @@ def config_dir() -> Path:
 
 
 CONFIG_DIR = str(config_dir())
+
+
+def user_cache_dir() -> Path:
+    """Where what is built once per machine is kept: $LIT_POETRY_CACHE, else ~/.cache/lit_poetry."""
+    return Path(os.environ.get("LIT_POETRY_CACHE") or Path.home() / ".cache" / "lit_poetry")

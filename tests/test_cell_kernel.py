@@ -70,14 +70,14 @@ def test_kernel_steps_equal_torch_steps_bf16(B, T, H):
 
 
 def test_kernel_is_built_once_per_cpu_and_reused(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("LIT_POETRY_CACHE", str(tmp_path))
     builds, run = [], cell_kernel.subprocess.run
     monkeypatch.setattr(cell_kernel.subprocess, "run", lambda *a, **kw: builds.append(a) or run(*a, **kw))
     cell_kernel.load.cache_clear()
     try:
         if cell_kernel.load() is None:
             pytest.skip("no C compiler to build the step kernel")
-        folder = tmp_path / "lit_poetry"
+        folder = tmp_path
         assert len(builds) == 1 and len(list(folder.glob("lstm_cell-*.so"))) == 1
         assert not list(folder.glob("tmp*"))  # written under a temporary name, then renamed into place
         cell_kernel.load.cache_clear()
@@ -91,7 +91,7 @@ def test_kernel_is_built_once_per_cpu_and_reused(tmp_path, monkeypatch):
 
 
 def test_without_a_compiler_the_torch_steps_run_and_say_so(tmp_path, monkeypatch, caplog):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("LIT_POETRY_CACHE", str(tmp_path))
     monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
     cell_kernel.load.cache_clear()
     try:

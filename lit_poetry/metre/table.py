@@ -18,7 +18,6 @@ The merged table is cached as JSON beside the processed corpora (~/.cache/lit_po
 import hashlib
 import json
 import logging
-import os
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from importlib.metadata import distribution, version
 from pathlib import Path
 
 from lit_poetry.data.corpora import default_data_dir
+from lit_poetry.resources import user_cache_dir
 from lit_poetry.text import HAN_RANGES, to_simplified
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ def tone_table(data_dir: str | None = None, cache_dir: str | None = None) -> Ton
     """The merged table, built once and cached on disk (`cache_dir`, default $LIT_POETRY_CACHE or
     ~/.cache/lit_poetry; the strains come from `data_dir`, default the data directory)."""
     data = Path(data_dir) if data_dir else default_data_dir()
-    cache_root = Path(cache_dir or os.environ.get("LIT_POETRY_CACHE") or Path.home() / ".cache" / "lit_poetry")
+    cache_root = Path(cache_dir) if cache_dir else user_cache_dir()
     path = cache_root / f"metre-table-{_cache_key(data)}.json"
     if path.is_file():
         try:

@@ -5,8 +5,8 @@ dispatch and a pass over memory; the C kernel does a step in one pass, forward a
 fused_lstm.py calls it through ctypes between the matmuls, which stay in torch.
 
 It is built with the system C compiler ($CC, else `cc`) with -O3 -march=native -ffast-math (glibc's
-vectorised expf and tanhf) into the user cache folder ($XDG_CACHE_HOME, else ~/.cache)/lit_poetry under
-a name made from the source, the flags and the CPU's feature flags: cluster nodes that share a home
+vectorised expf and tanhf) into the cache folder ($LIT_POETRY_CACHE, else ~/.cache/lit_poetry) under a
+name made from the source, the flags and the CPU's feature flags: cluster nodes that share a home
 folder each build for their own CPU. The build is written to a temporary name and renamed, so ranks
 that start together do not read a half-written library. Without a compiler, or with
 LIT_POETRY_CELL_KERNEL=0, the fused LSTM runs its steps in torch ops (the same results within fp32
@@ -26,16 +26,14 @@ from pathlib import Path
 
 import torch
 
+from lit_poetry.resources import user_cache_dir
+
 log = logging.getLogger(__name__)
 
 SOURCE = Path(__file__).with_name("csrc") / "lstm_cell.c"
 FLAGS = ["-O3", "-march=native", "-ffast-math", "-fopenmp-simd", "-fPIC", "-shared"]
 P, I64, INT = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
 ENABLED = True  # False: the torch steps even where the kernel builds (benchmarks/bench_lstm.py's fused-nokernel)
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lit_poetry"
 
 
 def cpu_features() -> str:
@@ -72,7 +70,7 @@ def load() -> ctypes.CDLL | None:
     compiler = shutil.which(wanted) or ("CC" not in os.environ and shutil.which("gcc"))
     key = hashlib.sha256(b"\0".join([SOURCE.read_bytes(), " ".join([str(compiler), *FLAGS]).encode(),
                                      cpu_features().encode()]))
-    library = cache_dir() / f"lstm_cell-{key.hexdigest()[:16]}.so"
+    library = user_cache_dir() / f"lstm_cell-{key.hexdigest()[:16]}.so"
     problem = None if library.exists() else (
         build(compiler, library) if compiler else f"needs a C compiler ({wanted} not found; install gcc or set CC)")
     if problem is None:

@@ -75,11 +75,11 @@ class StepMatmul:
         return torch.add(acc, torch.mm(h, self.weight), out=out)
 
 
-def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     """x (M, K) @ weight (N, K)^T + bias (N,), through oneDNN for fp32 CPU tensors on the "onednn" route."""
     if _route(weight) == "onednn" and weight.dtype == torch.float32:
         return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
-    return torch.addmm(bias, x, weight.t())
+    return torch.nn.functional.linear(x, weight, bias)
 
 
 def mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
