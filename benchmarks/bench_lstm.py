@@ -5,6 +5,7 @@
     python benchmarks/bench_lstm.py --impls torch,fused --dtypes bf16 --rounds 9
     python benchmarks/bench_lstm.py --impls torch,fused,fused-mkl,fused-torch   # the matmul routes of gemm.py
     python benchmarks/bench_lstm.py --impls torch,fused,fused-nokernel          # with and without the step kernel
+    python benchmarks/bench_lstm.py --impls torch,fused,fused-torch-nokernel    # the fused LSTM as it was before both
 
 Rounds are interleaved (every configuration once per round) so that machine noise hits all alike;
 ratios are against nn.LSTM measured in the same run, in fp32 and in the same dtype. The CPU's bf16 path
@@ -25,6 +26,7 @@ from lit_poetry.models import cell_kernel, gemm
 from lit_poetry.models.poetry_lm import PoetryLM
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16}
+DEFAULT_ROUTE = gemm.ROUTE  # gemm.py's route on this machine, before a variant changes it
 
 
 def gemm_rate(dtype, device, n=3072, k=512, m=5500, reps=10) -> float:
@@ -56,6 +58,19 @@ def sync(device):
         torch.cuda.synchronize()
 
 
+def parse_impl(name: str) -> tuple[str, tuple[str, bool]]:
+    """"fused-torch-nokernel" -> ("fused", ("torch", False)): the impl, then gemm.py's route for every matmul
+    that goes through it (the fused LSTM's, the fp32 output layer's) and whether the C step kernel runs."""
+    impl, *options = name.split("-")
+    if set(options) - {*gemm.ROUTES, "nokernel"}:
+        raise SystemExit(f"--impls: {name}: a variant is one of {', '.join(gemm.ROUTES)}, nokernel")
+    return impl, (next((o for o in options if o in gemm.ROUTES), DEFAULT_ROUTE), "nokernel" not in options)
+
+
+def use_variant(route: str, kernel: bool) -> None:
+    gemm.ROUTE, cell_kernel.ENABLED = route, kernel
+
+
 class Case:
     """One impl x dtype x scope: a model, its inputs and a callable doing one timed iteration."""
 
@@ -64,13 +79,7 @@ class Case:
         self.impl, self.dtype_name, self.scope = impl, dtype_name, scope
         self.dtype, self.device = DTYPES[dtype_name], device
         B, T = args.batch, args.seq
-        # variants: fused-<route> puts every matmul of gemm.py (the fused LSTM's, the fp32 output layer's)
-        # on that route; fused-nokernel runs the time steps in torch ops instead of the C step kernel
-        impl, *options = impl.split("-")
-        self.route = next((o for o in options if o in gemm.ROUTES), gemm.ROUTE)
-        self.kernel = "nokernel" not in options
-        if set(options) - {*gemm.ROUTES, "nokernel"}:
-            raise SystemExit(f"--impls: {self.impl}: a variant is one of {', '.join(gemm.ROUTES)}, nokernel")
+        impl, self.variant = parse_impl(impl)
         self.model = PoetryLM(args.vocab, args.embed, args.hidden, impl=impl).to(device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
         self.ids = torch.randint(4, args.vocab, (B, T + 1), device=device)
@@ -81,7 +90,7 @@ class Case:
         self.flops = lstm_flops + (3 * 2 * B * T * H * V if scope == "step" else 0)
 
     def run(self):
-        gemm.ROUTE, cell_kernel.ENABLED = self.route, self.kernel
+        use_variant(*self.variant)
         with torch.autocast(self.device.type, dtype=self.dtype or torch.float32, enabled=self.dtype is not None):
             if self.scope == "step":
                 loss, _, _ = self.model.loss(self.ids[:, :-1], self.ids[:, 1:], ignore_id=0)
@@ -131,7 +140,6 @@ def main():
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
 
-    default_route = gemm.ROUTE
     cases = [Case(i, d, s, args, device) for s in args.scopes.split(",") for i in args.impls.split(",")
              for d in args.dtypes.split(",")]
     # nn.LSTM in fp32 and in each dtype: measured even when not asked for, every ratio is against them
@@ -148,7 +156,7 @@ def main():
             t = time.perf_counter()
             case.run()
             times[id(case)].append(time.perf_counter() - t)
-    gemm.ROUTE, cell_kernel.ENABLED = default_route, True
+    use_variant(DEFAULT_ROUTE, True)
     rates = {d: gemm_rate(DTYPES[d], device) for d in args.dtypes.split(",")}
 
     records = []
@@ -169,12 +177,12 @@ def main():
         records.append(record)
 
     if args.json:
-        print(json.dumps({"shapes": vars(args), "bf16_path": bf16_path(device), "matmul_route": default_route,
+        print(json.dumps({"shapes": vars(args), "bf16_path": bf16_path(device), "matmul_route": DEFAULT_ROUTE,
                           "gemm_gflops": {k: round(v) for k, v in rates.items()},
                           "threads": torch.get_num_threads(), "records": records}, indent=1))
         return
     print(f"B={args.batch} T={args.seq} E={args.embed} H={args.hidden} V={args.vocab}, "
-          f"{torch.get_num_threads()} threads, bf16 path: {bf16_path(device)}, matmuls: {default_route}, GEMM GFLOP/s: "
+          f"{torch.get_num_threads()} threads, bf16 path: {bf16_path(device)}, matmuls: {DEFAULT_ROUTE}, GEMM GFLOP/s: "
           + ", ".join(f"{k} {v:.0f}" for k, v in rates.items()))
     print(f"{'scope':<6}{'impl':<16}{'dtype':<6}{'median ms':>10}{'tokens/s':>10}{'vs torch fp32':>15}"
           f"{'vs torch same':>15}{'roofline':>10}{'saved MB':>10}")

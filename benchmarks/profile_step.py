@@ -1,12 +1,14 @@
 """Where a training step's time goes: LSTM forward, output layer + loss, their backward passes, optimizer.
 
     python benchmarks/profile_step.py                    # bf16-mixed, fused LSTM, report shapes
-    python benchmarks/profile_step.py --dtype fp32 --impl torch
+    python benchmarks/profile_step.py --dtype fp32 --impls torch,fused
+    python benchmarks/profile_step.py --impls fused-torch-nokernel,fused   # before / after the step kernel
     python benchmarks/profile_step.py --chunk-rows 256   # rows of logits per output-layer chunk
 
 One step is the one training runs (PoetryLM.loss, backward, Adam), cut at its seams: the LSTM output
 carries a gradient hook, so the backward pass splits into the output layer's part and the LSTM's.
 "Other" is the step's total minus the named parts (autograd bookkeeping, zero_grad, Python).
+Several --impls run interleaved (one step each per round), so that machine noise hits all alike.
 Medians over --rounds steps after a warm-up; run on a quiet machine, and say which CPU.
 """
 
@@ -15,7 +17,7 @@ import statistics
 import time
 
 import torch
-from bench_lstm import DTYPES, add_shape_args  # benchmarks/ is this script's folder, so on sys.path
+from bench_lstm import DEFAULT_ROUTE, DTYPES, add_shape_args, parse_impl, use_variant  # benchmarks/
 
 from lit_poetry.models import linear_ce
 from lit_poetry.models.poetry_lm import PoetryLM
@@ -48,28 +50,37 @@ def profile_step(model, optimizer, ids, dtype) -> dict[str, float]:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_shape_args(ap)
-    ap.add_argument("--impl", default="fused")
+    ap.add_argument("--impls", default="fused", help="comma-separated, variants as in bench_lstm.py")
     ap.add_argument("--dtype", default="bf16", choices=list(DTYPES))
     ap.add_argument("--chunk-rows", type=int, default=linear_ce.CHUNK_ROWS)
     ap.add_argument("--rounds", type=int, default=15)
     args = ap.parse_args()
     linear_ce.CHUNK_ROWS = args.chunk_rows
-    torch.manual_seed(0)
-    model = PoetryLM(args.vocab, args.embed, args.hidden, impl=args.impl)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    ids = torch.randint(4, args.vocab, (args.batch, args.seq + 1))
+    ids = torch.randint(4, args.vocab, (args.batch, args.seq + 1), generator=torch.Generator().manual_seed(0))
     dtype = DTYPES[args.dtype]
-    for _ in range(3):
-        profile_step(model, optimizer, ids, dtype)
-    runs = [profile_step(model, optimizer, ids, dtype) for _ in range(args.rounds)]
-    total = statistics.median(sum(r.values()) for r in runs) * 1e3
-    print(f"{args.impl} {args.dtype}, B={args.batch} T={args.seq} E={args.embed} H={args.hidden} V={args.vocab}, "
-          f"chunk rows {args.chunk_rows}, {torch.get_num_threads()} threads: step median {total:.1f} ms")
-    print(f"| {'part':<22} | {'ms':>7} | {'share':>6} |")
-    print(f"|{'-' * 24}|{'-' * 9}|{'-' * 8}|")
+    cases = {}  # name -> (model, optimizer, variant)
+    for name in args.impls.split(","):
+        impl, variant = parse_impl(name)
+        torch.manual_seed(0)
+        model = PoetryLM(args.vocab, args.embed, args.hidden, impl=impl)
+        cases[name] = (model, torch.optim.Adam(model.parameters(), lr=1e-3), variant)
+    runs = {name: [] for name in cases}
+    for i in range(3 + args.rounds):  # 3 warm-up rounds; rounds interleaved, as in bench_lstm.py
+        for name, (model, optimizer, variant) in cases.items():
+            use_variant(*variant)
+            parts = profile_step(model, optimizer, ids, dtype)
+            if i >= 3:
+                runs[name].append(parts)
+    use_variant(DEFAULT_ROUTE, True)
+    totals = {name: statistics.median(sum(r.values()) for r in rs) * 1e3 for name, rs in runs.items()}
+    print(f"{args.dtype}, B={args.batch} T={args.seq} E={args.embed} H={args.hidden} V={args.vocab}, "
+          f"chunk rows {args.chunk_rows}, {torch.get_num_threads()} threads, medians of {args.rounds} steps (ms)")
+    print("| part | " + " | ".join(runs) + " |")
+    print("|---|" + "---|" * len(runs))
     for part in PARTS:
-        ms = statistics.median(r[part] for r in runs) * 1e3
-        print(f"| {part:<22} | {ms:>7.1f} | {ms / total:>6.0%} |")
+        cells = [f"{statistics.median(r[part] for r in rs) * 1e3:.1f}" for rs in runs.values()]
+        print(f"| {part} | " + " | ".join(cells) + " |")
+    print("| **step** | " + " | ".join(f"**{t:.1f}**" for t in totals.values()) + " |")
 
 
 if __name__ == "__main__":
