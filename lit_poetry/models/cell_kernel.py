@@ -1,6 +1,6 @@
 """The fused LSTM's per-step elementwise work as one C kernel (csrc/lstm_cell.c), compiled on first use.
 
-In torch ops a time step is ~10 small kernels over (B, H) (sigmoid, tanh, products, casts), each a
+In torch ops a time step is ~9 small kernels over (B, H) (sigmoid, tanh, products, casts), each a
 dispatch and a pass over memory; the C kernel does a step in one pass, forward and backward, and
 fused_lstm.py calls it through ctypes between the matmuls, which stay in torch.
 

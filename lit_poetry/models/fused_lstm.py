@@ -13,7 +13,9 @@ kept in the matmul dtype.
 
 The matmuls go through gemm.py, which packs W_h once per pass for every step to reuse (oneDNN on
 CPUs; the packing is redone on each call from the weight as it is then, never stale after an optimizer
-step) and adds each step's accumulator inside the GEMM where it can.
+step). Between them, each step's elementwise work runs in one C kernel on CPUs (cell_kernel.py:
+`forward_steps_kernel`, `backward_steps_kernel`), else in torch ops (`*_steps_torch`, any device and
+dtype; the same results within fp32 rounding).
 """
 
 import torch

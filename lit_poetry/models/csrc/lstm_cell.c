@@ -30,8 +30,8 @@ static inline float load(const void *p, int64_t k, int bf16) {
 }
 
 /* expf's argument stays within ±40 (no fp32 sigmoid changes by more than 1e-17): glibc's vectorised expf
- * leaves its vector path for a whole vector when one lane overflows, which made the forward step 5x
- * slower on pre-activations of a few dozen. */
+ * leaves its vector path for a whole vector when one lane overflows, so large pre-activations would
+ * make a step several times slower. */
 static inline float sigmoid(float x) { return 1.0f / (1.0f + expf(-fminf(fmaxf(x, -40.0f), 40.0f))); }
 
 /* One row b of the forward step; `bf16` is a constant at each call, so every loop is compiled (and
