@@ -67,7 +67,7 @@ def load() -> ctypes.CDLL | None:
     if os.environ.get("LIT_POETRY_CELL_KERNEL", "1") == "0":
         return None
     wanted = os.environ.get("CC", "cc")
-    compiler = shutil.which(wanted) or ("CC" not in os.environ and shutil.which("gcc"))
+    compiler = shutil.which(wanted) or (shutil.which("gcc") if "CC" not in os.environ else None)
     key = hashlib.sha256(b"\0".join([SOURCE.read_bytes(), " ".join([str(compiler), *FLAGS]).encode(),
                                      cpu_features().encode()]))
     library = user_cache_dir() / f"lstm_cell-{key.hexdigest()[:16]}.so"

@@ -1,11 +1,11 @@
 """The matrix products of the fused LSTM, routed to the CPU library that runs them fastest.
 
 `torch.mm` sends fp32 CPU matmuls to MKL's sgemm; oneDNN, the library `nn.LSTM`'s fused RNN calls, ran
-the LSTM's per-step (64, 512) @ (512, 2048) product 2.6× faster on the AMD EPYC of docs/results.md
-(0.73 vs 1.91 ms) from a weight packed once into its blocked layout, and bf16 2.3× faster packed than
-`torch.mm` (0.38 vs 0.87 ms). So on CPUs with oneDNN the time loop packs W_h once per pass (forward,
-and again in backward: from the weight as it is then, never stale after an optimizer step) and every
-step reuses it; the fp32 step adds its accumulator inside the GEMM (oneDNN's binary-add post-op).
+the LSTM's fp32 products 1.2-1.6× faster on the AMD EPYC of docs/results.md (`benchmarks/bench_gemm.py`;
+in bf16 both go to oneDNN). So on CPUs with oneDNN the time loop packs W_h once per pass into oneDNN's
+blocked layout (forward, and again in backward: from the weight as it is then, never stale after an
+optimizer step) and every step reuses it; the one-per-pass fp32 GEMMs and the fp32 output layer go
+through oneDNN's linear.
 
 ROUTE picks the path: "onednn" (the default where this torch has it), "mkl" (MKL's packed sgemm,
 fp32 only) or "torch" (`torch.addmm`/`torch.mm`). `benchmarks/bench_lstm.py --impls fused,fused-mkl,fused-torch`
@@ -85,8 +85,7 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> 
 def mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """a (M, K) @ b (K, N), through oneDNN for fp32 CPU tensors on the "onednn" route.
 
-    The LSTM's one-per-pass GEMMs (the input projection of all steps, the weight gradients, dx) ran
-    1.0-1.5× faster there than through MKL; bf16 `torch.mm` already goes to oneDNN."""
+    For the LSTM's one-per-pass GEMMs: the input projection of all steps, the weight gradients, dx."""
     if _route(b) == "onednn" and b.dtype == torch.float32:
         return _linear(a, b.t())
     return torch.mm(a, b)
