@@ -15,11 +15,9 @@ import statistics
 import time
 
 import torch
-from bench_lstm import add_shape_args, bf16_path  # benchmarks/ is this script's folder, so on sys.path
+from bench_lstm import DTYPES, add_shape_args, bf16_path  # benchmarks/ is this script's folder, so on sys.path
 
 from lit_poetry.models import gemm
-
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
 def median_s(fn, reps: int) -> float:
@@ -75,7 +73,8 @@ def main():
     print(f"{torch.get_num_threads()} threads, bf16 path: {bf16_path(torch.device('cpu'))}, "
           f"default route: {default_route}")
     print(f"{'matmul':<48}{'dtype':<6}" + "".join(f"{r:>9}" for r in routes) + "   (GFLOP/s)")
-    for name, dtype in DTYPES.items():
+    for name, autocast_dtype in DTYPES.items():
+        dtype = autocast_dtype or torch.float32  # DTYPES: None is plain fp32
         for case, (flops, fn) in cases(dtype, args.batch, args.seq, args.embed, args.hidden, args.vocab).items():
             rates = []
             for route in routes:

@@ -30,11 +30,13 @@ def _route(weight: torch.Tensor) -> str:
     return "torch"
 
 
-def _linear(x: torch.Tensor, weight: torch.Tensor, other: torch.Tensor | None = None) -> torch.Tensor:
-    """x (B, K) @ weight^T for a oneDNN linear weight (N, K), packed or not; plus `other` (B, N) if given."""
+def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+            other: torch.Tensor | None = None) -> torch.Tensor:
+    """x (B, K) @ weight^T (+ bias (N,)) for a oneDNN linear weight (N, K), packed or not; plus `other`
+    (B, N) if given."""
     if other is None:
-        return torch.ops.mkldnn._linear_pointwise(x, weight, None, "none", [], "")
-    return torch.ops.mkldnn._linear_pointwise.binary(x, other, weight, None, "add")
+        return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+    return torch.ops.mkldnn._linear_pointwise.binary(x, other, weight, bias, "add")
 
 
 class StepMatmul:
@@ -78,7 +80,7 @@ class StepMatmul:
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     """x (M, K) @ weight (N, K)^T + bias (N,), through oneDNN for fp32 CPU tensors on the "onednn" route."""
     if _route(weight) == "onednn" and weight.dtype == torch.float32:
-        return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+        return _linear(x, weight, bias)
     return torch.nn.functional.linear(x, weight, bias)
 
 
