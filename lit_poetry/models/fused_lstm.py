@@ -7,9 +7,11 @@ Buffers are time-major (T, B, ·) so that every per-step slice is contiguous, an
 them in place: no per-step concatenation or allocation beyond the matmul itself.
 
 Mixed precision (autocast): the matmuls run in the autocast dtype (bf16 on CPUs with avx512_bf16 and on
-GPUs) with fp32 accumulation; the gate nonlinearities, the cell state C and h stay fp32, so rounding
-does not accumulate along the sequence. The gate-gradient buffer that feeds the backward matmuls is
-kept in the matmul dtype.
+GPUs) with fp32 accumulation; the gate nonlinearities and the cell state C stay fp32, so rounding does
+not accumulate along the sequence. h is rounded to the matmul dtype once, as it is made: it is the
+layer's output (as `nn.LSTM`'s under autocast) and the operand of the next step's matmul and of dW_h.
+The gate-gradient buffer that feeds the backward matmuls is kept in the matmul dtype too; the bias
+gradient is summed before that rounding.
 
 The matmuls go through gemm.py, which packs W_h once per pass for every step to reuse (oneDNN on
 CPUs; the packing is redone on each call from the weight as it is then, never stale after an optimizer
@@ -46,14 +48,13 @@ class LSTMLayerFunction(torch.autograd.Function):
         gates = xw if xw.dtype == dtype else torch.empty(T, B, 4 * H, dtype=dtype, device=x.device)
         c_all = torch.empty(T, B, H, dtype=dtype, device=x.device)
         tanh_c = torch.empty_like(c_all)
-        h_seq = torch.empty(T + 1, B, H, dtype=dtype, device=x.device)  # h_0 .. h_T: h_seq[:-1] is every h_{t-1}
+        # h_0 .. h_T in the matmul dtype: the output, the operand of each next step and of dW_h (h_seq[:-1])
+        h_seq = torch.empty(T + 1, B, H, dtype=mm_dtype, device=x.device)
         h_seq[0] = h0
-        h_mm_seq = h_seq if mm_dtype == dtype else torch.empty_like(h_seq, dtype=mm_dtype)  # the matmul operand
-        h_mm_seq[0] = h0
         c0 = c0.to(dtype).contiguous()
         steps = forward_steps_kernel if cell_kernel.applies(x.device, dtype, mm_dtype) else forward_steps_torch
-        steps(StepMatmul(w_h_mm, B), xw, b.to(dtype).contiguous(), c0, gates, c_all, tanh_c, h_seq, h_mm_seq)
-        ctx.save_for_backward(x_tm, c0, w_x, w_h, gates, c_all, tanh_c, h_mm_seq)
+        steps(StepMatmul(w_h_mm, B), xw, b.to(dtype).contiguous(), c0, gates, c_all, tanh_c, h_seq)
+        ctx.save_for_backward(x_tm, c0, w_x, w_h, gates, c_all, tanh_c, h_seq)
         ctx.mm_dtype, ctx.x_dtype, ctx.h0_dtype = mm_dtype, x.dtype, h0.dtype
         return h_seq[1:].transpose(0, 1), c_all[-1]  # (B, T, H), (B, H)
 
@@ -64,10 +65,11 @@ class LSTMLayerFunction(torch.autograd.Function):
 
     @staticmethod
     def _backward(ctx, dh_all, dc_T):
-        x_tm, c0, w_x, w_h, gates, c_all, tanh_c, h_mm_seq = ctx.saved_tensors
+        x_tm, c0, w_x, w_h, gates, c_all, tanh_c, h_seq = ctx.saved_tensors
         mm_dtype = ctx.mm_dtype
         T, B, H = c_all.shape
-        dh_tm = dh_all.transpose(0, 1) if dh_all is not None else torch.zeros_like(c_all)  # (T, B, H)
+        # (T, B, H), in the state dtype: under autocast the output, so its gradient, is in the matmul dtype
+        dh_tm = dh_all.transpose(0, 1).to(c0.dtype) if dh_all is not None else torch.zeros_like(c_all)
         dc = torch.zeros_like(c0) if dc_T is None else torch.empty_like(c0).copy_(dc_T)  # (B, H): ∂loss/∂C_T, ours
         dnet = torch.empty(T, B, 4 * H, dtype=mm_dtype, device=c_all.device)  # ∂loss/∂net_t, feeds the GEMMs
         kernel = cell_kernel.applies(c_all.device, c0.dtype, mm_dtype)
@@ -75,7 +77,7 @@ class LSTMLayerFunction(torch.autograd.Function):
         dh, dc, db = steps(StepMatmul(w_h.to(mm_dtype).t(), B), c0, gates, c_all, tanh_c, dh_tm, dc, dnet)
         flat = dnet.view(T * B, 4 * H)
         dw_x = mm(x_tm.t(), flat)  # (I, 4H): every step in one GEMM
-        dw_h = mm(h_mm_seq[:-1].view(T * B, H).t(), flat)  # (H, 4H), from every h_{t-1}
+        dw_h = mm(h_seq[:-1].view(T * B, H).t(), flat)  # (H, 4H), from every h_{t-1}
         dx = None  # (B, T, I), only when asked for (not for a first layer's input that needs no gradient)
         if ctx.needs_input_grad[0]:
             dx = mm(flat, w_x.to(mm_dtype).t()).view(T, B, -1).transpose(0, 1).to(ctx.x_dtype)
@@ -83,37 +85,33 @@ class LSTMLayerFunction(torch.autograd.Function):
                 dw_x.to(w_x.dtype), dw_h.to(w_h.dtype), db.to(w_h.dtype))
 
 
-def forward_steps_kernel(h_w_h: StepMatmul, xw, b, c0, gates, c_all, tanh_c, h_seq, h_mm_seq) -> None:
+def forward_steps_kernel(h_w_h: StepMatmul, xw, b, c0, gates, c_all, tanh_c, h_seq) -> None:
     """The time loop with each step's elementwise work in one C kernel (cell_kernel.py); fills the buffers."""
     c_prev = c0
     for t in range(len(gates)):
-        h_mm = h_mm_seq[t + 1] if h_mm_seq is not h_seq else None  # h_t for the matmuls, when that is bf16
-        cell_kernel.forward_step(xw[t], b, gates[t], h_w_h.product(h_mm_seq[t]), c_prev, c_all[t], tanh_c[t],
-                                 h_seq[t + 1], h_mm)
+        cell_kernel.forward_step(xw[t], b, gates[t], h_w_h.product(h_seq[t]), c_prev, c_all[t], tanh_c[t], h_seq[t + 1])
         c_prev = c_all[t]
 
 
-def forward_steps_torch(h_w_h: StepMatmul, xw, b, c0, gates, c_all, tanh_c, h_seq, h_mm_seq) -> None:
+def forward_steps_torch(h_w_h: StepMatmul, xw, b, c0, gates, c_all, tanh_c, h_seq) -> None:
     """The same loop in torch ops, for any device and dtype."""
     H = c0.shape[-1]
     torch.add(xw, b, out=gates)  # x_t W_x + b for every step
     c = c0
     for t in range(len(gates)):
-        net = h_w_h(gates[t], h_mm_seq[t], out=gates[t])  # (B, 4H): x_t W_x + b + h_{t-1} W_h
+        net = h_w_h(gates[t], h_seq[t], out=gates[t])  # (B, 4H): x_t W_x + b + h_{t-1} W_h
         torch.sigmoid(net[:, : 3 * H], out=gates[t, :, : 3 * H])  # f, i, o with one sigmoid, into gates
         torch.tanh(net[:, 3 * H :], out=gates[t, :, 3 * H :])  # C̃
         f, i, o, g = gates[t].chunk(4, dim=1)  # (B, H) each
         c = torch.mul(f, c, out=c_all[t]).addcmul_(i, g)  # C_t = f ⊙ C_{t-1} + i ⊙ C̃
-        torch.mul(o, torch.tanh(c, out=tanh_c[t]), out=h_seq[t + 1])  # h_t = o ⊙ tanh(C_t)
-        if h_mm_seq is not h_seq:
-            h_mm_seq[t + 1] = h_seq[t + 1]
+        torch.mul(o, torch.tanh(c, out=tanh_c[t]), out=h_seq[t + 1])  # h_t = o ⊙ tanh(C_t), in the matmul dtype
 
 
 def backward_steps_kernel(dnet_w_h_t: StepMatmul, c0, gates, c_all, tanh_c, dh_tm, dc, dnet):
     """The dh recurrence with each step's elementwise work in one C kernel: fills dnet (T, B, 4H),
     returns ∂loss/∂h_0 and ∂loss/∂C_0 (B, H) and ∂loss/∂b (4H,)."""
-    if dh_tm.stride(-1) != 1 or dh_tm.dtype != dc.dtype:
-        dh_tm = dh_tm.to(dc.dtype).contiguous()
+    if dh_tm.stride(-1) != 1:
+        dh_tm = dh_tm.contiguous()
     db = torch.zeros(gates.shape[-1], dtype=torch.float64)  # summed in the kernel, in double
     dh_next = None  # (B, H): dnet_{t+1} W_h^T, the part of ∂loss/∂h_t that comes from step t+1
     for t in range(len(gates) - 1, -1, -1):

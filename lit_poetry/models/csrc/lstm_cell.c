@@ -38,7 +38,7 @@ static inline float sigmoid(float x) { return 1.0f / (1.0f + expf(-fminf(fmaxf(x
  * vectorised) once per dtype. xw may be g4 itself (fp32: the projection was written into the gates). */
 static inline void forward_row(const void *xw, const float *restrict bias, float *g4, const void *restrict hw,
                                const int bf16, const float *restrict c_prev, float *restrict c,
-                               float *restrict tanh_c, float *restrict h, int64_t H) {
+                               float *restrict tanh_c, void *restrict h, int64_t H) {
 #pragma omp simd
     for (int64_t j = 0; j < H; j++) {
         float net[4]; /* x_t W_x + b + h_{t-1} W_h for f, i, o, C̃ */
@@ -48,26 +48,27 @@ static inline void forward_row(const void *xw, const float *restrict bias, float
         float ct = f * c_prev[j] + i * g; /* C_t = f ⊙ C_{t-1} + i ⊙ C̃ */
         float tc = tanhf(ct);
         g4[j] = f, g4[H + j] = i, g4[2 * H + j] = o, g4[3 * H + j] = g;
-        c[j] = ct, tanh_c[j] = tc, h[j] = o * tc; /* h_t = o ⊙ tanh(C_t) */
+        c[j] = ct, tanh_c[j] = tc;
+        if (bf16) /* h_t = o ⊙ tanh(C_t) */
+            ((uint16_t *)h)[j] = to_bf16(o * tc);
+        else
+            ((float *)h)[j] = o * tc;
     }
 }
 
 /* xw (B, 4H): x_t W_x (bf16 if bf16; fp32: may be `gates` itself).  bias (4H).  gates (B, 4H): out the
- * activations f, i, o, C̃.  hw (B, 4H): h_{t-1} W_h (bf16 if bf16).  c_prev, c, tanh_c, h (B, H).
- * h_mm (B, H): h_t in bf16 for the next step's matmul and the weight gradient (if bf16). */
+ * activations f, i, o, C̃.  hw (B, 4H): h_{t-1} W_h.  c_prev, c, tanh_c (B, H).  h (B, H): out h_t, the
+ * layer's output and the next step's matmul operand (bf16 if bf16). */
 void lstm_forward_step(const void *xw, const float *bias, float *gates, const void *hw, const float *c_prev,
-                       float *c, float *tanh_c, float *h, uint16_t *h_mm, int bf16, int64_t B, int64_t H) {
+                       float *c, float *tanh_c, void *h, int bf16, int64_t B, int64_t H) {
     for (int64_t b = 0; b < B; b++) {
         int64_t r = b * H;
         if (bf16)
             forward_row((const uint16_t *)xw + 4 * r, bias, gates + 4 * r, (const uint16_t *)hw + 4 * r, 1,
-                        c_prev + r, c + r, tanh_c + r, h + r, H);
+                        c_prev + r, c + r, tanh_c + r, (uint16_t *)h + r, H);
         else
             forward_row((const float *)xw + 4 * r, bias, gates + 4 * r, (const float *)hw + 4 * r, 0, c_prev + r,
-                        c + r, tanh_c + r, h + r, H);
-        if (bf16)
-#pragma omp simd
-            for (int64_t j = 0; j < H; j++) h_mm[r + j] = to_bf16(h[r + j]);
+                        c + r, tanh_c + r, (float *)h + r, H);
     }
 }
 
