@@ -1,6 +1,8 @@
 """The fused LSTM's C step kernel against the same steps in torch ops, and how it is built."""
 
 import logging
+import subprocess
+import sys
 from unittest import mock
 
 import pytest
@@ -72,14 +74,15 @@ def test_kernel_steps_equal_torch_steps_bf16(B, T, H):
 def test_kernel_is_built_once_per_cpu_and_reused(tmp_path, monkeypatch):
     monkeypatch.setenv("LIT_POETRY_CACHE", str(tmp_path))
     builds, run = [], cell_kernel.subprocess.run
-    monkeypatch.setattr(cell_kernel.subprocess, "run", lambda *a, **kw: builds.append(a) or run(*a, **kw))
+    compiles = lambda command, **kw: (builds.append(command) if "-c" in command else None) or run(command, **kw)  # noqa: E731
+    monkeypatch.setattr(cell_kernel.subprocess, "run", compiles)
     cell_kernel.load.cache_clear()
     try:
         if cell_kernel.load() is None:
             pytest.skip("no C compiler to build the step kernel")
         folder = tmp_path
         assert len(builds) == 1 and len(list(folder.glob("lstm_cell-*.so"))) == 1
-        assert not list(folder.glob("tmp*"))  # written under a temporary name, then renamed into place
+        assert not list(folder.glob("tmp*"))  # built under a temporary name (object file removed), then renamed
         cell_kernel.load.cache_clear()
         assert cell_kernel.load() is not None and len(builds) == 1  # found, not built again
         monkeypatch.setattr(cell_kernel, "cpu_features", lambda: "flags: another cpu")
@@ -88,6 +91,16 @@ def test_kernel_is_built_once_per_cpu_and_reused(tmp_path, monkeypatch):
         assert len(list(folder.glob("lstm_cell-*.so"))) == 2
     finally:
         cell_kernel.load.cache_clear()
+
+
+@needs_kernel
+def test_loading_the_kernel_leaves_torch_denormals_alone():
+    """-ffast-math on gcc's link line would turn on flush-to-zero in the loading thread: torch's own
+    arithmetic on tiny numbers would change the moment the fused LSTM first runs."""
+    code = ("import torch; from lit_poetry.models import cell_kernel; assert cell_kernel.load() is not None; "
+            "print((torch.tensor([1e-39]) * 1.0).item())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert float(out) > 0  # a float32 denormal, not flushed to 0
 
 
 def test_without_a_compiler_the_torch_steps_run_and_say_so(tmp_path, monkeypatch, caplog):

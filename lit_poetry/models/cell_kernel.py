@@ -4,10 +4,12 @@ In torch ops a time step is ~9 small kernels over (B, H) (sigmoid, tanh, product
 dispatch and a pass over memory; the C kernel does a step in one pass, forward and backward, and
 fused_lstm.py calls it through ctypes between the matmuls, which stay in torch.
 
-It is built with the system C compiler ($CC, else `cc`) with -O3 -march=native -ffast-math (glibc's
-vectorised expf and tanhf) into the cache folder ($LIT_POETRY_CACHE, else ~/.cache/lit_poetry) under a
-name made from the source, the flags and the CPU's feature flags: cluster nodes that share a home
-folder each build for their own CPU. The build is written to a temporary name and renamed, so ranks
+It is built with the system C compiler ($CC, else `cc`), compiled with -O3 -march=native -ffast-math
+(glibc's vectorised expf and tanhf) and linked without it (linked with it, gcc adds a start-up routine
+that turns on flush-to-zero in the thread that loads the library, so for torch's own arithmetic there),
+into the cache folder ($LIT_POETRY_CACHE, else ~/.cache/lit_poetry) under a name made from the source,
+the flags and the CPU's feature flags: cluster nodes that share a home folder each build for their own
+CPU. The build is written to a temporary name and renamed, so ranks
 that start together do not read a half-written library. Without a compiler, or with
 LIT_POETRY_CELL_KERNEL=0, the fused LSTM runs its steps in torch ops (the same results within fp32
 rounding); a missing compiler or a failed build is said once, in a warning.
@@ -31,7 +33,8 @@ from lit_poetry.resources import user_cache_dir
 log = logging.getLogger(__name__)
 
 SOURCE = Path(__file__).with_name("csrc") / "lstm_cell.c"
-FLAGS = ["-O3", "-march=native", "-ffast-math", "-fopenmp-simd", "-fPIC", "-shared"]
+COMPILE = ["-O3", "-march=native", "-ffast-math", "-fopenmp-simd", "-fPIC", "-c"]
+LINK = ["-shared"]
 P, I64, INT = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
 ENABLED = True  # False: the torch steps even where the kernel builds (benchmarks/bench_lstm.py's fused-nokernel)
 
@@ -53,9 +56,14 @@ def build(compiler: str, library: Path) -> str | None:
         os.close(fd)
     except OSError as error:  # e.g. a read-only home folder
         return f"has no folder to be built in ({error})"
-    result = subprocess.run([compiler, *FLAGS, "-o", tmp, str(SOURCE), "-lm"], capture_output=True, text=True)
+    obj = tmp.removesuffix(".so") + ".o"
+    for command in ([compiler, *COMPILE, "-o", obj, str(SOURCE)], [compiler, *LINK, "-o", tmp, obj, "-lm"]):
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            break
+    Path(obj).unlink(missing_ok=True)
     if result.returncode != 0:
-        os.unlink(tmp)
+        Path(tmp).unlink()
         return f"did not build:\n{result.stderr.strip()}"
     os.replace(tmp, library)  # atomic: a rank that starts at the same time never loads a half-written file
     return None
@@ -68,7 +76,7 @@ def load() -> ctypes.CDLL | None:
         return None
     wanted = os.environ.get("CC", "cc")
     compiler = shutil.which(wanted) or (shutil.which("gcc") if "CC" not in os.environ else None)
-    key = hashlib.sha256(b"\0".join([SOURCE.read_bytes(), " ".join([str(compiler), *FLAGS]).encode(),
+    key = hashlib.sha256(b"\0".join([SOURCE.read_bytes(), " ".join([str(compiler), *COMPILE, *LINK]).encode(),
                                      cpu_features().encode()]))
     library = user_cache_dir() / f"lstm_cell-{key.hexdigest()[:16]}.so"
     problem = None if library.exists() else (
