@@ -96,7 +96,7 @@ def forward_steps_kernel(h_w_h: StepMatmul, xw, b, c0, gates, c_all, tanh_c, h_s
 def forward_steps_torch(h_w_h: StepMatmul, xw, b, c0, gates, c_all, tanh_c, h_seq) -> None:
     """The same loop in torch ops, for any device and dtype."""
     H = c0.shape[-1]
-    torch.add(xw, b, out=gates)  # x_t W_x + b for every step
+    (gates if gates is xw else gates.copy_(xw)).add_(b)  # x_t W_x + b for every step, in the state dtype
     c = c0
     for t in range(len(gates)):
         net = h_w_h(gates[t], h_seq[t], out=gates[t])  # (B, 4H): x_t W_x + b + h_{t-1} W_h
