@@ -10,8 +10,8 @@ Mixed precision (autocast): the matmuls run in the autocast dtype (bf16 on CPUs 
 GPUs) with fp32 accumulation; the gate nonlinearities and the cell state C stay fp32, so rounding does
 not accumulate along the sequence. h is rounded to the matmul dtype once, as it is made: it is the
 layer's output (as `nn.LSTM`'s under autocast) and the operand of the next step's matmul and of dW_h.
-The gate-gradient buffer that feeds the backward matmuls is kept in the matmul dtype too; the bias
-gradient is summed before that rounding.
+The gate-gradient buffer that feeds the backward matmuls is kept in the matmul dtype too (the step
+kernel sums the bias gradient before that rounding).
 
 The matmuls go through gemm.py, which packs W_h once per pass for every step to reuse (oneDNN on
 CPUs; the packing is redone on each call from the weight as it is then, never stale after an optimizer
