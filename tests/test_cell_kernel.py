@@ -74,8 +74,13 @@ def test_kernel_steps_equal_torch_steps_bf16(B, T, H):
 def test_kernel_is_built_once_per_cpu_and_reused(tmp_path, monkeypatch):
     monkeypatch.setenv("LIT_POETRY_CACHE", str(tmp_path))
     builds, run = [], cell_kernel.subprocess.run
-    compiles = lambda command, **kw: (builds.append(command) if "-c" in command else None) or run(command, **kw)  # noqa: E731
-    monkeypatch.setattr(cell_kernel.subprocess, "run", compiles)
+
+    def counting_compiles(command, **kwargs):
+        if "-c" in command:  # the compile step of a build (the link step follows it)
+            builds.append(command)
+        return run(command, **kwargs)
+
+    monkeypatch.setattr(cell_kernel.subprocess, "run", counting_compiles)
     cell_kernel.load.cache_clear()
     try:
         if cell_kernel.load() is None:

@@ -9,10 +9,10 @@ It is built with the system C compiler ($CC, else `cc`), compiled with -O3 -marc
 that turns on flush-to-zero in the thread that loads the library, so for torch's own arithmetic there),
 into the cache folder ($LIT_POETRY_CACHE, else ~/.cache/lit_poetry) under a name made from the source,
 the flags and the CPU's feature flags: cluster nodes that share a home folder each build for their own
-CPU. The build is written to a temporary name and renamed, so ranks
-that start together do not read a half-written library. Without a compiler, or with
-LIT_POETRY_CELL_KERNEL=0, the fused LSTM runs its steps in torch ops (the same results within fp32
-rounding); a missing compiler or a failed build is said once, in a warning.
+CPU. The build is written to a temporary name and renamed, so ranks that start together do not read a
+half-written library. Without a compiler, or with LIT_POETRY_CELL_KERNEL=0, the fused LSTM runs its
+steps in torch ops (the same results within fp32 rounding); a missing compiler or a failed build is
+said once, in a warning.
 """
 
 import ctypes

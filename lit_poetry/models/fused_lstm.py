@@ -112,7 +112,7 @@ def backward_steps_kernel(dnet_w_h_t: StepMatmul, c0, gates, c_all, tanh_c, dh_t
     returns ∂loss/∂h_0 and ∂loss/∂C_0 (B, H) and ∂loss/∂b (4H,)."""
     if dh_tm.stride(-1) != 1:
         dh_tm = dh_tm.contiguous()
-    db = torch.zeros(gates.shape[-1], dtype=torch.float64)  # summed in the kernel, in double
+    db = torch.zeros(gates.shape[-1], dtype=torch.float64, device=gates.device)  # summed in the kernel, in double
     dh_next = None  # (B, H): dnet_{t+1} W_h^T, the part of ∂loss/∂h_t that comes from step t+1
     for t in range(len(gates) - 1, -1, -1):
         cell_kernel.backward_step(gates[t], c_all[t - 1] if t else c0, tanh_c[t], dh_tm[t], dh_next, dc, dnet[t], db)
