@@ -61,8 +61,6 @@ def test_bf16_autocast_runs_and_stays_close(impl, device):
         out.float().sum().backward()
     assert (out.float() - exact).abs().max() < 5e-2
     assert all(p.grad is not None and p.grad.dtype == torch.float32 for p in model.parameters())
-    if impl == "fused":  # h made in bf16 and returned as such (as nn.LSTM's output); the cell state stays fp32
-        assert out.dtype == h.dtype == torch.bfloat16 and c.dtype == torch.float32
 
 
 def loss_curve(tmp_path, overrides):

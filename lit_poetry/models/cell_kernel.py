@@ -89,8 +89,8 @@ def load() -> ctypes.CDLL | None:
     if problem is not None:
         log.warning(f"fused LSTM: the step kernel {problem}; its time steps run in torch ops (slower)")
         return None
-    lib.lstm_forward_step.argtypes = [P, P, P, P, P, P, P, P, INT, I64, I64]
-    lib.lstm_backward_step.argtypes = [P, P, P, P, I64, P, P, P, P, INT, I64, I64]
+    lib.lstm_forward_step.argtypes = [P, P, P, P, P, P, P, INT, I64, I64]
+    lib.lstm_backward_step.argtypes = [P, P, P, P, I64, P, P, P, INT, I64, I64]
     lib.lstm_forward_step.restype = lib.lstm_backward_step.restype = None
     return lib
 
@@ -101,20 +101,19 @@ def applies(device: torch.device, state_dtype: torch.dtype, mm_dtype: torch.dtyp
             and mm_dtype in (torch.float32, torch.bfloat16) and load() is not None)
 
 
-def forward_step(xw_t, b, gates_t, hw, c_prev, c, tanh_c, h) -> None:
-    """xw_t (B, 4H): x_t W_x in the matmul dtype (fp32: may be gates_t itself); b (4H) fp32; gates_t (B, 4H):
-    out the activations; hw (B, 4H) = h_{t-1} W_h; c_prev (B, H) -> c, tanh_c (B, H) fp32 and h (B, H), in
-    the matmul dtype (the layer's output and the next step's operand)."""
+def forward_step(gates_t, hw, c_prev, c, tanh_c, h, h_bf16) -> None:
+    """gates_t (B, 4H): in x_t W_x + b, out the activations; hw (B, 4H) = h_{t-1} W_h in the matmul dtype;
+    c_prev (B, H) -> c, tanh_c, h (B, H); h_bf16 (B, H): h_t for the next matmul, when that is bf16."""
     B, H = c.shape
-    load().lstm_forward_step(xw_t.data_ptr(), b.data_ptr(), gates_t.data_ptr(), hw.data_ptr(), c_prev.data_ptr(),
-                             c.data_ptr(), tanh_c.data_ptr(), h.data_ptr(), hw.dtype == torch.bfloat16, B, H)
+    load().lstm_forward_step(gates_t.data_ptr(), hw.data_ptr(), c_prev.data_ptr(), c.data_ptr(),
+                             tanh_c.data_ptr(), h.data_ptr(), h_bf16.data_ptr() if h_bf16 is not None else None,
+                             hw.dtype == torch.bfloat16, B, H)
 
 
-def backward_step(gates_t, c_prev, tanh_c, dh_out, dh_next, dc, dnet_t, db) -> None:
+def backward_step(gates_t, c_prev, tanh_c, dh_out, dh_next, dc, dnet_t) -> None:
     """dh_out (B, H): ∂loss/∂h_t from the output (rows may be strided); dh_next (B, H): dnet_{t+1} W_h^T, or
-    None at the last step; dc (B, H) in place: ∂loss/∂C_t in, ∂loss/∂C_{t-1} out; dnet_t (B, 4H) out;
-    db (4H,) float64: this step's part of ∂loss/∂b added."""
+    None at the last step; dc (B, H) in place: ∂loss/∂C_t in, ∂loss/∂C_{t-1} out; dnet_t (B, 4H) out."""
     B, H = dc.shape
     load().lstm_backward_step(gates_t.data_ptr(), c_prev.data_ptr(), tanh_c.data_ptr(), dh_out.data_ptr(),
                               dh_out.stride(0), dh_next.data_ptr() if dh_next is not None else None,
-                              dc.data_ptr(), dnet_t.data_ptr(), db.data_ptr(), dnet_t.dtype == torch.bfloat16, B, H)
+                              dc.data_ptr(), dnet_t.data_ptr(), dnet_t.dtype == torch.bfloat16, B, H)

@@ -7,11 +7,9 @@ Buffers are time-major (T, B, ·) so that every per-step slice is contiguous, an
 them in place: no per-step concatenation or allocation beyond the matmul itself.
 
 Mixed precision (autocast): the matmuls run in the autocast dtype (bf16 on CPUs with avx512_bf16 and on
-GPUs) with fp32 accumulation; the gate nonlinearities and the cell state C stay fp32, so rounding does
-not accumulate along the sequence. h is rounded to the matmul dtype once, as it is made: it is the
-layer's output (as `nn.LSTM`'s under autocast) and the operand of the next step's matmul and of dW_h.
-The gate-gradient buffer that feeds the backward matmuls is kept in the matmul dtype too (the step
-kernel sums the bias gradient before that rounding).
+GPUs) with fp32 accumulation; the gate nonlinearities, the cell state C and h stay fp32, so rounding
+does not accumulate along the sequence. The gate-gradient buffer that feeds the backward matmuls is
+kept in the matmul dtype.
 
 The matmuls go through gemm.py, which packs W_h once per pass for every step to reuse (oneDNN on
 CPUs; the packing is redone on each call from the weight as it is then, never stale after an optimizer
@@ -42,21 +40,18 @@ class LSTMLayerFunction(torch.autograd.Function):
         H = h0.shape[-1]
         dtype = torch.float32 if mm_dtype in (torch.bfloat16, torch.float16) else w_h.dtype  # state dtype
         w_x_mm, w_h_mm = w_x.to(mm_dtype), w_h.to(mm_dtype)  # cast once, not per step
+        # gates starts as the input projection of every step (one GEMM) and is filled in place
         x_tm = x.transpose(0, 1).reshape(T * B, -1).to(mm_dtype)  # (TB, I): 2-D, so one GEMM and not a bmm
-        xw = mm(x_tm, w_x_mm).view(T, B, 4 * H)  # (T, B, 4H): the input projection of every step, one GEMM
-        # the gate activations, filled step by step; in the state dtype this is the projection's own buffer
-        gates = xw if xw.dtype == dtype else torch.empty(T, B, 4 * H, dtype=dtype, device=x.device)
+        gates = mm(x_tm, w_x_mm).to(dtype).add_(b).view(T, B, 4 * H)  # (T, B, 4H)
         c_all = torch.empty(T, B, H, dtype=dtype, device=x.device)
         tanh_c = torch.empty_like(c_all)
-        # h_0 .. h_T in the matmul dtype: the output, the operand of each next step and of dW_h (h_seq[:-1])
-        h_seq = torch.empty(T + 1, B, H, dtype=mm_dtype, device=x.device)
-        h_seq[0] = h0
-        c0 = c0.to(dtype).contiguous()
+        h_all = torch.empty_like(c_all)
+        h0, c0 = h0.to(dtype).contiguous(), c0.to(dtype).contiguous()
         steps = forward_steps_kernel if cell_kernel.applies(x.device, dtype, mm_dtype) else forward_steps_torch
-        steps(StepMatmul(w_h_mm, B), xw, b.to(dtype).contiguous(), c0, gates, c_all, tanh_c, h_seq)
-        ctx.save_for_backward(x_tm, c0, w_x, w_h, gates, c_all, tanh_c, h_seq)
-        ctx.mm_dtype, ctx.x_dtype, ctx.h0_dtype = mm_dtype, x.dtype, h0.dtype
-        return h_seq[1:].transpose(0, 1), c_all[-1]  # (B, T, H), (B, H)
+        steps(StepMatmul(w_h_mm, B), h0, c0, gates, c_all, tanh_c, h_all)
+        ctx.save_for_backward(x_tm, h0, c0, w_x, w_h, gates, c_all, tanh_c, h_all)
+        ctx.mm_dtype, ctx.x_dtype = mm_dtype, x.dtype
+        return h_all.transpose(0, 1), c_all[-1]  # (B, T, H), (B, H)
 
     @staticmethod
     def backward(ctx, dh_all, dc_T):
@@ -65,63 +60,65 @@ class LSTMLayerFunction(torch.autograd.Function):
 
     @staticmethod
     def _backward(ctx, dh_all, dc_T):
-        x_tm, c0, w_x, w_h, gates, c_all, tanh_c, h_seq = ctx.saved_tensors
+        x_tm, h0, c0, w_x, w_h, gates, c_all, tanh_c, h_all = ctx.saved_tensors
         mm_dtype = ctx.mm_dtype
-        T, B, H = c_all.shape
-        # (T, B, H), in the state dtype: under autocast the output, so its gradient, is in the matmul dtype
-        dh_tm = dh_all.transpose(0, 1).to(c0.dtype) if dh_all is not None else torch.zeros_like(c_all)
+        T, B, H = h_all.shape
+        dh_tm = dh_all.transpose(0, 1) if dh_all is not None else torch.zeros_like(h_all)  # (T, B, H)
         dc = torch.zeros_like(c0) if dc_T is None else torch.empty_like(c0).copy_(dc_T)  # (B, H): ∂loss/∂C_T, ours
-        dnet = torch.empty(T, B, 4 * H, dtype=mm_dtype, device=c_all.device)  # ∂loss/∂net_t, feeds the GEMMs
-        kernel = cell_kernel.applies(c_all.device, c0.dtype, mm_dtype)
+        dnet = torch.empty(T, B, 4 * H, dtype=mm_dtype, device=h_all.device)  # ∂loss/∂net_t, feeds the GEMMs
+        kernel = cell_kernel.applies(h_all.device, c0.dtype, mm_dtype)
         steps = backward_steps_kernel if kernel else backward_steps_torch
-        dh, dc, db = steps(StepMatmul(w_h.to(mm_dtype).t(), B), c0, gates, c_all, tanh_c, dh_tm, dc, dnet)
+        dh, dc = steps(StepMatmul(w_h.to(mm_dtype).t(), B), c0, gates, c_all, tanh_c, dh_tm, dc, dnet)
         flat = dnet.view(T * B, 4 * H)
+        h_prev = torch.cat([h0[None], h_all[:-1]]).view(T * B, H)  # (TB, H): h_{t-1}
         dw_x = mm(x_tm.t(), flat)  # (I, 4H): every step in one GEMM
-        dw_h = mm(h_seq[:-1].view(T * B, H).t(), flat)  # (H, 4H), from every h_{t-1}
+        dw_h = mm(h_prev.to(mm_dtype).t(), flat)  # (H, 4H)
+        db = dnet.sum((0, 1), dtype=w_h.dtype)  # (4H,)
         dx = None  # (B, T, I), only when asked for (not for a first layer's input that needs no gradient)
         if ctx.needs_input_grad[0]:
             dx = mm(flat, w_x.to(mm_dtype).t()).view(T, B, -1).transpose(0, 1).to(ctx.x_dtype)
-        return (dx, dh.to(ctx.h0_dtype), dc.to(c0.dtype),
-                dw_x.to(w_x.dtype), dw_h.to(w_h.dtype), db.to(w_h.dtype))
+        return (dx, dh.to(h0.dtype), dc.to(c0.dtype),
+                dw_x.to(w_x.dtype), dw_h.to(w_h.dtype), db)
 
 
-def forward_steps_kernel(h_w_h: StepMatmul, xw, b, c0, gates, c_all, tanh_c, h_seq) -> None:
+def forward_steps_kernel(h_w_h: StepMatmul, h0, c0, gates, c_all, tanh_c, h_all) -> None:
     """The time loop with each step's elementwise work in one C kernel (cell_kernel.py); fills the buffers."""
+    bf16 = h_w_h.weight.dtype == torch.bfloat16
+    h_mm = h0.to(h_w_h.weight.dtype)  # (B, H): the operand of the next step's matmul
+    h_bf16 = torch.empty_like(h_mm) if bf16 else None  # written by the kernel, read by the next matmul
     c_prev = c0
     for t in range(len(gates)):
-        cell_kernel.forward_step(xw[t], b, gates[t], h_w_h.product(h_seq[t]), c_prev, c_all[t], tanh_c[t], h_seq[t + 1])
-        c_prev = c_all[t]
+        cell_kernel.forward_step(gates[t], h_w_h.product(h_mm), c_prev, c_all[t], tanh_c[t], h_all[t], h_bf16)
+        c_prev, h_mm = c_all[t], h_bf16 if bf16 else h_all[t]
 
 
-def forward_steps_torch(h_w_h: StepMatmul, xw, b, c0, gates, c_all, tanh_c, h_seq) -> None:
+def forward_steps_torch(h_w_h: StepMatmul, h0, c0, gates, c_all, tanh_c, h_all) -> None:
     """The same loop in torch ops, for any device and dtype."""
-    H = c0.shape[-1]
-    (gates if gates is xw else gates.copy_(xw)).add_(b)  # x_t W_x + b for every step, in the state dtype
-    c = c0
+    H = h0.shape[-1]
+    h, c = h0, c0
     for t in range(len(gates)):
-        net = h_w_h(gates[t], h_seq[t], out=gates[t])  # (B, 4H): x_t W_x + b + h_{t-1} W_h
+        net = h_w_h(gates[t], h.to(h_w_h.weight.dtype), out=gates[t])  # (B, 4H): x_t W_x + b + h_{t-1} W_h
         torch.sigmoid(net[:, : 3 * H], out=gates[t, :, : 3 * H])  # f, i, o with one sigmoid, into gates
         torch.tanh(net[:, 3 * H :], out=gates[t, :, 3 * H :])  # C̃
         f, i, o, g = gates[t].chunk(4, dim=1)  # (B, H) each
         c = torch.mul(f, c, out=c_all[t]).addcmul_(i, g)  # C_t = f ⊙ C_{t-1} + i ⊙ C̃
-        torch.mul(o, torch.tanh(c, out=tanh_c[t]), out=h_seq[t + 1])  # h_t = o ⊙ tanh(C_t), in the matmul dtype
+        h = torch.mul(o, torch.tanh(c, out=tanh_c[t]), out=h_all[t])  # h_t = o ⊙ tanh(C_t)
 
 
 def backward_steps_kernel(dnet_w_h_t: StepMatmul, c0, gates, c_all, tanh_c, dh_tm, dc, dnet):
     """The dh recurrence with each step's elementwise work in one C kernel: fills dnet (T, B, 4H),
-    returns ∂loss/∂h_0 and ∂loss/∂C_0 (B, H) and ∂loss/∂b (4H,)."""
-    if dh_tm.stride(-1) != 1:
-        dh_tm = dh_tm.contiguous()
-    db = torch.zeros(gates.shape[-1], dtype=torch.float64, device=gates.device)  # summed in the kernel, in double
+    returns ∂loss/∂h_0 and ∂loss/∂C_0 (B, H)."""
+    if dh_tm.stride(-1) != 1 or dh_tm.dtype != dc.dtype:
+        dh_tm = dh_tm.to(dc.dtype).contiguous()
     dh_next = None  # (B, H): dnet_{t+1} W_h^T, the part of ∂loss/∂h_t that comes from step t+1
     for t in range(len(gates) - 1, -1, -1):
-        cell_kernel.backward_step(gates[t], c_all[t - 1] if t else c0, tanh_c[t], dh_tm[t], dh_next, dc, dnet[t], db)
+        cell_kernel.backward_step(gates[t], c_all[t - 1] if t else c0, tanh_c[t], dh_tm[t], dh_next, dc, dnet[t])
         dh_next = dnet_w_h_t.product(dnet[t])
-    return dh_next, dc, db
+    return dh_next, dc
 
 
 def backward_steps_torch(dnet_w_h_t: StepMatmul, c0, gates, c_all, tanh_c, dh_tm, dc, dnet):
-    """The same recurrence in torch ops, for any device and dtype (∂loss/∂b summed from dnet at the end)."""
+    """The same recurrence in torch ops, for any device and dtype."""
     T, B, H = c_all.shape
     f, i, o, g = gates.chunk(4, dim=2)  # (T, B, H) each
     # per-step coefficients, vectorised over T (docs/lstm_backprop.md, eqs. 7-11), written in place
@@ -148,7 +145,7 @@ def backward_steps_torch(dnet_w_h_t: StepMatmul, c0, gates, c_all, tanh_c, dh_tm
         # the only per-step matmul: dh_{t-1} = ∂loss/∂h_{t-1} from the output + dnet_t W_h^T
         dh = dnet_w_h_t(dh_tm[t - 1] if t else torch.zeros_like(dh), dnet[t], out=dh_buffer if t else None)
         dc = dc * f[t]  # (B, H)
-    return dh, dc, dnet.sum((0, 1), dtype=c_all.dtype)
+    return dh, dc
 
 
 def fused_lstm_layer(x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, w_x, w_h, b) -> tuple[torch.Tensor, State]:
