@@ -101,8 +101,8 @@ class PoetryLitModule(L.LightningModule):
         if not self.hparams.scheduler:
             return opt
         sched_cfg = dict(self.hparams.scheduler)
-        interval = sched_cfg.pop("interval", "epoch")
-        if sched_cfg.get("_target_", "").endswith("OneCycleLR"):
+        interval = sched_cfg.pop("interval", "epoch")  # what Lightning needs to know, said by the config
+        if "total_steps" in sched_cfg and sched_cfg["total_steps"] is None:  # null: this run's steps
             sched_cfg["total_steps"] = self.trainer.estimated_stepping_batches
         scheduler = hydra.utils.instantiate(sched_cfg)(optimizer=opt)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": scheduler, "interval": interval,

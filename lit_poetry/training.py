@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from lit_poetry.callbacks import ValidatedEnd
 from lit_poetry.cli import in_multirun
 from lit_poetry.errors import LitPoetryError
+from lit_poetry.hardware import enable_tf32, resolve_precision, uses_cuda
 from lit_poetry.lit_module import PoetryLitModule
 
 log = logging.getLogger(__name__)
@@ -131,9 +132,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     callbacks.append(guard)
 
+    precision = resolve_precision(cfg.trainer.get("precision", "32-true"), cfg.trainer.get("accelerator", "auto"))
+    if uses_cuda(cfg.trainer.get("accelerator", "auto")):
+        enable_tf32()
     log.info(f"Instantiating trainer <{cfg.trainer._target_}>")
-    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, max_time=None, callbacks=callbacks,
-                                                 logger=loggers or False)
+    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, max_time=None, precision=precision,
+                                                 callbacks=callbacks, logger=loggers or False)
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
 

@@ -52,6 +52,8 @@ def test_fused_equals_autograd_float32_on_training_shapes(layers, device):
 
 @pytest.mark.parametrize("impl", ["torch", "autograd", "fused"])
 def test_bf16_autocast_runs_and_stays_close(impl, device):
+    if impl == "torch" and device.type == "cpu" and not gemm.onednn_takes_bf16():
+        pytest.skip("nn.LSTM runs bf16 on CPUs through oneDNN, which refuses bf16 on this CPU (AVX2 only)")
     torch.manual_seed(0)
     model = make_lstm(impl, 32, 48).to(device)
     x = torch.randn(4, 20, 32, device=device)

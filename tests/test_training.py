@@ -147,7 +147,7 @@ def test_ddp_two_processes_match_a_single_process(tmp_path):
 @pytest.mark.parametrize("scheduler", ["plateau", "cosine"])
 def test_schedulers_step_the_learning_rate(scheduler, tmp_path):
     # plateau watches val/ppl; mode=max makes a falling perplexity count as "no improvement", so it must cut
-    specific = ["scheduler.mode=max"] if scheduler == "plateau" else ["scheduler.pct_start=0.3"]
+    specific = ["scheduler.mode=max"] if scheduler == "plateau" else ["scheduler.warmup=0.3"]
     cfg = compose_train(tmp_path, [f"scheduler={scheduler}", "trainer.max_epochs=3", "trainer.limit_train_batches=3",
                                    "logger=csv", "callbacks=default", "~callbacks.rich_progress_bar",
                                    "~callbacks.early_stopping", *specific])

@@ -92,7 +92,22 @@ def load() -> ctypes.CDLL | None:
     lib.lstm_forward_step.argtypes = [P, P, P, P, P, P, P, INT, I64, I64]
     lib.lstm_backward_step.argtypes = [P, P, P, P, I64, P, P, P, INT, I64, I64]
     lib.lstm_forward_step.restype = lib.lstm_backward_step.restype = None
+    if not _answers_right(lib):
+        log.warning("fused LSTM: the step kernel gives wrong numbers on this machine; its time steps run in "
+                    "torch ops (slower)")
+        return None
     return lib
+
+
+def _answers_right(lib: ctypes.CDLL) -> bool:
+    """One tiny forward step against its formula: gates (1, 4) = 1, W_h product 0, C_prev 1 (H = 1)."""
+    gates, hw, c_prev = torch.ones(1, 4), torch.zeros(1, 4), torch.ones(1, 1)
+    c, tanh_c, h = torch.empty(1, 1), torch.empty(1, 1), torch.empty(1, 1)
+    lib.lstm_forward_step(gates.data_ptr(), hw.data_ptr(), c_prev.data_ptr(), c.data_ptr(), tanh_c.data_ptr(),
+                          h.data_ptr(), None, False, 1, 1)
+    s, t = torch.sigmoid(torch.tensor(1.0)), torch.tanh(torch.tensor(1.0))
+    expected_c = s * 1.0 + s * t  # f * C_prev + i * g
+    return bool(torch.allclose(c, expected_c, atol=1e-5) and torch.allclose(h, s * torch.tanh(expected_c), atol=1e-5))
 
 
 def applies(device: torch.device, state_dtype: torch.dtype, mm_dtype: torch.dtype) -> bool:

@@ -10,24 +10,59 @@ through oneDNN's linear.
 ROUTE picks the path: "onednn" (the default where this torch has it), "mkl" (MKL's packed sgemm,
 fp32 only) or "torch" (`torch.addmm`/`torch.mm`). `benchmarks/bench_lstm.py --impls fused,fused-mkl,fused-torch`
 measures the three on your machine.
+
+The oneDNN and MKL ops are private torch ops: each route is tried once per dtype with a tiny call
+(`hardware.works`) and, where it fails (an older or newer torch, a build without them, a CPU that oneDNN
+refuses bf16 on: AVX2 without avx512), skipped with one warning for `torch.mm`. bf16 goes to oneDNN only
+where torch says oneDNN supports bf16 on this CPU.
 """
 
 import torch
+
+from lit_poetry.hardware import works
 
 ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
 ROUTES = ("onednn", "mkl", "torch")
 ROUTE = "onednn" if ONEDNN else "torch"
 
 
+def _try_onednn(dtype: torch.dtype) -> None:
+    w, x = torch.ones(8, 8, dtype=dtype), torch.ones(2, 8, dtype=dtype)
+    packed = torch.ops.mkldnn._reorder_linear_weight(w, 2)
+    _linear(x, packed, other=_linear(x, w))
+
+
+def _try_mkl() -> None:
+    w, x = torch.ones(8, 8), torch.ones(2, 8)
+    torch.ops.mkl._mkl_linear(x, torch.ops.mkl._mkl_reorder_linear_weight(w, 2), w, None, 2)
+
+
+def onednn_takes_bf16() -> bool:
+    """Whether torch says oneDNN runs bf16 on this CPU (avx512 or avx_ne_convert; AVX2 alone: no)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def route_works(route: str, dtype: torch.dtype) -> bool:
+    """Whether `route` runs products in `dtype` on this machine (tried once, see the module docstring)."""
+    if route == "onednn":
+        if not ONEDNN or dtype not in (torch.float32, torch.bfloat16):
+            return False
+        if dtype == torch.bfloat16 and not onednn_takes_bf16():
+            return False
+        return works(f"oneDNN's packed {str(dtype).removeprefix('torch.')} matmul", lambda: _try_onednn(dtype))
+    if route == "mkl":
+        return dtype == torch.float32 and torch.backends.mkl.is_available() and works("MKL's packed sgemm", _try_mkl)
+    return route == "torch"
+
+
 def _route(weight: torch.Tensor) -> str:
-    """The route for products with `weight`: ROUTE where it applies to this device and dtype, else "torch"."""
+    """The route for products with `weight`: ROUTE where it runs on this device and dtype, else "torch"."""
     if weight.device.type != "cpu" or ROUTE == "torch":
         return "torch"
-    if ROUTE == "onednn" and ONEDNN and weight.dtype in (torch.float32, torch.bfloat16):
-        return "onednn"
-    if ROUTE == "mkl" and torch.backends.mkl.is_available() and weight.dtype == torch.float32:
-        return "mkl"
-    return "torch"
+    return ROUTE if route_works(ROUTE, weight.dtype) else "torch"
 
 
 def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,

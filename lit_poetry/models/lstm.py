@@ -46,7 +46,7 @@ class LSTM(nn.Module):
                  weight_dropout: float = 0.0, locked_dropout: bool = False):
         super().__init__()
         if impl not in ("autograd", "fused"):
-            raise LitPoetryError(f"LSTM impl '{impl}' is not one of autograd, fused, torch")
+            raise LitPoetryError(f"LSTM impl '{impl}' is not one of autograd, fused")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.dropout, self.impl = dropout, impl
         self.weight_dropout, self.locked_dropout = weight_dropout, locked_dropout

@@ -1,0 +1,107 @@
+"""What this machine runs, asked of torch once: native bf16, the CUDA generation, and whether an optional
+op (oneDNN or MKL packing, the C step kernel) works here, by a tiny call.
+
+Precision from the hardware (`trainer.precision=auto`, every recipe's default):
+
+    bf16-mixed   CPU with avx512_bf16, amx_bf16 or avx_ne_convert; aarch64 with bf16; CUDA capability >= 8.0
+    16-mixed     CUDA GPUs before 8.0 (V100, T4: fp16 tensor cores, no bf16)
+    32-true      elsewhere (AVX2 laptops, avx512 without bf16: bf16 is emulated there, several times slower)
+
+The probes are plain functions (`cpu_capabilities`, `cuda_capability`) so that tests can stand in for
+"this CPU has no bf16" or "CUDA capability 7.0" on any machine.
+"""
+
+import logging
+import platform
+import warnings
+from collections.abc import Callable
+
+import torch
+
+log = logging.getLogger(__name__)
+
+NATIVE_BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16", "avx_ne_convert", "bf16", "sve_bf16")  # x86; aarch64
+
+
+def cpu_capabilities() -> dict:
+    """torch's view of the CPU's instruction sets (`torch.cpu.get_capabilities()`), with its architecture."""
+    caps = dict(torch.cpu.get_capabilities()) if hasattr(torch.cpu, "get_capabilities") else {}
+    caps.setdefault("architecture", platform.machine())
+    return caps
+
+
+def cuda_capability() -> tuple[int, int] | None:
+    """The first CUDA GPU's compute capability, or None without one."""
+    return torch.cuda.get_device_capability() if torch.cuda.is_available() else None
+
+
+def cpu_bf16_native(caps: dict | None = None) -> bool:
+    """Whether the CPU has bf16 instructions (else bf16 matmuls are emulated, or refused by oneDNN)."""
+    caps = cpu_capabilities() if caps is None else caps
+    return any(caps.get(flag) for flag in NATIVE_BF16_CPU_FLAGS)
+
+
+def cpu_name(caps: dict | None = None) -> str:
+    caps = cpu_capabilities() if caps is None else caps
+    return str(caps.get("cpu_name") or caps.get("architecture") or "CPU")
+
+
+def uses_cuda(accelerator: str) -> bool:
+    return str(accelerator) in ("gpu", "cuda") or (str(accelerator) == "auto" and cuda_capability() is not None)
+
+
+def auto_precision(accelerator: str = "auto") -> tuple[str, str]:
+    """(Lightning precision, why) for this machine and trainer accelerator."""
+    if uses_cuda(accelerator):
+        cap = cuda_capability()
+        if cap is None:
+            return "32-true", "no CUDA GPU is visible"
+        name = f"CUDA capability {cap[0]}.{cap[1]}"
+        return ("bf16-mixed", f"{name} has bf16 tensor cores") if cap >= (8, 0) else \
+            ("16-mixed", f"{name} has fp16 but no bf16 tensor cores")
+    if cpu_bf16_native():
+        return "bf16-mixed", f"the CPU ({cpu_name()}) has native bf16"
+    return "32-true", f"the CPU ({cpu_name()}) has no native bf16 (bf16 would be emulated, slower than fp32)"
+
+
+def resolve_precision(precision, accelerator: str = "auto") -> str:
+    """`auto` -> this machine's precision (said in one line); an explicit bf16 on a CPU without native bf16
+    runs, with one warning that it is slower there than 32-true."""
+    precision = str(precision)
+    if precision == "auto":
+        chosen, why = auto_precision(accelerator)
+        log.info(f"trainer.precision=auto -> {chosen}: {why}")
+        return chosen
+    if precision.startswith("bf16") and not uses_cuda(accelerator) and not cpu_bf16_native():
+        warnings.warn(f"trainer.precision={precision} on a CPU without native bf16 ({cpu_name()}): bf16 is "
+                      "emulated here and slower than 32-true (trainer.precision=auto chooses 32-true)", stacklevel=2)
+    return precision
+
+
+def enable_tf32() -> None:
+    """TF32 matmuls on CUDA >= 8.0 (fp32 models run on tensor cores; the mixed precisions are unaffected)."""
+    cap = cuda_capability()
+    if cap is not None and cap >= (8, 0):
+        torch.set_float32_matmul_precision("high")
+
+
+_WORKS: dict[str, bool] = {}
+
+
+def works(name: str, attempt: Callable[[], object]) -> bool:
+    """Whether `attempt` (a tiny call of an optional op) runs here; asked once per name, and a failure is
+    said once, in a warning naming what is used instead."""
+    if name not in _WORKS:
+        try:
+            attempt()
+            _WORKS[name] = True
+        except Exception as error:  # any failure means: do not use this op here
+            warnings.warn(f"{name} does not run on this machine ({type(error).__name__}: {str(error)[:160]}); "
+                          "using the plain torch route instead", stacklevel=2)
+            _WORKS[name] = False
+    return _WORKS[name]
+
+
+def forget_probes() -> None:
+    """Ask every optional op again at its next use (tests that simulate a failing op)."""
+    _WORKS.clear()
