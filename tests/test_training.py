@@ -112,7 +112,7 @@ def test_train_script_reports_user_errors_in_one_line(tmp_path):
 
 def test_a_malformed_time_limit_is_one_clear_error(tmp_path):
     with pytest.raises(LitPoetryError, match=r"trainer.max_time=72 minutes is not a duration; give DD:HH:MM:SS"):
-        train(compose_train(tmp_path, ["+trainer.max_time='72 minutes'"]))
+        train(compose_train(tmp_path, ["trainer.max_time='72 minutes'"]))
     assert not (tmp_path / "csv").exists()  # stopped before anything was written
     assert time_guard({"hours": 1}).time_remaining() == 3600  # the dict form Lightning also takes
 
@@ -186,7 +186,7 @@ def test_a_run_ends_on_a_validated_epoch(tmp_path):
     train(compose_train(tmp_path / "epochs", [*every, "trainer.max_epochs=3", "trainer.check_val_every_n_epoch=2"]))
     assert read_run(tmp_path / "epochs").val_epochs == [1, 2]
     train(compose_train(tmp_path / "time", [*every, "trainer.max_epochs=1000", "trainer.check_val_every_n_epoch=1000",
-                                            "+trainer.max_time=00:00:00:02"]))
+                                            "trainer.max_time=00:00:00:02"]))
     rows = list(csv.DictReader(open(tmp_path / "time" / "csv" / "metrics.csv")))
     last = max(int(r["epoch"]) for r in rows)
     assert 0 < last < 999 and read_run(tmp_path / "time").val_epochs == [last]
