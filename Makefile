@@ -8,14 +8,23 @@ LIT_POETRY_DATA ?= $(abspath ../shared/data)
 export LIT_POETRY_DATA
 endif
 
-.PHONY: install train test lint bench stats wheel-check slurm gpu-check
+.PHONY: install train test test-lowest lint bench stats wheel-check slurm gpu-check
 install: $(VENV)/.installed
-$(VENV)/.installed: setup.py
+$(VENV)/.installed: setup.py requirements/tested.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0  # the CPU build; GPU users install their CUDA build first
-	$(PY) -m pip install --quiet -e ".[dev,cluster,web]"  # the tests cover the cluster parts and the page too
+	$(PY) -m pip install --quiet -c requirements/tested.txt -e ".[dev,cluster,web]"  # the tests cover the cluster parts and the page too
 	touch $@
+
+# the model, training and generation tests against the lowest versions setup.py allows (a second virtualenv)
+LOWEST_TESTS := tests/test_lstm.py tests/test_fused_lstm.py tests/test_hardware.py tests/test_schedules.py \
+	tests/test_training.py tests/test_generation.py
+test-lowest:
+	python3 -m venv .venv-lowest
+	.venv-lowest/bin/pip install --quiet torch==2.13.0
+	.venv-lowest/bin/pip install --quiet -c requirements/lowest.txt ".[dev]"
+	WANDB_MODE=offline .venv-lowest/bin/python -m pytest -q -p no:cacheprovider -m "not slow" $(LOWEST_TESTS)
 
 train: install  ## train on the small corpus (a few minutes on a CPU)
 	$(PY) train.py $(ARGS)

