@@ -180,11 +180,10 @@ def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, max_queue
 
 def serve(cfg) -> None:
     """Load the checkpoint and serve the page until interrupted (configs/app.yaml)."""
-    from lit_poetry.checkpoint import load_poetry_lm
+    from lit_poetry.checkpoint import load_for_use
 
-    if not cfg.ckpt_path:
-        raise LitPoetryError("give a checkpoint: python app.py ckpt_path=<run dir>/checkpoints/best.ckpt")
-    model, vocab = load_poetry_lm(cfg.ckpt_path, cfg.device)
+    trained = load_for_use(cfg.ckpt_path, cfg.device)  # without ckpt_path: the shipped model
+    model, vocab = trained.model, trained.vocab
     writer = PoemWriter(model, vocab, Limits(max_poems=cfg.max_poems))
     print(f"lit-poetry page on http://{cfg.host}:{cfg.port} (Ctrl+C stops it)")
     launch(build_page(writer, dict(cfg.fields)), cfg.host, cfg.port, cfg.max_queue)

@@ -1,5 +1,6 @@
-"""Load a PoetryLM and its vocabulary from a Lightning checkpoint, without importing Lightning."""
+"""Load a PoetryLM and its vocabulary from a Lightning checkpoint or an export, without importing Lightning."""
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import torch
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.models.poetry_lm import PoetryLM
+from lit_poetry.resources import SHIPPED_MODEL
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -27,6 +29,7 @@ class Trained:
     model: PoetryLM  # eval mode, on the requested device
     vocab: Vocabulary
     data: dict | None  # the processing settings of its training data (None in checkpoints before they were kept)
+    card: dict | None = None  # an export's description: name, training command, val perplexity
 
 
 def load_poetry_lm(path: str | Path, device: str | torch.device = "cpu") -> tuple[PoetryLM, Vocabulary]:
@@ -35,8 +38,9 @@ def load_poetry_lm(path: str | Path, device: str | torch.device = "cpu") -> tupl
     return trained.model, trained.vocab
 
 
-def load_trained(path: str | Path, device: str | torch.device = "cpu") -> Trained:
-    """Model, vocabulary and data settings of a PoetryLitModule checkpoint."""
+def read_checkpoint(path: str | Path) -> dict:
+    """The contents of a lit-poetry file (a training checkpoint or an export), checked: one clear error
+    for a missing, damaged or foreign file."""
     path = Path(path)
     if not path.is_file():
         raise LitPoetryError(f"checkpoint {path} not found; train one with `python train.py` "
@@ -47,11 +51,38 @@ def load_trained(path: str | Path, device: str | torch.device = "cpu") -> Traine
         raise LitPoetryError(f"{path} is not a lit-poetry checkpoint (torch.load failed: "
                              f"{str(e).splitlines()[0][:200]})") from None
     hparams = ckpt.get("hyper_parameters", {}) if isinstance(ckpt, dict) else {}
-    if not {"vocab", "model"} <= hparams.keys() or "state_dict" not in ckpt:
+    if not {"vocab", "model"} <= hparams.keys() or not ({"state_dict", "weights"} & ckpt.keys()):
         raise LitPoetryError(f"{path} is not a lit-poetry checkpoint (no vocabulary and model settings in it)")
+    return ckpt
+
+
+def load_trained(path: str | Path, device: str | torch.device = "cpu") -> Trained:
+    """Model, vocabulary and data settings of a PoetryLitModule checkpoint or of an export (export.py)."""
+    from lit_poetry.export import import_weights
+
+    ckpt = read_checkpoint(path)
+    hparams = ckpt["hyper_parameters"]
     vocab = Vocabulary.from_dict(hparams["vocab"])
     model = PoetryLM(len(vocab), **hparams["model"])
-    weights = {k.removeprefix("net."): v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
+    if "weights" in ckpt:  # an export: int8 weights back to fp32
+        weights = import_weights(ckpt["weights"])
+    else:
+        weights = {k.removeprefix("net."): v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
     model.load_state_dict(weights)
     model = model.to(resolve_device(device) if isinstance(device, str) else device).eval()
-    return Trained(model, vocab, hparams.get("data"))
+    return Trained(model, vocab, hparams.get("data"), ckpt.get("card"))
+
+
+def load_for_use(ckpt_path: str | None, device: str | torch.device = "cpu") -> Trained:
+    """`ckpt_path`, or without one the model that ships with the package, said in one line on stderr."""
+    if ckpt_path:
+        return load_trained(ckpt_path, device)
+    if not SHIPPED_MODEL.is_file():
+        raise LitPoetryError(f"no model ships with this install ({SHIPPED_MODEL} is missing): give a checkpoint, "
+                             "ckpt_path=<run dir>/checkpoints/best.ckpt")
+    trained = load_trained(SHIPPED_MODEL, device)
+    card = trained.card or {}
+    print(f"model: {card.get('name', SHIPPED_MODEL.name)}, the one shipped with lit-poetry (trained by "
+          f"`{card.get('command', '?')}`, val perplexity {card.get('val_ppl', '?')}); ckpt_path=... for your own",
+          file=sys.stderr)
+    return trained

@@ -38,15 +38,14 @@ def as_metre(value) -> str:
 
 @hydra_command("generate")
 def generate(cfg: DictConfig) -> None:
-    if not cfg.ckpt_path:
-        raise LitPoetryError("give a checkpoint: python generate.py ckpt_path=<run dir>/checkpoints/best.ckpt")
     if cfg.output not in ("text", "json"):
         raise LitPoetryError(f"output='{cfg.output}' is not one of text, json")
-    from lit_poetry.checkpoint import load_poetry_lm
+    from lit_poetry.checkpoint import load_for_use
     from lit_poetry.generation import in_script, lines_in, sample
 
     in_script([], cfg.script)  # a bad script name fails before the model loads
-    model, vocab = load_poetry_lm(cfg.ckpt_path, cfg.device)
+    trained = load_for_use(cfg.ckpt_path, cfg.device)  # without ckpt_path: the shipped model
+    model, vocab = trained.model, trained.vocab
     poems = sample(model, vocab, as_starts(cfg.start), cfg.num_samples, acrostic=str(cfg.acrostic or ""),
                    form=cfg.form, prefix=str(cfg.prefix or ""), temperature=cfg.temperature, top_k=cfg.top_k,
                    top_p=cfg.top_p, max_len=cfg.max_len, seed=cfg.seed, metre=as_metre(cfg.metre),
@@ -59,6 +58,17 @@ def generate(cfg: DictConfig) -> None:
         print(json.dumps(poems, ensure_ascii=False))
     else:
         print("\n\n".join("\n".join(lines_in(p, cfg.script)) for p in poems))
+
+
+@hydra_command("export")
+def export_model(cfg: DictConfig) -> None:
+    if not cfg.ckpt_path or not cfg.out:
+        raise LitPoetryError("give both: python -m lit_poetry.export ckpt_path=<run>/checkpoints/best.ckpt out=model.pt")
+    from lit_poetry.export import export
+
+    card = {k: (str(v) if k != "val_ppl" or v is None else float(v)) for k, v in cfg.card.items()}
+    export(cfg.ckpt_path, cfg.out, card)
+    print(f"wrote {cfg.out}")
 
 
 @hydra_command("app")

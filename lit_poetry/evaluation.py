@@ -120,11 +120,9 @@ def data_settings(cfg: DictConfig, trained_data: dict | None, data_given: bool) 
 def evaluate(cfg: DictConfig, data_given: bool = False) -> dict:
     """Perplexity of `cfg.ckpt_path` on the chosen corpus and split, and the quality report of its samples.
     `data_given`: the command line chose data settings (`data=...`), which then win over the checkpoint's."""
-    from lit_poetry.checkpoint import load_trained
+    from lit_poetry.checkpoint import load_for_use
 
-    if not cfg.ckpt_path:
-        raise LitPoetryError("give a checkpoint: ckpt_path=<run dir>/checkpoints/best.ckpt")
-    trained = load_trained(cfg.ckpt_path, cfg.device)
+    trained = load_for_use(cfg.ckpt_path, cfg.device)  # without ckpt_path: the shipped model
     model, vocab = trained.model, trained.vocab
     settings, source = data_settings(cfg, trained.data, data_given)
     ensure_corpus(settings.corpus, settings.data_dir, cfg.data.download)

@@ -18,6 +18,7 @@ def config_dir() -> Path:
 
 
 CONFIG_DIR = str(config_dir())
+SHIPPED_MODEL = _PACKAGE / "assets" / "tang.pt"  # generate.py, the page and evaluate use it without ckpt_path
 
 
 def user_cache_dir() -> Path:
