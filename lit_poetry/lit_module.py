@@ -96,6 +96,15 @@ class PoetryLitModule(L.LightningModule):
         self.val_ppl_best(self.val_ppl.compute())
         self.log("val/ppl_best", self.val_ppl_best.compute(), prog_bar=True, sync_dist=True)
 
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # torchmetrics keeps metric states out of the state dict: the best so far must survive a resume
+        checkpoint["val_ppl_best"] = float(self.val_ppl_best.min_value)
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        best = checkpoint.get("val_ppl_best", float("inf"))  # after setup(), which resets the metric
+        if best != float("inf"):
+            self.val_ppl_best.update(torch.tensor(best))
+
     def configure_optimizers(self):
         opt = hydra.utils.instantiate(self.hparams.optimizer)(params=self.parameters())
         if not self.hparams.scheduler:

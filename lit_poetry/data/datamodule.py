@@ -25,6 +25,9 @@ class PoetryDataModule(L.LightningDataModule):
         self.batch_size, self.num_workers, self.cache_dir = batch_size, num_workers, cache_dir
         self.download, self.bucket_window, self.shuffle_seed = download, bucket_window, shuffle_seed
         self.corpus: ProcessedCorpus | None = None
+        self._train_batches: LengthBuckets | None = None
+        self._epoch_start_step = 0  # the global step at which the current training epoch began
+        self._resume: dict | None = None  # the position a checkpoint held, until the training loader takes it
 
     def prepare_data(self) -> None:
         """Runs once per node: downloads a missing corpus (once), fills the cache for every rank's `setup`."""
@@ -55,7 +58,28 @@ class PoetryDataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
+        loader = self._loader("train", shuffle=True)
+        self._train_batches = batches = loader.batch_sampler
+        batches.on_epoch = self._epoch_begins
+        if self._resume:  # a checkpoint's position: the next batch of its epoch (its end: the next epoch)
+            epoch, done = self._resume["epoch"], self._resume["batches_done"]
+            batches.sampler.set_epoch(epoch + 1 if done >= len(batches) else epoch)
+            batches.skip = done if 0 < done < len(batches) else 0
+            self._resume = None
+        return loader
+
+    def _epoch_begins(self, skipped: int) -> None:
+        self._epoch_start_step = (self.trainer.global_step if self.trainer else 0) - skipped
+
+    def state_dict(self) -> dict:
+        """Where training stands in its epoch, saved in every checkpoint (one optimizer step per batch)."""
+        if self._train_batches is None or self.trainer is None:
+            return {}
+        return {"epoch": self._train_batches.sampler.epoch,
+                "batches_done": self.trainer.global_step - self._epoch_start_step}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._resume = state or None
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val", shuffle=False)

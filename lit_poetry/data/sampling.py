@@ -7,9 +7,11 @@ training epoch does not run from short poems to long ones).
 
 The DataModule shards by rank itself, so the Trainer runs with `use_distributed_sampler: false`;
 Lightning calls `RankShare.set_epoch` at each epoch start (it looks for `batch_sampler.sampler`).
+A mid-epoch resume starts `LengthBuckets` at the batch after the last one trained (`skip`), in the
+epoch's own order: the DataModule keeps that position in every checkpoint.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 from torch.utils.data import Sampler
@@ -58,15 +60,24 @@ class LengthBuckets(Sampler[list[int]]):
     resulting batches are shuffled (when the sampler shuffles): poems of similar length share a batch,
     and still no two epochs see the same batches. window <= 1: plain consecutive batches."""
 
-    def __init__(self, sampler: RankShare, lengths: Sequence[int], batch_size: int, window: int = 0):
+    def __init__(self, sampler: RankShare, lengths: Sequence[int], batch_size: int, window: int = 0,
+                 on_epoch: Callable[[int], None] | None = None):
         self.sampler, self.lengths = sampler, lengths
         self.batch_size, self.window = batch_size, window
+        self.skip = 0  # batches of the next epoch already trained on (a mid-epoch resume), left out once
+        self.on_epoch = on_epoch  # told, as an epoch's batches begin, how many of them are left out
 
     def __iter__(self) -> Iterator[list[int]]:
+        skip, self.skip = self.skip, 0
+        if self.on_epoch is not None:
+            self.on_epoch(skip)
+        yield from self.batches()[skip:]
+
+    def batches(self) -> list[list[int]]:
+        """This epoch's batches, in order."""
         order = list(self.sampler)
         if self.window <= 1:
-            yield from (order[s : s + self.batch_size] for s in range(0, len(order), self.batch_size))
-            return
+            return [order[s : s + self.batch_size] for s in range(0, len(order), self.batch_size)]
         span = self.window * self.batch_size
         batches = []
         for w in range(0, len(order), span):
@@ -75,7 +86,7 @@ class LengthBuckets(Sampler[list[int]]):
         if self.sampler.shuffle:
             permutation = torch.randperm(len(batches), generator=self.sampler.generator(salt=1)).tolist()
             batches = [batches[i] for i in permutation]
-        yield from batches
+        return batches
 
     def __len__(self) -> int:
         return -(-len(self.sampler) // self.batch_size)
