@@ -45,6 +45,7 @@ setup(
             "lit-poetry-train=lit_poetry.commands:train",
             "lit-poetry-generate=lit_poetry.commands:generate",
             "lit-poetry-evaluate=lit_poetry.evaluation:main",
+            "lit-poetry-export=lit_poetry.export:main",
             "lit-poetry-data=lit_poetry.data.__main__:main",
             "lit-poetry-download=lit_poetry.data.download:main",
             "lit-poetry-plot=lit_poetry.plotting:main",

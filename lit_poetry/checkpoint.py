@@ -9,6 +9,7 @@ import torch
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.models.poetry_lm import PoetryLM
+from lit_poetry.models.quantize import import_weights
 from lit_poetry.resources import SHIPPED_MODEL
 
 
@@ -58,8 +59,6 @@ def read_checkpoint(path: str | Path) -> dict:
 
 def load_trained(path: str | Path, device: str | torch.device = "cpu") -> Trained:
     """Model, vocabulary and data settings of a PoetryLitModule checkpoint or of an export (export.py)."""
-    from lit_poetry.export import import_weights
-
     ckpt = read_checkpoint(path)
     hparams = ckpt["hyper_parameters"]
     vocab = Vocabulary.from_dict(hparams["vocab"])

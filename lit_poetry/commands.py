@@ -60,17 +60,6 @@ def generate(cfg: DictConfig) -> None:
         print("\n\n".join("\n".join(lines_in(p, cfg.script)) for p in poems))
 
 
-@hydra_command("export")
-def export_model(cfg: DictConfig) -> None:
-    if not cfg.ckpt_path or not cfg.out:
-        raise LitPoetryError("give both: python -m lit_poetry.export ckpt_path=<run>/checkpoints/best.ckpt out=model.pt")
-    from lit_poetry.export import export
-
-    card = {k: (str(v) if k != "val_ppl" or v is None else float(v)) for k, v in cfg.card.items()}
-    export(cfg.ckpt_path, cfg.out, card)
-    print(f"wrote {cfg.out}")
-
-
 @hydra_command("app")
 def app(cfg: DictConfig) -> None:
     try:

@@ -13,7 +13,7 @@ pip_install() { "$work/venv/bin/pip" install --quiet "$@" 2> >(grep -v "is ignor
 pip_install torch==2.13.0
 pip_install "$work"/dist/lit_poetry-*.whl
 cd "$work"  # no checkout here: the configs must come from the installed package
-for cmd in train generate evaluate data download plot app metre; do
+for cmd in train generate evaluate export data download plot app metre; do
   "$work/venv/bin/lit-poetry-$cmd" --help > "help-$cmd.txt"
   echo "lit-poetry-$cmd --help: ok"
 done

@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 
 from lit_poetry.checkpoint import load_trained
 from lit_poetry.errors import LitPoetryError
-from lit_poetry.export import dequantize, export, export_weights, import_weights, quantize
+from lit_poetry.export import export
 from lit_poetry.models.poetry_lm import PoetryLM
+from lit_poetry.models.quantize import dequantize, export_weights, import_weights, quantize
 from lit_poetry.resources import SHIPPED_MODEL
 
 from .helpers import run_cli

@@ -29,12 +29,14 @@ def batches(path) -> dict[int, list[int]]:
 
 
 def overrides(tmp_path, run):
-    return ["trainer.max_epochs=2", "trainer.limit_train_batches=null", "data.batch_size=64", "data.bucket_window=2", "logger=csv",
+    return ["trainer.max_epochs=2", "trainer.limit_train_batches=null", "data.batch_size=64", "data.bucket_window=2",
+            "logger=csv",
             "callbacks=default", "~callbacks.rich_progress_bar", "~callbacks.early_stopping",
             "~callbacks.sample_poems", "+callbacks.steps._target_=lightning.pytorch.callbacks.ModelCheckpoint",
             f"+callbacks.steps.dirpath={tmp_path / 'steps'}", "+callbacks.steps.every_n_train_steps=5",
             "+callbacks.steps.save_top_k=-1", "+callbacks.steps.filename='{step}'",
-            "+callbacks.batches._target_=tests.test_resume.BatchLog", f"+callbacks.batches.path={tmp_path / run}.jsonl"]
+            "+callbacks.batches._target_=tests.test_resume.BatchLog",
+            f"+callbacks.batches.path={tmp_path / run}.jsonl"]
 
 
 @pytest.fixture(scope="module")
