@@ -22,6 +22,7 @@ import time
 
 import torch
 
+from lit_poetry import hardware
 from lit_poetry.models import cell_kernel, gemm
 from lit_poetry.models.poetry_lm import PoetryLM
 
@@ -43,14 +44,15 @@ def gemm_rate(dtype, device, n=3072, k=512, m=5500, reps=10) -> float:
 
 
 def bf16_path(device) -> str:
-    """How this machine runs bf16 matmuls: AMX, avx512_bf16 or none (CPU flags), or the GPU's name."""
+    """How this machine runs bf16 matmuls: the CPU's name and AMX, avx512_bf16, avx_ne_convert or none
+    (torch.cpu.get_capabilities(), as trainer.precision=auto reads it), or the GPU's name."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    try:
-        flags = set(open("/proc/cpuinfo").read().split())
-    except OSError:
-        return "unknown"
-    return "AMX" if "amx_bf16" in flags else "avx512_bf16" if "avx512_bf16" in flags else "none"
+    caps = hardware.cpu_capabilities()
+    path = next((name for flag, name in [("amx_bf16", "AMX"), ("avx512_bf16", "avx512_bf16"),
+                                         ("avx_ne_convert", "avx_ne_convert"), ("bf16", "bf16")] if caps.get(flag)),
+                "none (emulated)")
+    return f"{path} ({hardware.cpu_name(caps)})"
 
 
 def sync(device):
@@ -125,6 +127,14 @@ def add_shape_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--vocab", type=int, default=5500)
 
 
+def runs_here(dtype: str, device: torch.device) -> bool:
+    """bf16 on a CPU needs oneDNN's bf16 (nn.LSTM, the reference, has no other route): else one line, skipped."""
+    if dtype == "bf16" and device.type == "cpu" and not gemm.onednn_takes_bf16():
+        print("bf16: skipped, oneDNN refuses bf16 on this CPU (AVX2 without avx512): nn.LSTM cannot run it")
+        return False
+    return True
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_shape_args(ap)
@@ -139,13 +149,14 @@ def main():
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
+    dtypes = [d for d in args.dtypes.split(",") if runs_here(d, device)]
 
     cases = [Case(i, d, s, args, device) for s in args.scopes.split(",") for i in args.impls.split(",")
-             for d in args.dtypes.split(",")]
+             for d in dtypes]
     # nn.LSTM in fp32 and in each dtype: measured even when not asked for, every ratio is against them
     reference = {(c.scope, c.dtype_name): c for c in cases if c.impl == "torch"}
     for scope in args.scopes.split(","):
-        for dtype in {"fp32", *args.dtypes.split(",")}:
+        for dtype in {"fp32", *dtypes}:
             reference.setdefault((scope, dtype), Case("torch", dtype, scope, args, device))
     runs = list({id(c): c for c in [*cases, *reference.values()]}.values())
     for case in runs:  # warm-up (oneDNN primitive creation, allocator)
@@ -157,7 +168,7 @@ def main():
             case.run()
             times[id(case)].append(time.perf_counter() - t)
     use_variant(DEFAULT_ROUTE, True)
-    rates = {d: gemm_rate(DTYPES[d], device) for d in args.dtypes.split(",")}
+    rates = {d: gemm_rate(DTYPES[d], device) for d in dtypes}
 
     records = []
     for case in cases:

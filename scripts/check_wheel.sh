@@ -28,4 +28,21 @@ env -u LIT_POETRY_DATA HOME="$work/home" "$work/venv/bin/lit-poetry-train" train
 "$work/venv/bin/lit-poetry-generate" ckpt_path="$work/run/checkpoints/last.ckpt" start=日 form=wujue seed=0 \
   | tee poem.txt
 test "$(wc -l < poem.txt)" -eq 4
+# the model inside the wheel: generation, evaluation and the page with no ckpt_path, offline, from here
+python3 -m zipfile -l "$work"/dist/lit_poetry-*.whl | grep -q "lit_poetry/assets/tang.pt"
+"$work/venv/bin/lit-poetry-generate" start=月 form=wujue seed=0 > shipped.txt 2> shipped.err
+cat shipped.txt shipped.err
+test "$(wc -l < shipped.txt)" -eq 4 && grep -q "^model: " shipped.err
+if [ -d "${LIT_POETRY_DATA:-/nonexistent}/chinese-poetry" ]; then  # 唐诗三百首, read with the model's settings
+  "$work/venv/bin/lit-poetry-evaluate" data=tang300 split=all quality.num_samples=1 paths.cache_dir="$work/cache" \
+    | tee eval.txt
+  grep -q "perplexity" eval.txt
+fi
+"$work/venv/bin/lit-poetry-app" port=7871 > app.log 2>&1 &
+app=$!
+fetch='import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:7871/").read().decode())'
+for _ in $(seq 60); do no_proxy=127.0.0.1 python3 -c "$fetch" > page.html 2> /dev/null && break; sleep 1; done
+kill "$app"
+grep -q "lit-poetry\|gradio" page.html || { cat app.log; exit 1; }
+grep "^model: " app.log
 echo "wheel check: ok"

@@ -66,6 +66,8 @@ def swap_placeholders(tokens: list[str], run: Path, tmp: Path) -> list[str]:
             token = str(tmp / "out")
         elif key == "ckpt_path":
             token = f"ckpt_path={run / 'checkpoints' / ('last.ckpt' if 'last' in value else 'best.ckpt')}"
+        elif key == "out":  # a file the command writes
+            token = f"out={tmp / value}"
         elif key == "corpus" and "path/to" in value:
             token = f"corpus={ROOT / 'lit_poetry' / 'data' / 'builtin' / 'tangshi.txt'}"
         elif token.endswith(".ckpt"):  # a checkpoint of the reader's own
@@ -85,6 +87,8 @@ def train_overrides(tokens: list[str], tmp: Path, cache: Path) -> list[str]:
         key, _, value = token.partition("=")
         if key == "trainer.devices":  # GPUs here are CPU processes
             out += ["trainer.accelerator=cpu", "trainer.devices=2"]
+        elif token == "trainer=gpu":
+            out.append("trainer=cpu")
         elif key == "hydra.launcher.partition" or key == "trainer.num_nodes":
             continue  # this machine is one node with one partition
         elif key == "optimizer" and "," in value:
