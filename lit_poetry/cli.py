@@ -1,6 +1,7 @@
 """The one wrapper every entry point goes through (Hydra and argparse alike):
 
-- `start=日` and `start=[日,红,山]` pass Hydra's override grammar (it takes non-ASCII only in quotes);
+- `start=日` and `start=[日,红,山]` pass Hydra's override grammar (it takes non-ASCII only in quotes), and
+  so do paths with `=` in them (`ckpt_path=.../epoch=2-step=40.ckpt`, as Lightning names checkpoints);
 - a `LitPoetryError` prints one `error: ...` line and exits with status 2, no traceback;
 - in a multirun (a sweep), a job that fails that way is recorded in its folder's error.json and scores
   `inf`, so the sweep goes on and the sweeper (which refuses NaN) sees the worst possible value.
@@ -37,9 +38,11 @@ def quote_unicode_overrides(argv: list[str] | None = None) -> None:
     argv = sys.argv if argv is None else argv
     for k, arg in enumerate(argv[1:], start=1):
         match = _OVERRIDE.match(arg)
-        if not match or arg.isascii():
+        if not match:
             continue
         key, value = match.groups()
+        if arg.isascii() and not ("=" in value and key.split(".")[-1].endswith("path")):
+            continue  # `ckpt_path=.../epoch=2-step=40.ckpt`, Lightning's names, are quoted too
         if value.startswith("[") and value.endswith("]"):
             value = "[" + ",".join(_quote(v) for v in value[1:-1].split(",")) + "]"
         else:

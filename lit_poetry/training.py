@@ -14,6 +14,8 @@ from lightning.pytorch.utilities.exceptions import MisconfigurationException
 from omegaconf import DictConfig, OmegaConf
 
 from lit_poetry.callbacks import ValidatedEnd
+from lit_poetry.checkpoint import read_checkpoint
+from lit_poetry.checkpoint_io import SameFolderCheckpointIO
 from lit_poetry.cli import in_multirun
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.hardware import enable_tf32, resolve_precision, uses_cuda
@@ -66,21 +68,40 @@ def keep_earlier_csv_metrics(loggers: list[Logger]) -> None:
                 path.rename(path.with_name(f"metrics-{path.stat().st_mtime_ns}.csv"))
 
 
+def readable(path: Path) -> bool:
+    """Whether a checkpoint loads (a write cut short by a crash or a full disk does not)."""
+    try:
+        read_checkpoint(path)
+        return True
+    except LitPoetryError as error:
+        log.warning(f"Skipping {path}: {error}")
+        return False
+
+
 def newest_checkpoint(run_dir: Path) -> Path | None:
-    """The newest state a run left in its folder: checkpoints/last.ckpt (every epoch and every few minutes)
-    or Lightning's SLURM requeue checkpoint hpc_ckpt_<n>.ckpt, whichever was written last."""
-    found = [p for p in [run_dir / "checkpoints" / "last.ckpt", *run_dir.glob("hpc_ckpt_*.ckpt")] if p.is_file()]
-    return max(found, key=lambda p: p.stat().st_mtime_ns, default=None)
+    """The newest readable state a run left in its folder: checkpoints/*.ckpt (last.ckpt: every epoch and
+    every few minutes) or Lightning's SLURM requeue checkpoint hpc_ckpt_<n>.ckpt, newest first."""
+    found = [p for p in [*(run_dir / "checkpoints").glob("*.ckpt"), *run_dir.glob("hpc_ckpt_*.ckpt")] if p.is_file()]
+    return next((p for p in sorted(found, key=lambda p: p.stat().st_mtime_ns, reverse=True) if readable(p)), None)
+
+
+def training_checkpoint(path: str) -> str:
+    """`ckpt_path`, checked as generate.py and evaluate check theirs, and as one that training resumes."""
+    ckpt = read_checkpoint(path)
+    if "state_dict" not in ckpt or "loops" not in ckpt:
+        raise LitPoetryError(f"{path} holds a model for generation, not a training state to resume (an export, or "
+                             "weights only); give <run dir>/checkpoints/last.ckpt, or leave ckpt_path unset")
+    return str(path)
 
 
 def resume_path(cfg: DictConfig) -> str | None:
-    """`ckpt_path` when given; else, with `resume=true`, the newest checkpoint in this run's own folder (a
-    requeued or restarted job, a run started again with the same hydra.run.dir)."""
+    """`ckpt_path` when given; else, with `resume=true`, the newest readable checkpoint in this run's own
+    folder (a requeued or restarted job, a run started again with the same hydra.run.dir)."""
     if cfg.ckpt_path:
         if not Path(cfg.ckpt_path).is_file():
             raise LitPoetryError(f"ckpt_path={cfg.ckpt_path} does not exist; give a checkpoint such as "
                                  "<run dir>/checkpoints/last.ckpt, or leave ckpt_path unset to start fresh")
-        return str(cfg.ckpt_path)
+        return training_checkpoint(cfg.ckpt_path)
     newest = newest_checkpoint(Path(cfg.paths.output_dir)) if cfg.get("resume", True) else None
     if newest:
         log.info(f"Resuming from {newest}, the newest checkpoint in this run's folder (resume=false starts afresh)")
@@ -137,7 +158,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         enable_tf32()
     log.info(f"Instantiating trainer <{cfg.trainer._target_}>")
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, max_time=None, precision=precision,
-                                                 callbacks=callbacks, logger=loggers or False)
+                                                 callbacks=callbacks, logger=loggers or False,
+                                                 plugins=[SameFolderCheckpointIO()])
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
 

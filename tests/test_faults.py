@@ -1,0 +1,110 @@
+"""Faults a user's machine causes: a full disk while a checkpoint is written, a checkpoint cut short, a
+foreign file given to train.py, a checkpoint named as Lightning names them. Each ends in one line or a
+correct resume, and nothing already written is lost."""
+
+import errno
+import shutil
+
+import pytest
+import torch
+
+from lit_poetry import checkpoint_io
+from lit_poetry.checkpoint import read_checkpoint
+from lit_poetry.checkpoint_io import SameFolderCheckpointIO
+from lit_poetry.errors import LitPoetryError
+from lit_poetry.training import newest_checkpoint, train
+
+from .helpers import compose_train, run_cli
+
+TINY_RUN = ["trainer=cpu", "trainer.max_epochs=1", "trainer.limit_train_batches=3", "trainer.limit_val_batches=2",
+            "model.embedding_dim=16", "model.hidden_size=24", "logger=csv", "callbacks=default",
+            "~callbacks.rich_progress_bar", "trainer.enable_progress_bar=false", "~callbacks.sample_poems"]
+
+
+def test_a_full_disk_keeps_the_previous_checkpoint_and_says_what_it_needs(tmp_path, monkeypatch):
+    path = tmp_path / "checkpoints" / "last.ckpt"
+    io = SameFolderCheckpointIO()
+    io.save_checkpoint({"step": 1}, path)
+
+    class FullDisk:
+        def __init__(self, *args, **kwargs):
+            self.file = open(*args, **kwargs)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+
+        def write(self, data):
+            self.file.write(bytes(data)[:10])
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoint_io, "open", FullDisk, raising=False)
+    with pytest.raises(LitPoetryError, match=r"could not write checkpoint .*last.ckpt \(No space left on device\)"
+                                             r": it needs \d+ MB in .*checkpoints"):
+        io.save_checkpoint({"step": 2, "big": torch.zeros(1000)}, path)
+    assert torch.load(path, weights_only=True) == {"step": 1}  # the previous one, intact
+    assert [p.name for p in path.parent.iterdir()] == ["last.ckpt"]  # no temporary left behind
+
+
+def test_checkpoints_are_staged_beside_their_target_not_in_tmp(tmp_path, monkeypatch):
+    """A node whose temp folder is full (Lightning's writer staged every checkpoint there): the run
+    folder has room, so the checkpoints are written."""
+    import tempfile
+
+    staged_elsewhere = tempfile.mkstemp
+
+    def full_tmp(suffix=None, prefix=None, dir=None, text=False):
+        if dir is None:  # the system temp folder
+            raise OSError(errno.ENOSPC, "No space left on device", tempfile.gettempdir())
+        return staged_elsewhere(suffix, prefix, dir, text)
+
+    monkeypatch.setattr(tempfile, "mkstemp", full_tmp)
+    train(compose_train(tmp_path, TINY_RUN))
+    assert read_checkpoint(tmp_path / "checkpoints" / "last.ckpt")["state_dict"]
+
+
+@pytest.fixture(scope="module")
+def one_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("faults") / "run"
+    train(compose_train(out, TINY_RUN))
+    return out
+
+
+def test_resume_skips_a_damaged_checkpoint_for_the_next_readable_one(one_run, tmp_path, caplog):
+    run = tmp_path / "run"
+    shutil.copytree(one_run, run)
+    last, best = run / "checkpoints" / "last.ckpt", run / "checkpoints" / "best.ckpt"
+    assert newest_checkpoint(run) in (last, best)
+    data = last.read_bytes()
+    last.write_bytes(data[: len(data) // 3])  # a write cut short
+    last.touch()  # and the newest file
+    assert newest_checkpoint(run) == best
+    assert "Skipping" in caplog.text and "last.ckpt" in caplog.text
+
+
+@pytest.mark.parametrize("damage", ["truncated", "foreign", "export"])
+def test_train_ckpt_path_refuses_a_damaged_or_foreign_file_in_one_line(damage, one_run, tmp_path):
+    bad = tmp_path / "bad.ckpt"
+    last = one_run / "checkpoints" / "last.ckpt"
+    if damage == "truncated":
+        bad.write_bytes(last.read_bytes()[:5000])
+    elif damage == "foreign":
+        torch.save({"epoch": 1, "state_dict": {}}, bad)  # another project's checkpoint
+    else:
+        run_cli("-m", "lit_poetry.export", f"ckpt_path={last}", f"out={bad}")
+    run = run_cli("train.py", *TINY_RUN, f"ckpt_path={bad}", f"hydra.run.dir={tmp_path / 'run'}")
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert run.stderr.strip().startswith("error:") and "Traceback" not in run.stderr
+    assert str(bad) in run.stderr
+
+
+def test_lightning_checkpoint_names_are_accepted(one_run, tmp_path):
+    named = tmp_path / "epoch=0-step=3.ckpt"
+    shutil.copy(one_run / "checkpoints" / "last.ckpt", named)
+    run = run_cli("generate.py", f"ckpt_path={named}", "start=月", "form=wujue", "seed=0")
+    assert run.returncode == 0 and len(run.stdout.split()) == 4, run.stderr[-2000:]
+    resumed = run_cli("train.py", *TINY_RUN, "trainer.max_epochs=2", f"ckpt_path={named}",
+                      f"hydra.run.dir={tmp_path / 'run'}", f"paths.cache_dir={tmp_path / 'cache'}")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
