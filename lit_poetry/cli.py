@@ -3,6 +3,7 @@
 - `start=日` and `start=[日,红,山]` pass Hydra's override grammar (it takes non-ASCII only in quotes), and
   so do paths with `=` in them (`ckpt_path=.../epoch=2-step=40.ckpt`, as Lightning names checkpoints);
 - a `LitPoetryError` prints one `error: ...` line and exits with status 2, no traceback;
+- the configs' `${lit_poetry.*:}` resolvers are registered before any config is composed;
 - in a multirun (a sweep), a job that fails that way is recorded in its folder's error.json and scores
   `inf`, so the sweep goes on and the sweeper (which refuses NaN) sees the worst possible value.
 """
@@ -10,6 +11,7 @@
 import functools
 import json
 import math
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -81,13 +83,42 @@ def _record_failed_job(error: LitPoetryError) -> float:
     return math.inf
 
 
+def wandb_offline() -> bool:
+    """W&B runs offline unless WANDB_MODE=online, or an API key is configured (`wandb login`)."""
+    mode = os.environ.get("WANDB_MODE", "")
+    if mode in ("offline", "disabled", "dryrun"):
+        return True
+    if mode == "online" or os.environ.get("WANDB_API_KEY"):
+        return False
+    netrc = Path.home() / ".netrc"
+    return not (netrc.exists() and "api.wandb.ai" in netrc.read_text(errors="ignore"))
+
+
+def wandb_group() -> str:
+    """The W&B group of a run: its sweep's folder name in a multirun (one W&B run per job, grouped by
+    sweep), none for a single run."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return Path(HydraConfig.get().sweep.dir).name if in_multirun() else ""
+
+
+def register_resolvers() -> None:
+    """The `${lit_poetry.*:}` interpolations of configs/, registered before any config is composed (a
+    command's `--cfg job --resolve` included)."""
+    from omegaconf import OmegaConf
+
+    for name, resolver in [("gpus_per_node", _gpus_per_node), ("wandb_offline", wandb_offline),
+                           ("wandb_group", wandb_group)]:
+        OmegaConf.register_new_resolver(f"lit_poetry.{name}", resolver, replace=True)
+
+
+register_resolvers()
+
+
 def hydra_command(config_name: str) -> Callable[[Callable], Callable[[], object]]:
     """`@hydra_command("train") def task(cfg): ...` gives `main()`, the entry point of a Hydra command
     reading configs/<config_name>.yaml. Heavy imports belong inside `task`, so `--help` stays fast."""
     import hydra
-    from omegaconf import OmegaConf
-
-    OmegaConf.register_new_resolver("lit_poetry.gpus_per_node", _gpus_per_node, replace=True)
 
     def decorate(task: Callable) -> Callable[[], object]:
         @functools.wraps(task)

@@ -16,35 +16,12 @@ from omegaconf import DictConfig, OmegaConf
 from lit_poetry.callbacks import ValidatedEnd
 from lit_poetry.checkpoint import read_checkpoint
 from lit_poetry.checkpoint_io import SameFolderCheckpointIO
-from lit_poetry.cli import in_multirun
+from lit_poetry.cli import register_resolvers
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.hardware import enable_tf32, resolve_precision, uses_cuda
 from lit_poetry.lit_module import PoetryLitModule
 
 log = logging.getLogger(__name__)
-
-
-def wandb_offline() -> bool:
-    """W&B runs offline unless WANDB_MODE=online, or an API key is configured (`wandb login`)."""
-    mode = os.environ.get("WANDB_MODE", "")
-    if mode in ("offline", "disabled", "dryrun"):
-        return True
-    if mode == "online" or os.environ.get("WANDB_API_KEY"):
-        return False
-    netrc = Path.home() / ".netrc"
-    return not (netrc.exists() and "api.wandb.ai" in netrc.read_text(errors="ignore"))
-
-
-def wandb_group() -> str:
-    """The W&B group of a run: its sweep's folder name in a multirun (one W&B run per job, grouped by
-    sweep), none for a single run."""
-    from hydra.core.hydra_config import HydraConfig
-
-    return Path(HydraConfig.get().sweep.dir).name if in_multirun() else ""
-
-
-OmegaConf.register_new_resolver("lit_poetry.wandb_offline", wandb_offline, replace=True)
-OmegaConf.register_new_resolver("lit_poetry.wandb_group", wandb_group, replace=True)
 
 
 def instantiate_group(cfg: DictConfig | None, kind: str) -> list:
@@ -122,6 +99,7 @@ def time_guard(max_time) -> ValidatedEnd:
 
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit (and optionally test) a PoetryLitModule; returns the final logged metrics."""
+    register_resolvers()  # a config composed outside the commands (tests, notebooks) resolves too
     # oneDNN compiles and keeps a kernel per bf16 matmul shape (up to 1,024 by default, each holding
     # buffers); batches of varying length bring new shapes all run long. Read at its first matmul.
     os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")  # an exported value wins
