@@ -15,6 +15,7 @@ from omegaconf import DictConfig, ListConfig
 
 from lit_poetry.cli import hydra_command
 from lit_poetry.errors import LitPoetryError
+from lit_poetry.settings import check_settings
 
 
 @hydra_command("train")
@@ -38,6 +39,7 @@ def as_metre(value) -> str:
 
 @hydra_command("generate")
 def generate(cfg: DictConfig) -> None:
+    check_settings(cfg)
     if cfg.output not in ("text", "json"):
         raise LitPoetryError(f"output='{cfg.output}' is not one of text, json")
     from lit_poetry.checkpoint import load_for_use
@@ -62,6 +64,7 @@ def generate(cfg: DictConfig) -> None:
 
 @hydra_command("app")
 def app(cfg: DictConfig) -> None:
+    check_settings(cfg)
     try:
         from lit_poetry.app import serve
     except ModuleNotFoundError as e:

@@ -121,7 +121,9 @@ def evaluate(cfg: DictConfig, data_given: bool = False) -> dict:
     """Perplexity of `cfg.ckpt_path` on the chosen corpus and split, and the quality report of its samples.
     `data_given`: the command line chose data settings (`data=...`), which then win over the checkpoint's."""
     from lit_poetry.checkpoint import load_for_use
+    from lit_poetry.settings import check_settings
 
+    check_settings(cfg)
     trained = load_for_use(cfg.ckpt_path, cfg.device)  # without ckpt_path: the shipped model
     model, vocab = trained.model, trained.vocab
     settings, source = data_settings(cfg, trained.data, data_given)

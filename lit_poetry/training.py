@@ -20,6 +20,7 @@ from lit_poetry.cli import register_resolvers
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.hardware import enable_tf32, resolve_precision, uses_cuda
 from lit_poetry.lit_module import PoetryLitModule
+from lit_poetry.settings import check_settings
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ def time_guard(max_time) -> ValidatedEnd:
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit (and optionally test) a PoetryLitModule; returns the final logged metrics."""
     register_resolvers()  # a config composed outside the commands (tests, notebooks) resolves too
+    check_settings(cfg)  # before any work: a value out of range is one line
     # oneDNN compiles and keeps a kernel per bf16 matmul shape (up to 1,024 by default, each holding
     # buffers); batches of varying length bring new shapes all run long. Read at its first matmul.
     os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")  # an exported value wins

@@ -1,0 +1,51 @@
+"""Numeric settings: every value either runs or is refused in one line naming the key and its range."""
+
+import pytest
+import torch
+from hydra.utils import instantiate
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lit_poetry.errors import LitPoetryError
+from lit_poetry.models.poetry_lm import PoetryLM
+from lit_poetry.settings import check_settings
+
+from .helpers import compose_train, run_cli
+
+VALUES = st.one_of(st.integers(-3, 40), st.floats(-1.5, 1.5), st.sampled_from([float("nan"), float("inf")]))
+KEYS = ["model.hidden_size", "model.embedding_dim", "model.num_layers", "model.dropout", "model.input_dropout",
+        "model.embedding_dropout", "model.weight_dropout", "optimizer.lr", "optimizer.weight_decay"]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(key=st.sampled_from(KEYS), value=VALUES)
+def test_a_model_or_optimizer_setting_runs_or_is_refused_in_one_line(key, value, tmp_path):
+    cfg = compose_train(tmp_path)
+    section, name = key.split(".")
+    cfg[section][name] = value
+    try:
+        check_settings(cfg)
+    except LitPoetryError as error:
+        assert str(error).startswith(f"{key}={value} is out of range: give ") and "\n" not in str(error)
+        return
+    # accepted: one training step of the model with it runs and gives finite numbers
+    model = PoetryLM(30, **{k: v for k, v in cfg.model.items() if k != "impl"}, impl="fused")
+    opt = instantiate(cfg.optimizer)(params=model.parameters())
+    ids = torch.randint(4, 30, (2, 6))
+    loss, _, _ = model.loss(ids, ids, 0)
+    loss.backward()
+    opt.step()
+    assert torch.isfinite(loss)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["train.py", "model.hidden_size=-5"], "model.hidden_size=-5 is out of range: give a whole number ≥ 1"),
+    (["train.py", "data.batch_size=0"], "data.batch_size=0 is out of range: give a whole number ≥ 1"),
+    (["generate.py", "top_p=1.5"], "top_p=1.5 is out of range: give a number in (0, 1]"),
+    (["generate.py", "temperature=-1"], "temperature=-1 is out of range: give a number ≥ 0"),
+    (["-m", "lit_poetry.evaluate", "batch_size=0"], "batch_size=0 is out of range"),
+])
+def test_the_commands_refuse_impossible_settings_before_any_work(args, message):
+    run = run_cli(*args)
+    assert run.returncode == 2 and run.stderr.strip() == f"error: {message}" or message in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
