@@ -195,7 +195,8 @@ class Metre:
     levels = 3
 
     def __init__(self, pattern: Pattern, masks: MetreClasses, tones: str, rhyme: bool, group: str | None):
-        assert tones in METRES, tones
+        if tones not in METRES:
+            raise LitPoetryError(f"metre='{tones}' is not one of {', '.join(METRES)}")
         self.pattern, self.masks, self.tones, self.rhyme, self.group = pattern, masks, tones, rhyme, group
 
     def required_tone(self, pos: Position) -> str | None:

@@ -3,6 +3,8 @@
 from collections import Counter
 from collections.abc import Iterable
 
+from lit_poetry.errors import LitPoetryError
+
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIALS = (PAD, UNK, BOS, EOS)
 
@@ -14,7 +16,9 @@ class Vocabulary:
     def __init__(self, chars: Iterable[str]):
         self.itos: list[str] = list(SPECIALS) + [c for c in chars if c not in SPECIALS]
         self.stoi: dict[str, int] = {s: i for i, s in enumerate(self.itos)}
-        assert len(self.stoi) == len(self.itos), "vocabulary entries must be unique"
+        if len(self.stoi) != len(self.itos):
+            raise LitPoetryError("a vocabulary lists some characters twice: the checkpoint or cache it came from "
+                                 "is damaged (train again, or delete the cache folder)")
         self.pad_id, self.unk_id, self.bos_id, self.eos_id = (self.stoi[s] for s in SPECIALS)
 
     @classmethod
@@ -47,7 +51,8 @@ class Vocabulary:
     @classmethod
     def from_dict(cls, d: dict) -> "Vocabulary":
         itos = d["itos"]
-        assert tuple(itos[: len(SPECIALS)]) == SPECIALS, "not a lit-poetry vocabulary"
+        if tuple(itos[: len(SPECIALS)]) != SPECIALS:
+            raise LitPoetryError(f"not a lit-poetry vocabulary: it does not begin with {' '.join(SPECIALS)}")
         return cls(itos[len(SPECIALS) :])
 
     def __eq__(self, other) -> bool:
