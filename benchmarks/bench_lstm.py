@@ -23,7 +23,7 @@ import time
 import torch
 
 from lit_poetry import hardware
-from lit_poetry.models import cell_kernel, gemm
+from lit_poetry.models import gemm
 from lit_poetry.models.poetry_lm import PoetryLM
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16}
@@ -69,8 +69,10 @@ def parse_impl(name: str) -> tuple[str, tuple[str, bool]]:
     return impl, (next((o for o in options if o in gemm.ROUTES), DEFAULT_ROUTE), "nokernel" not in options)
 
 
-def use_variant(route: str, kernel: bool) -> None:
-    gemm.ROUTE, cell_kernel.ENABLED = route, kernel
+def backend(variant: tuple[str, bool]) -> dict:
+    """A variant as the model's backend settings (configs/model/lstm.yaml: matmul, step_kernel)."""
+    route, kernel = variant
+    return {"matmul": route, "step_kernel": kernel}
 
 
 class Case:
@@ -82,7 +84,7 @@ class Case:
         self.dtype, self.device = DTYPES[dtype_name], device
         B, T = args.batch, args.seq
         impl, self.variant = parse_impl(impl)
-        self.model = PoetryLM(args.vocab, args.embed, args.hidden, impl=impl).to(device)
+        self.model = PoetryLM(args.vocab, args.embed, args.hidden, impl=impl, **backend(self.variant)).to(device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
         self.ids = torch.randint(4, args.vocab, (B, T + 1), device=device)
         self.x = torch.randn(B, T, args.embed, device=device)
@@ -92,7 +94,6 @@ class Case:
         self.flops = lstm_flops + (3 * 2 * B * T * H * V if scope == "step" else 0)
 
     def run(self):
-        use_variant(*self.variant)
         with torch.autocast(self.device.type, dtype=self.dtype or torch.float32, enabled=self.dtype is not None):
             if self.scope == "step":
                 loss, _, _ = self.model.loss(self.ids[:, :-1], self.ids[:, 1:], ignore_id=0)
@@ -167,7 +168,6 @@ def main():
             t = time.perf_counter()
             case.run()
             times[id(case)].append(time.perf_counter() - t)
-    use_variant(DEFAULT_ROUTE, True)
     rates = {d: gemm_rate(DTYPES[d], device) for d in dtypes}
 
     records = []

@@ -17,7 +17,7 @@ import statistics
 import time
 
 import torch
-from bench_lstm import DEFAULT_ROUTE, DTYPES, add_shape_args, parse_impl, use_variant  # benchmarks/
+from bench_lstm import DTYPES, add_shape_args, backend, parse_impl  # benchmarks/
 
 from lit_poetry.models import linear_ce
 from lit_poetry.models.poetry_lm import PoetryLM
@@ -58,20 +58,18 @@ def main():
     linear_ce.CHUNK_ROWS = args.chunk_rows
     ids = torch.randint(4, args.vocab, (args.batch, args.seq + 1), generator=torch.Generator().manual_seed(0))
     dtype = DTYPES[args.dtype]
-    cases = {}  # name -> (model, optimizer, variant)
+    cases = {}  # name -> (model, optimizer)
     for name in args.impls.split(","):
         impl, variant = parse_impl(name)
         torch.manual_seed(0)
-        model = PoetryLM(args.vocab, args.embed, args.hidden, impl=impl)
-        cases[name] = (model, torch.optim.Adam(model.parameters(), lr=1e-3), variant)
+        model = PoetryLM(args.vocab, args.embed, args.hidden, impl=impl, **backend(variant))
+        cases[name] = (model, torch.optim.Adam(model.parameters(), lr=1e-3))
     runs = {name: [] for name in cases}
     for i in range(3 + args.rounds):  # 3 warm-up rounds; rounds interleaved, as in bench_lstm.py
-        for name, (model, optimizer, variant) in cases.items():
-            use_variant(*variant)
+        for name, (model, optimizer) in cases.items():
             parts = profile_step(model, optimizer, ids, dtype)
             if i >= 3:
                 runs[name].append(parts)
-    use_variant(DEFAULT_ROUTE, True)
     totals = {name: statistics.median(sum(r.values()) for r in rs) * 1e3 for name, rs in runs.items()}
     print(f"{args.dtype}, B={args.batch} T={args.seq} E={args.embed} H={args.hidden} V={args.vocab}, "
           f"chunk rows {args.chunk_rows}, {torch.get_num_threads()} threads, medians of {args.rounds} steps (ms)")

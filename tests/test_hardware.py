@@ -116,3 +116,30 @@ def test_the_real_onednn_probe_runs_fp32_here(fresh_probes):
         assert gemm.route_works("onednn", torch.float32)
     assert gemm.route_works("onednn", torch.bfloat16) == (gemm.onednn_takes_bf16()
                                                           and gemm.route_works("onednn", torch.bfloat16))
+
+
+@pytest.mark.parametrize("matmul", ["auto", "onednn", "mkl", "torch"])
+@pytest.mark.parametrize("step_kernel", [True, False])
+def test_the_backend_is_model_config_and_every_choice_gives_the_same_numbers(matmul, step_kernel):
+    """model.matmul / model.step_kernel pick the fused LSTM's routes per model (no module globals):
+    every choice runs here and gives the default's loss and gradients (fp32)."""
+    from lit_poetry.models.poetry_lm import PoetryLM
+
+    def loss_and_grads(**backend):
+        torch.manual_seed(0)
+        model = PoetryLM(60, 24, 32, impl="fused", **backend)
+        ids = torch.randint(4, 60, (5, 9))
+        loss, _, _ = model.loss(ids[:, :-1], ids[:, 1:], 0)
+        loss.backward()
+        return [loss.detach(), *(p.grad for p in model.parameters())]
+
+    for got, want in zip(loss_and_grads(matmul=matmul, step_kernel=step_kernel), loss_and_grads()):
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+def test_an_unknown_matmul_route_is_one_clear_error():
+    from lit_poetry.errors import LitPoetryError
+    from lit_poetry.models.poetry_lm import PoetryLM
+
+    with pytest.raises(LitPoetryError, match="model.matmul=cublas is not one of auto, onednn, mkl, torch"):
+        PoetryLM(60, 24, 32, impl="fused", matmul="cublas")

@@ -110,9 +110,10 @@ def _answers_right(lib: ctypes.CDLL) -> bool:
     return bool(torch.allclose(c, expected_c, atol=1e-5) and torch.allclose(h, s * torch.tanh(expected_c), atol=1e-5))
 
 
-def applies(device: torch.device, state_dtype: torch.dtype, mm_dtype: torch.dtype) -> bool:
-    """Whether the kernel serves this layer: on CPU, fp32 state, matmuls in fp32 or bf16."""
-    return (ENABLED and device.type == "cpu" and state_dtype == torch.float32
+def applies(device: torch.device, state_dtype: torch.dtype, mm_dtype: torch.dtype, wanted: bool = True) -> bool:
+    """Whether the kernel serves this layer: wanted (`model.step_kernel`), on CPU, fp32 state, matmuls in
+    fp32 or bf16, and built here."""
+    return (wanted and ENABLED and device.type == "cpu" and state_dtype == torch.float32
             and mm_dtype in (torch.float32, torch.bfloat16) and load() is not None)
 
 

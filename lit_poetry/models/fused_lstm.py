@@ -26,29 +26,33 @@ from lit_poetry.models.gemm import StepMatmul, mm
 
 
 class LSTMLayerFunction(torch.autograd.Function):
-    """One layer: (x (B, T, I), h0, c0 (B, H), W_x (I, 4H), W_h (H, 4H), b (4H)) -> (h_all (B, T, H), C_T (B, H))."""
+    """One layer: (x (B, T, I), h0, c0 (B, H), W_x (I, 4H), W_h (H, 4H), b (4H)) -> (h_all (B, T, H), C_T (B, H)).
+    `route` (gemm.py) and `kernel` (cell_kernel.py) are the model's backend settings."""
 
     @staticmethod
-    def forward(ctx, x, h0, c0, w_x, w_h, b):
+    def forward(ctx, x, h0, c0, w_x, w_h, b, route="auto", kernel=True):
         mm_dtype = matmul_dtype(x, w_h.dtype)
+        ctx.route, ctx.kernel = route, kernel
         with torch.autocast(device_type(x), enabled=False):  # precision is chosen explicitly below
             return LSTMLayerFunction._forward(ctx, x, h0, c0, w_x, w_h, b, mm_dtype)
 
     @staticmethod
     def _forward(ctx, x, h0, c0, w_x, w_h, b, mm_dtype):
+        route = ctx.route
         B, T, _ = x.shape
         H = h0.shape[-1]
         dtype = torch.float32 if mm_dtype in (torch.bfloat16, torch.float16) else w_h.dtype  # state dtype
         w_x_mm, w_h_mm = w_x.to(mm_dtype), w_h.to(mm_dtype)  # cast once, not per step
         # gates starts as the input projection of every step (one GEMM) and is filled in place
         x_tm = x.transpose(0, 1).reshape(T * B, -1).to(mm_dtype)  # (TB, I): 2-D, so one GEMM and not a bmm
-        gates = mm(x_tm, w_x_mm).to(dtype).add_(b).view(T, B, 4 * H)  # (T, B, 4H)
+        gates = mm(x_tm, w_x_mm, route).to(dtype).add_(b).view(T, B, 4 * H)  # (T, B, 4H)
         c_all = torch.empty(T, B, H, dtype=dtype, device=x.device)
         tanh_c = torch.empty_like(c_all)
         h_all = torch.empty_like(c_all)
         h0, c0 = h0.to(dtype).contiguous(), c0.to(dtype).contiguous()
-        steps = forward_steps_kernel if cell_kernel.applies(x.device, dtype, mm_dtype) else forward_steps_torch
-        steps(StepMatmul(w_h_mm, B), h0, c0, gates, c_all, tanh_c, h_all)
+        kernel = cell_kernel.applies(x.device, dtype, mm_dtype, ctx.kernel)
+        steps = forward_steps_kernel if kernel else forward_steps_torch
+        steps(StepMatmul(w_h_mm, B, route), h0, c0, gates, c_all, tanh_c, h_all)
         ctx.save_for_backward(x_tm, h0, c0, w_x, w_h, gates, c_all, tanh_c, h_all)
         ctx.mm_dtype, ctx.x_dtype = mm_dtype, x.dtype
         return h_all.transpose(0, 1), c_all[-1]  # (B, T, H), (B, H)
@@ -61,24 +65,24 @@ class LSTMLayerFunction(torch.autograd.Function):
     @staticmethod
     def _backward(ctx, dh_all, dc_T):
         x_tm, h0, c0, w_x, w_h, gates, c_all, tanh_c, h_all = ctx.saved_tensors
-        mm_dtype = ctx.mm_dtype
+        mm_dtype, route = ctx.mm_dtype, ctx.route
         T, B, H = h_all.shape
         dh_tm = dh_all.transpose(0, 1) if dh_all is not None else torch.zeros_like(h_all)  # (T, B, H)
         dc = torch.zeros_like(c0) if dc_T is None else torch.empty_like(c0).copy_(dc_T)  # (B, H): ∂loss/∂C_T, ours
         dnet = torch.empty(T, B, 4 * H, dtype=mm_dtype, device=h_all.device)  # ∂loss/∂net_t, feeds the GEMMs
-        kernel = cell_kernel.applies(h_all.device, c0.dtype, mm_dtype)
+        kernel = cell_kernel.applies(h_all.device, c0.dtype, mm_dtype, ctx.kernel)
         steps = backward_steps_kernel if kernel else backward_steps_torch
-        dh, dc = steps(StepMatmul(w_h.to(mm_dtype).t(), B), c0, gates, c_all, tanh_c, dh_tm, dc, dnet)
+        dh, dc = steps(StepMatmul(w_h.to(mm_dtype).t(), B, route), c0, gates, c_all, tanh_c, dh_tm, dc, dnet)
         flat = dnet.view(T * B, 4 * H)
         h_prev = torch.cat([h0[None], h_all[:-1]]).view(T * B, H)  # (TB, H): h_{t-1}
-        dw_x = mm(x_tm.t(), flat)  # (I, 4H): every step in one GEMM
-        dw_h = mm(h_prev.to(mm_dtype).t(), flat)  # (H, 4H)
+        dw_x = mm(x_tm.t(), flat, route)  # (I, 4H): every step in one GEMM
+        dw_h = mm(h_prev.to(mm_dtype).t(), flat, route)  # (H, 4H)
         db = dnet.sum((0, 1), dtype=w_h.dtype)  # (4H,)
         dx = None  # (B, T, I), only when asked for (not for a first layer's input that needs no gradient)
         if ctx.needs_input_grad[0]:
-            dx = mm(flat, w_x.to(mm_dtype).t()).view(T, B, -1).transpose(0, 1).to(ctx.x_dtype)
+            dx = mm(flat, w_x.to(mm_dtype).t(), route).view(T, B, -1).transpose(0, 1).to(ctx.x_dtype)
         return (dx, dh.to(h0.dtype), dc.to(c0.dtype),
-                dw_x.to(w_x.dtype), dw_h.to(w_h.dtype), db)
+                dw_x.to(w_x.dtype), dw_h.to(w_h.dtype), db, None, None)
 
 
 def forward_steps_kernel(h_w_h: StepMatmul, h0, c0, gates, c_all, tanh_c, h_all) -> None:
@@ -148,7 +152,8 @@ def backward_steps_torch(dnet_w_h_t: StepMatmul, c0, gates, c_all, tanh_c, dh_tm
     return dh, dc
 
 
-def fused_lstm_layer(x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, w_x, w_h, b) -> tuple[torch.Tensor, State]:
-    """One layer through the derived BPTT; same signature and results as lstm.lstm_layer."""
-    out, c = LSTMLayerFunction.apply(x, h0, c0, w_x, w_h, b)  # (B, T, H), (B, H)
+def fused_lstm_layer(x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor, w_x, w_h, b, route: str = "auto",
+                     kernel: bool = True) -> tuple[torch.Tensor, State]:
+    """One layer through the derived BPTT; same results as lstm.lstm_layer (route, kernel: gemm.py, cell_kernel.py)."""
+    out, c = LSTMLayerFunction.apply(x, h0, c0, w_x, w_h, b, route, kernel)  # (B, T, H), (B, H)
     return out, (out[:, -1], c)

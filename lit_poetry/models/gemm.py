@@ -7,9 +7,10 @@ blocked layout (forward, and again in backward: from the weight as it is then, n
 optimizer step) and every step reuses it; the one-per-pass fp32 GEMMs and the fp32 output layer go
 through oneDNN's linear.
 
-ROUTE picks the path: "onednn" (the default where this torch has it), "mkl" (MKL's packed sgemm,
-fp32 only) or "torch" (`torch.addmm`/`torch.mm`). `benchmarks/bench_lstm.py --impls fused,fused-mkl,fused-torch`
-measures the three on your machine.
+The route is the model's setting `model.matmul`: "auto" (ROUTE: "onednn" where this torch has it),
+"onednn", "mkl" (MKL's packed sgemm, fp32 only) or "torch" (`torch.addmm`/`torch.mm`); every function
+here takes it. `benchmarks/bench_lstm.py --impls fused,fused-mkl,fused-torch` measures the three on
+your machine.
 
 The oneDNN and MKL ops are private torch ops: each route is tried once per dtype with a tiny call
 (`hardware.works`) and, where it fails (an older or newer torch, a build without them, a CPU that oneDNN
@@ -19,11 +20,21 @@ where torch says oneDNN supports bf16 on this CPU.
 
 import torch
 
+from lit_poetry.errors import LitPoetryError
 from lit_poetry.hardware import works
 
 ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
 ROUTES = ("onednn", "mkl", "torch")
-ROUTE = "onednn" if ONEDNN else "torch"
+ROUTE = "onednn" if ONEDNN else "torch"  # what "auto" means on this machine
+
+
+def chosen(route: str | None) -> str:
+    """A `model.matmul` value as a route: auto (or None) -> ROUTE."""
+    if route in (None, "auto"):
+        return ROUTE
+    if route not in ROUTES:
+        raise LitPoetryError(f"model.matmul={route} is not one of auto, {', '.join(ROUTES)}")
+    return route
 
 
 def _try_onednn(dtype: torch.dtype) -> None:
@@ -58,11 +69,12 @@ def route_works(route: str, dtype: torch.dtype) -> bool:
     return route == "torch"
 
 
-def _route(weight: torch.Tensor) -> str:
-    """The route for products with `weight`: ROUTE where it runs on this device and dtype, else "torch"."""
-    if weight.device.type != "cpu" or ROUTE == "torch":
+def _route(weight: torch.Tensor, route: str | None = None) -> str:
+    """The route for products with `weight`: `route` where it runs on this device and dtype, else "torch"."""
+    route = chosen(route)
+    if weight.device.type != "cpu" or route == "torch":
         return "torch"
-    return ROUTE if route_works(ROUTE, weight.dtype) else "torch"
+    return route if route_works(route, weight.dtype) else "torch"
 
 
 def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
@@ -82,8 +94,8 @@ class StepMatmul:
     the sum fp32 (acc's dtype), as with `torch.mm` + add.
     """
 
-    def __init__(self, weight: torch.Tensor, batch_size: int):
-        self.weight, self.route = weight, _route(weight)
+    def __init__(self, weight: torch.Tensor, batch_size: int, route: str | None = None):
+        self.weight, self.route = weight, _route(weight, route)
         if self.route == "onednn":  # oneDNN's linear layout is (N, K), as nn.Linear's weight
             self.packed = torch.ops.mkldnn._reorder_linear_weight(weight.t().contiguous(), batch_size)
         elif self.route == "mkl":
@@ -112,17 +124,17 @@ class StepMatmul:
         return torch.add(acc, torch.mm(h, self.weight), out=out)
 
 
-def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, route: str | None = None) -> torch.Tensor:
     """x (M, K) @ weight (N, K)^T + bias (N,), through oneDNN for fp32 CPU tensors on the "onednn" route."""
-    if _route(weight) == "onednn" and weight.dtype == torch.float32:
+    if _route(weight, route) == "onednn" and weight.dtype == torch.float32:
         return _linear(x, weight, bias)
     return torch.nn.functional.linear(x, weight, bias)
 
 
-def mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+def mm(a: torch.Tensor, b: torch.Tensor, route: str | None = None) -> torch.Tensor:
     """a (M, K) @ b (K, N), through oneDNN for fp32 CPU tensors on the "onednn" route.
 
     For the LSTM's one-per-pass GEMMs: the input projection of all steps, the weight gradients, dx."""
-    if _route(b) == "onednn" and b.dtype == torch.float32:
+    if _route(b, route) == "onednn" and b.dtype == torch.float32:
         return _linear(a, b.t())
     return torch.mm(a, b)

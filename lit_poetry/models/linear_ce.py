@@ -33,8 +33,9 @@ class LinearCrossEntropy(torch.autograd.Function):
     """mean_n CE(h_n W^T + b, y_n) for h (N, H), W (V, H), b (V,), y (N,) int."""
 
     @staticmethod
-    def forward(ctx, h, weight, bias, target):
+    def forward(ctx, h, weight, bias, target, route="auto"):
         mm_dtype = matmul_dtype(h, weight.dtype)
+        ctx.route = route
         with torch.autocast(device_type(h), enabled=False):
             N = h.shape[0]
             h_mm, w_mm, b_mm = pad_rows(h.to(mm_dtype)), weight.to(mm_dtype), bias.to(mm_dtype)  # (N', H)
@@ -47,7 +48,7 @@ class LinearCrossEntropy(torch.autograd.Function):
             total = torch.zeros((), dtype=acc_dtype, device=h.device)
             for s in range(0, N, CHUNK_ROWS):
                 # the chunk's padded rows go through the matmul (a multiple of ROW_MULTIPLE), not the softmax
-                logits = gemm.linear(h_mm[s : s + CHUNK_ROWS], w_mm, b_mm)[: N - s]  # (n, V), matmul dtype
+                logits = gemm.linear(h_mm[s : s + CHUNK_ROWS], w_mm, b_mm, route)[: N - s]  # (n, V), matmul dtype
                 rows = slice(s, s + len(logits))
                 y = target[rows, None]  # (n, 1)
                 log_probs = torch.log_softmax(logits, dim=1, dtype=acc_dtype)  # (n, V): one fused kernel
@@ -66,13 +67,14 @@ class LinearCrossEntropy(torch.autograd.Function):
         h_mm, w_mm, dlogits, db = ctx.saved_tensors
         scale = grad_loss / ctx.rows  # d mean / d sum
         with torch.autocast(device_type(h_mm), enabled=False):
-            dh = gemm.mm(dlogits, w_mm)[: ctx.rows].to(ctx.dtypes[0]) * scale  # (N, H)
+            dh = gemm.mm(dlogits, w_mm, ctx.route)[: ctx.rows].to(ctx.dtypes[0]) * scale  # (N, H)
             dw = torch.mm(dlogits.t(), h_mm).to(ctx.dtypes[1]) * scale  # (V, H)
             db = db.to(ctx.dtypes[2]) * scale  # (V,)
-        return dh, dw, db, None
+        return dh, dw, db, None, None
 
 
 def linear_cross_entropy(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
-                         target: torch.Tensor) -> torch.Tensor:
-    """Equals F.cross_entropy(F.linear(h, weight, bias), target) (mean over rows), computed faster."""
-    return LinearCrossEntropy.apply(h, weight, bias, target)
+                         target: torch.Tensor, route: str = "auto") -> torch.Tensor:
+    """Equals F.cross_entropy(F.linear(h, weight, bias), target) (mean over rows), computed faster;
+    `route`: gemm.py's, for the fp32 matmuls."""
+    return LinearCrossEntropy.apply(h, weight, bias, target, route)

@@ -13,11 +13,13 @@ carries its gradient back through the mask.
 """
 
 import math
+from functools import partial
 
 import torch
 from torch import nn
 
 from lit_poetry.errors import LitPoetryError
+from lit_poetry.models import gemm
 from lit_poetry.models.base import State
 from lit_poetry.models.dropout import sequence_dropout
 from lit_poetry.models.fused_lstm import fused_lstm_layer
@@ -43,10 +45,13 @@ class LSTM(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0,
                  init_scale: float | None = None, forget_bias: float = 0.0, impl: str = "autograd",
-                 weight_dropout: float = 0.0, locked_dropout: bool = False):
+                 weight_dropout: float = 0.0, locked_dropout: bool = False, matmul: str = "auto",
+                 step_kernel: bool = True):
         super().__init__()
         if impl not in ("autograd", "fused"):
             raise LitPoetryError(f"LSTM impl '{impl}' is not one of autograd, fused")
+        gemm.chosen(matmul)  # an unknown route is refused here, not at the first step
+        self.matmul, self.step_kernel = matmul, bool(step_kernel)  # the fused LSTM's backend (configs/model)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.dropout, self.impl = dropout, impl
         self.weight_dropout, self.locked_dropout = weight_dropout, locked_dropout
@@ -75,7 +80,8 @@ class LSTM(nn.Module):
 
     def forward(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         assert x.dim() == 3, "batch-first input (B, T, I)"
-        layer = fused_lstm_layer if self.impl == "fused" else lstm_layer
+        layer = (partial(fused_lstm_layer, route=self.matmul, kernel=self.step_kernel) if self.impl == "fused"
+                 else lstm_layer)
         h0, c0 = state if state is not None else self.zero_state(x.shape[0], x)  # (L, B, H) each
         hs, cs = [], []
         for k in range(self.num_layers):

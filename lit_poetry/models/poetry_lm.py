@@ -12,6 +12,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from lit_poetry.errors import LitPoetryError
+from lit_poetry.models import gemm
 from lit_poetry.models.base import State
 from lit_poetry.models.dropout import embedding_dropout, sequence_dropout
 from lit_poetry.models.linear_ce import linear_cross_entropy, pad_rows
@@ -25,7 +26,8 @@ class PoetryLM(nn.Module):
                  dropout: float = 0.0, embedding_activation: str | None = None, tie_weights: bool = False,
                  impl: str = "autograd", init_scale: float | None = None, forget_bias: float = 0.0,
                  embedding_std: float = 0.1, embedding_dropout: float = 0.0, input_dropout: float = 0.0,
-                 weight_dropout: float = 0.0, locked_dropout: bool = False):
+                 weight_dropout: float = 0.0, locked_dropout: bool = False, matmul: str = "auto",
+                 step_kernel: bool = True):
         super().__init__()
         if embedding_activation not in ACTIVATIONS:
             raise LitPoetryError(f"embedding_activation='{embedding_activation}' is not one of none, tanh, relu")
@@ -35,9 +37,12 @@ class PoetryLM(nn.Module):
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
         nn.init.normal_(self.embedding.weight, std=embedding_std)  # report 000: N(0, 0.1)
         self.activation = ACTIVATIONS[embedding_activation]()
+        backend = {"matmul": matmul, "step_kernel": step_kernel} if impl == "fused" else {}
         self.lstm = make_lstm(impl, embedding_dim, hidden_size, num_layers=num_layers, dropout=dropout,
                               init_scale=init_scale, forget_bias=forget_bias, weight_dropout=weight_dropout,
-                              locked_dropout=locked_dropout)
+                              locked_dropout=locked_dropout, **backend)
+        gemm.chosen(matmul)  # an unknown route is refused here
+        self.matmul = matmul  # the output layer's fp32 matmuls take the same route
         self.p_embedding, self.p_input, self.p_output = embedding_dropout, input_dropout, dropout
         self.locked_dropout = locked_dropout
         self.head = nn.Linear(hidden_size, vocab_size)
@@ -67,7 +72,8 @@ class PoetryLM(nn.Module):
         keep = targets != ignore_id  # (B, T)
         target_ids = targets[keep]  # (N,)
         if not return_logits:
-            return linear_cross_entropy(hidden[keep], self.head.weight, self.head.bias, target_ids), None, target_ids
+            loss = linear_cross_entropy(hidden[keep], self.head.weight, self.head.bias, target_ids, self.matmul)
+            return loss, None, target_ids
         # (N, V): fp32 for the softmax after a bf16 matmul; padded rows keep the matmul shapes few (linear_ce.py)
         logits = self.head(pad_rows(hidden[keep]))[: len(target_ids)].float()
         return F.cross_entropy(logits, target_ids), logits, target_ids
