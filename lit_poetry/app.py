@@ -83,6 +83,8 @@ class PoemWriter:
             num_poems = int(num_poems or 0)
             self.check(start, acrostic, prefix, float(temperature), float(top_p), num_poems)
             seed = None if seed is None or int(seed) < 0 else int(seed)
+            if seed is not None and seed >= 2**63:  # torch's seeds are 64-bit
+                raise LitPoetryError(f"种子 seed must be -1 (random) or 0 to {2**63 - 1}, got {seed}")
             with self._lock:
                 poems = sample(self.model, self.vocab, [start] if start else None, num_poems, acrostic=acrostic,
                                form=form or "free", prefix=prefix, temperature=float(temperature),

@@ -135,3 +135,10 @@ def test_in_a_browser_an_acrostic_qijue_then_a_bad_character_then_a_poem_again(u
     assert page.locator("#message").inner_text().strip() == ""
     assert [line[0] for line in page.locator("#poems .poem p").all_inner_texts()[:2]] == ["山", "水"]
     page.close()
+
+
+@pytest.mark.parametrize("seed", [1e30, 2**63])
+def test_a_seed_beyond_64_bits_is_one_message_and_the_page_serves_on(writer, seed):
+    reply = writer.write("月", "", "wujue", "", 0.8, 0.9, seed, 1, "simplified")
+    assert reply.message.startswith("⚠ 种子 seed must be -1 (random) or 0 to") and "Overflow" not in reply.message
+    assert writer.write("月", "", "wujue", "", 0.8, 0.9, 7, 1, "simplified").message == ""
