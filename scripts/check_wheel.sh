@@ -11,7 +11,8 @@ trap 'rm -rf "$work"' EXIT
 python3 -m venv "$work/venv"
 pip_install() { "$work/venv/bin/pip" install --quiet "$@" 2> >(grep -v "is ignored: it is neither" >&2); }
 pip_install torch==2.13.0
-pip_install "$work"/dist/lit_poetry-*.whl
+wheel="$(ls "$work"/dist/lit_poetry-*.whl)"
+pip_install -c requirements/tested.txt "${wheel}[web]"  # the page too: it serves the shipped model below
 cd "$work"  # no checkout here: the configs must come from the installed package
 for cmd in train generate evaluate export data download plot app metre; do
   "$work/venv/bin/lit-poetry-$cmd" --help > "help-$cmd.txt"
@@ -42,7 +43,7 @@ fi
 app=$!
 fetch='import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:7871/").read().decode())'
 for _ in $(seq 60); do no_proxy=127.0.0.1 python3 -c "$fetch" > page.html 2> /dev/null && break; sleep 1; done
-kill "$app"
+kill "$app" 2> /dev/null || true
 grep -q "lit-poetry\|gradio" page.html || { cat app.log; exit 1; }
 grep "^model: " app.log
 echo "wheel check: ok"
