@@ -45,4 +45,3 @@ class ValidatedEnd(Timer):
         super().on_train_batch_end(trainer, *args, **kwargs)  # sets trainer.should_stop, the same on every rank
         if trainer.should_stop:
             self._validate_this_epoch(trainer)
-

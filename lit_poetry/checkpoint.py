@@ -57,17 +57,19 @@ def read_checkpoint(path: str | Path) -> dict:
     return ckpt
 
 
+def net_weights(ckpt: dict) -> dict:
+    """The PoetryLM state dict inside a training checkpoint (the LightningModule keeps it under `net.`)."""
+    return {k.removeprefix("net."): v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
+
+
 def load_trained(path: str | Path, device: str | torch.device = "cpu") -> Trained:
     """Model, vocabulary and data settings of a PoetryLitModule checkpoint or of an export (export.py)."""
     ckpt = read_checkpoint(path)
     hparams = ckpt["hyper_parameters"]
     vocab = Vocabulary.from_dict(hparams["vocab"])
     model = PoetryLM(len(vocab), **hparams["model"])
-    if "weights" in ckpt:  # an export: int8 weights back to fp32
-        weights = import_weights(ckpt["weights"])
-    else:
-        weights = {k.removeprefix("net."): v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
-    model.load_state_dict(weights)
+    # an export: int8 weights back to fp32
+    model.load_state_dict(import_weights(ckpt["weights"]) if "weights" in ckpt else net_weights(ckpt))
     model = model.to(resolve_device(device) if isinstance(device, str) else device).eval()
     return Trained(model, vocab, hparams.get("data"), ckpt.get("card"))
 

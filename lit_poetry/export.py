@@ -12,22 +12,20 @@ the optimizer, the schedule and the loops: 9.0M parameters take 9 MB instead of 
 import torch
 from omegaconf import DictConfig
 
-from lit_poetry.checkpoint import read_checkpoint
+from lit_poetry.checkpoint import net_weights, read_checkpoint
 from lit_poetry.cli import hydra_command
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.models.quantize import FORMAT, export_weights
 
 
-def export(ckpt_path: str, out: str, card: dict) -> dict:
-    """Write the shipped form of a training checkpoint to `out`; returns what it wrote besides weights."""
+def export(ckpt_path: str, out: str, card: dict) -> None:
+    """Write the shipped form of a training checkpoint to `out`, with `card` (name, command, val_ppl)."""
     ckpt = read_checkpoint(ckpt_path)
     if "state_dict" not in ckpt:
         raise LitPoetryError(f"{ckpt_path} is already an export; give the training checkpoint it came from")
-    weights = {k.removeprefix("net."): v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
     hparams = {k: ckpt["hyper_parameters"][k] for k in ("vocab", "model", "data") if k in ckpt["hyper_parameters"]}
-    saved = {"format": FORMAT, "hyper_parameters": hparams, "card": card, "weights": export_weights(weights)}
-    torch.save(saved, out)
-    return {"format": FORMAT, "card": card}
+    torch.save({"format": FORMAT, "hyper_parameters": hparams, "card": card,
+                "weights": export_weights(net_weights(ckpt))}, out)
 
 
 @hydra_command("export")

@@ -59,9 +59,10 @@ def auto_precision(accelerator: str = "auto") -> tuple[str, str]:
         name = f"CUDA capability {cap[0]}.{cap[1]}"
         return ("bf16-mixed", f"{name} has bf16 tensor cores") if cap >= (8, 0) else \
             ("16-mixed", f"{name} has fp16 but no bf16 tensor cores")
-    if cpu_bf16_native():
-        return "bf16-mixed", f"the CPU ({cpu_name()}) has native bf16"
-    return "32-true", f"the CPU ({cpu_name()}) has no native bf16 (bf16 would be emulated, slower than fp32)"
+    caps = cpu_capabilities()
+    if cpu_bf16_native(caps):
+        return "bf16-mixed", f"the CPU ({cpu_name(caps)}) has native bf16"
+    return "32-true", f"the CPU ({cpu_name(caps)}) has no native bf16 (bf16 would be emulated, slower than fp32)"
 
 
 def resolve_precision(precision, accelerator: str = "auto") -> str:
@@ -72,8 +73,9 @@ def resolve_precision(precision, accelerator: str = "auto") -> str:
         chosen, why = auto_precision(accelerator)
         log.info(f"trainer.precision=auto -> {chosen}: {why}")
         return chosen
-    if precision.startswith("bf16") and not uses_cuda(accelerator) and not cpu_bf16_native():
-        warnings.warn(f"trainer.precision={precision} on a CPU without native bf16 ({cpu_name()}): bf16 is "
+    caps = cpu_capabilities()
+    if precision.startswith("bf16") and not uses_cuda(accelerator) and not cpu_bf16_native(caps):
+        warnings.warn(f"trainer.precision={precision} on a CPU without native bf16 ({cpu_name(caps)}): bf16 is "
                       "emulated here and slower than 32-true (trainer.precision=auto chooses 32-true)", stacklevel=2)
     return precision
 

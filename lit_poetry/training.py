@@ -3,6 +3,7 @@
 import logging
 import os
 from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 
 import hydra
@@ -10,7 +11,6 @@ import lightning as L
 from lightning.pytorch.callbacks import LearningRateMonitor
 from lightning.pytorch.loggers import CSVLogger, Logger
 from lightning.pytorch.utilities import rank_zero_only
-from lightning.pytorch.utilities.exceptions import MisconfigurationException
 from omegaconf import DictConfig, OmegaConf
 
 from lit_poetry.callbacks import ValidatedEnd
@@ -20,6 +20,7 @@ from lit_poetry.cli import register_resolvers
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.hardware import enable_tf32, resolve_precision, uses_cuda
 from lit_poetry.lit_module import PoetryLitModule
+from lit_poetry.schedules import duration_seconds
 from lit_poetry.settings import check_settings
 
 log = logging.getLogger(__name__)
@@ -91,11 +92,8 @@ def time_guard(max_time) -> ValidatedEnd:
     Lightning's own, which may stop on an epoch it does not validate; checked before anything starts."""
     if isinstance(max_time, DictConfig):
         max_time = OmegaConf.to_container(max_time)
-    try:
-        return ValidatedEnd(duration=max_time, interval="step")
-    except (MisconfigurationException, TypeError, AttributeError):
-        raise LitPoetryError(f"trainer.max_time={max_time} is not a duration; give DD:HH:MM:SS "
-                             "(trainer.max_time=00:01:12:00 stops after 72 minutes) or leave it unset") from None
+    seconds = duration_seconds(max_time)  # the parser scheduler=cosine reads its budget with
+    return ValidatedEnd(duration=None if seconds is None else timedelta(seconds=seconds), interval="step")
 
 
 def train(cfg: DictConfig) -> dict[str, float]:

@@ -43,7 +43,7 @@ class PoetryDataModule(L.LightningDataModule):
         self.setup()
         return self.corpus.vocab
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+    def _loader(self, split: str, shuffle: bool, on_epoch=None) -> DataLoader:
         self.setup()
         data = self.corpus.splits[split]  # EncodedSplit: a map-style dataset of id tensors
         trainer = self.trainer
@@ -51,16 +51,15 @@ class PoetryDataModule(L.LightningDataModule):
                           trainer.world_size if trainer else 1)
         return DataLoader(
             data,
-            batch_sampler=LengthBuckets(share, data.lengths(), self.batch_size, self.bucket_window),
+            batch_sampler=LengthBuckets(share, data.lengths(), self.batch_size, self.bucket_window, on_epoch),
             collate_fn=PadCollate(self.corpus.vocab.pad_id),
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )
 
     def train_dataloader(self) -> DataLoader:
-        loader = self._loader("train", shuffle=True)
+        loader = self._loader("train", shuffle=True, on_epoch=self._epoch_begins)
         self._train_batches = batches = loader.batch_sampler
-        batches.on_epoch = self._epoch_begins
         if self._resume:  # a checkpoint's position: the next batch of its epoch (its end: the next epoch)
             epoch, done = self._resume["epoch"], self._resume["batches_done"]
             batches.sampler.set_epoch(epoch + 1 if done >= len(batches) else epoch)
