@@ -2,13 +2,16 @@
 
     python benchmarks/bench_generate.py                         # a report-size model (E=H=512, V=5500)
     python benchmarks/bench_generate.py --ckpt logs/tang_large/checkpoints/best.ckpt
+    python benchmarks/bench_generate.py --ckpt logs/model_v1/checkpoints/best.ckpt --shipped
 
 Sampling is timed free, in fixed forms, and in fixed forms under metre=strict rhyme=true (the ratio to
 the same form without the metre is the constraint's cost; the goal is within 2x).
 
 Without --ckpt a checkpoint with random weights of the given sizes is written to a temporary folder:
 sampling costs the same whatever the weights. Cold start is the wall time of a fresh
-`python generate.py ... start=日` process (imports, checkpoint load, one poem), median of --runs.
+`python generate.py ckpt_path=... start=月 form=wujue` process (imports, checkpoint load, one poem),
+median of --runs; with --shipped the same command without ckpt_path (the model inside the package) is
+timed too, the two alternating so that noise hits both alike.
 """
 
 import argparse
@@ -47,17 +50,20 @@ def main():
     ap.add_argument("--embed", type=int, default=512)
     ap.add_argument("--hidden", type=int, default=512)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--shipped", action="store_true", help="also time the cold start with the shipped model")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = args.ckpt or random_checkpoint(Path(tmp) / "random.ckpt", args.vocab, args.embed, args.hidden)
-        cold = []
+        models = {"checkpoint": [f"ckpt_path={ckpt}"], **({"shipped model": []} if args.shipped else {})}
+        cold = {name: [] for name in models}
         for _ in range(args.runs):
-            t = time.perf_counter()
-            run = subprocess.run([sys.executable, "generate.py", f"ckpt_path={ckpt}", "start=日", "seed=0"],
-                                 cwd=ROOT, capture_output=True, text=True)
-            cold.append(time.perf_counter() - t)
-            assert run.returncode == 0, run.stderr
+            for name, model_args in models.items():
+                t = time.perf_counter()
+                run = subprocess.run([sys.executable, "generate.py", *model_args, "start=月", "form=wujue", "seed=0"],
+                                     cwd=ROOT, capture_output=True, text=True)
+                cold[name].append(time.perf_counter() - t)
+                assert run.returncode == 0, run.stderr
 
         from lit_poetry.checkpoint import load_poetry_lm
         from lit_poetry.generation import REPORT_STARTS, sample
@@ -76,8 +82,10 @@ def main():
 
     print(f"checkpoint: {args.ckpt or f'random weights, E={args.embed} H={args.hidden} V={args.vocab}'}; "
           f"{torch.get_num_threads()} threads")
-    print(f"cold start of generate.py to the first poem: median {statistics.median(cold):.2f} s "
-          f"(min {min(cold):.2f}, max {max(cold):.2f}, {args.runs} runs)")
+    for name, seconds in cold.items():
+        ratio = statistics.median(seconds) / statistics.median(cold["checkpoint"])
+        print(f"cold start of generate.py start=月 form=wujue, {name}: median {statistics.median(seconds):.2f} s "
+              f"(min {min(seconds):.2f}, max {max(seconds):.2f}, {args.runs} runs; {ratio:.2f}x of the checkpoint)")
     for (form, metre), seconds in timings.items():
         ratio = f" ({seconds / timings[(form, 'off')]:.2f}x of metre=off)" if metre != "off" else ""
         print(f"7 poems (日红山夜湖海月, batched), form={form} metre={metre}"

@@ -63,7 +63,7 @@ def swap_placeholders(tokens: list[str], run: Path, tmp: Path) -> list[str]:
     for k, token in enumerate(tokens):
         key, _, value = token.partition("=")
         if k and tokens[k - 1] == "--out":
-            token = str(tmp / "out")
+            token = str(tmp / Path(token).name)  # same name: its suffix says the file's type
         elif key == "ckpt_path":
             token = f"ckpt_path={run / 'checkpoints' / ('last.ckpt' if 'last' in value else 'best.ckpt')}"
         elif key == "out":  # a file the command writes
