@@ -22,11 +22,13 @@ import gradio as gr  # noqa: E402
 from lit_poetry.errors import LitPoetryError  # noqa: E402
 from lit_poetry.generation import in_script, lines_in, sample  # noqa: E402
 from lit_poetry.metre import check  # noqa: E402
+from lit_poetry.metre.patterns import LEVELS  # noqa: E402
 
 FORM_CHOICES = [("自由 free", "free"), ("五言绝句 5×4", "wujue"), ("七言绝句 7×4", "qijue"),
                 ("五言律诗 5×8", "wulv"), ("七言律诗 7×8", "qilv")]
 SCRIPT_CHOICES = [("简体 simplified", "simplified"), ("繁體 traditional", "traditional")]
-METRE_CHOICES = [("不限 off", "off"), ("宽 relaxed (一三五不论)", "relaxed"), ("严 strict", "strict")]
+METRE_CHOICES = [("不限 off", "off"), ("宽 relaxed (一三五不论)", "relaxed"), ("严 strict (王力)", "strict"),
+                 ("全 every position", "every")]
 CSS = """
 #poems .poem { font-size: 1.7rem; line-height: 2.4rem; margin: 0.8rem 0 1.6rem; letter-spacing: 0.08em; }
 #poems .poem p { margin: 0; }
@@ -94,7 +96,8 @@ class PoemWriter:
         except (LitPoetryError, ValueError, TypeError) as e:
             return Reply("", [], f"⚠ {e}")
         marked = metre not in (None, "off") or bool(rhyme)
-        laid_out = "".join(self._lay_out(lines_in(p, script), p["poem"] if marked else None) for p in poems)
+        level = metre if metre in LEVELS else "relaxed"
+        laid_out = "".join(self._lay_out(lines_in(p, script), p["poem"] if marked else None, level) for p in poems)
         probabilities = []
         for k, poem in enumerate(poems):
             probabilities += ([("\n\n", None)] if k else []) + [(c, round(q, 4)) for c, q in
@@ -103,9 +106,9 @@ class PoemWriter:
 
 
     @staticmethod
-    def _lay_out(lines: list[str], checked_poem: str | None) -> str:
+    def _lay_out(lines: list[str], checked_poem: str | None, level: str) -> str:
         """One poem, line by line; under metre or rhyme, each line's 平仄 marks beneath it and the pattern."""
-        verdict = check(checked_poem) if checked_poem else None
+        verdict = check(checked_poem, level=level) if checked_poem else None
         out = []
         for k, line in enumerate(lines):
             out.append(f"<p>{html.escape(line)}</p>")

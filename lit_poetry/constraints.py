@@ -7,10 +7,11 @@ token", "allow only these tokens" or nothing; a row of the sampler combines its 
 - `FreeForm`: the model's own line lengths, but punctuation never starts a line, <eos> never ends one
   mid-sentence, a line ends by MAX_FREE_LINE characters; with a line count (an acrostic's), the last
   line closes the sentence and <eos> follows;
-- `Metre`: within a fixed form, the tone each position of one 近体诗 pattern asks for (strict: every
-  position; relaxed: 一三五不论 with 孤平 and 三平尾 avoided), and at the rhyming positions only 平声
-  characters of one 平水韵 group: the group of the poem's first rhyme, or the one given. A 多音字 may
-  stand wherever one of its readings fits.
+- `Metre`: within a fixed form, the tone each position of one 近体诗 pattern asks for at the checker's
+  level (relaxed: 一三五不论; strict: 王力's marking; every: every position; 孤平 and 三平尾 avoided the
+  way the checker reads them), and at the rhyming positions only 平声 characters of one 平水韵 group (the
+  group of the poem's first rhyme, or the one given), never one the poem has rhymed on already (重韵),
+  and a 多音字 only on a 平 reading it commonly has. A 多音字 may stand wherever one of its readings fits.
 <pad>, <bos> and <unk> are never allowed: every mask is built from Han characters, punctuation and <eos>.
 The first constraint that forces wins; the masks of the others are intersected. A constraint may offer
 looser masks (`Metre`: without the rhyme group, then without the tone): when the intersection is empty,
@@ -25,10 +26,11 @@ import torch
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.metre import PING, ZE, Pattern, patterns, tone_table
+from lit_poetry.metre.patterns import B_LINE, LEVELS, free
 from lit_poetry.text import FORMS, LINE_END, PUNCTUATION, is_han, line_end, split_lines
 
 MAX_FREE_LINE = 11  # form=free: a line this long must end (Tang lines have 3-11 characters)
-METRES = ("off", "relaxed", "strict")
+METRES = ("off", *LEVELS)
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class Force:
 @dataclass(frozen=True)
 class Allow:
     mask: torch.Tensor  # (V,) bool
-    loosened: str = ""  # what a dead end made decoding give up here ("rhyme group", "tone"), else ""
+    loosened: str = ""  # what a dead end made decoding give up here (Metre.LOOSER), else ""
 
 
 Decision = Force | Allow | None
@@ -146,9 +148,10 @@ def decide(constraints: list, pos: Position, loosen: bool = True) -> Force | All
 
 
 class MetreClasses:
-    """Masks over the vocabulary for the metre: characters with a 平 reading, with a 仄 reading, and the
-    平 characters of each 平水韵 group (a 多音字 is in every class one of its readings is). Built once per
-    vocabulary and device (`of`)."""
+    """Masks over the vocabulary for the metre: characters with a 平 reading, with a 仄 reading, those the
+    孤平 / 三平尾 rules read as 平 or as 仄 (a 多音字 by its common reading), and the characters that may
+    rhyme on each 平水韵 group (a 多音字 only on a common 平 reading). Built once per vocabulary and device
+    (`of`)."""
 
     _built: dict[tuple, "MetreClasses"] = {}  # (characters, device) -> masks: a few vocabularies at most
 
@@ -168,9 +171,12 @@ class MetreClasses:
         tones = [table.tones_of(c) if h else set() for c, h in zip(classes.vocab.itos, han)]
         self.ping = torch.tensor([PING in t for t in tones], device=device)
         self.ze = torch.tensor([ZE in t for t in tones], device=device)
+        common = [table.common_tone(c) if len(t) == 2 else None for c, t in zip(classes.vocab.itos, tones)]
+        self.ruled_ping = self.ping & torch.tensor([c != ZE for c in common], device=device)  # never read 仄
+        self.ruled_ze = self.ze & torch.tensor([c != PING for c in common], device=device)  # never read 平
         groups: dict[str, list[int]] = {}
         for i, (c, h) in enumerate(zip(classes.vocab.itos, han)):
-            for g in table.ping_groups(c) if h else ():
+            for g in table.rhymes_on(c) if h else ():
                 groups.setdefault(g, []).append(i)
         self.groups = {}
         for g, ids in groups.items():
@@ -178,6 +184,16 @@ class MetreClasses:
             mask[ids] = True
             self.groups[g] = mask
         self.table, self.any_group = table, torch.stack(list(self.groups.values())).any(0)
+        self.vocab_ids = classes.vocab.stoi
+        # 多音字 read by their word, as the checker reads them (ToneTable.readings_in): after a character,
+        # the tone each 多音字 takes there ('ab<'); after a 多音字, the tone the next character gives it ('ab>')
+        self.read_after: dict[str, list[tuple[int, str]]] = {}
+        self.reads_prev: dict[str, list[tuple[int, str]]] = {}
+        for word, tone in table.words.items():
+            first, second, which = word
+            if second in self.vocab_ids and (which == ">" or first in self.vocab_ids):
+                index = self.read_after if which == "<" else self.reads_prev
+                index.setdefault(first, []).append((self.vocab_ids[second], tone))
 
     def group_named(self, name: str) -> str:
         """'东' or '上平一东' -> '上平一东'."""
@@ -191,7 +207,7 @@ class MetreClasses:
 class Metre:
     """The tones of one pattern and, with `rhyme`, one 平声 group at the rhyming positions."""
 
-    LOOSER = ("rhyme group", "tone")  # what the looser levels give up, in order
+    LOOSER = ("rhyme (its group, no 重韵)", "tone")  # what the looser levels give up, in order
     levels = 3
 
     def __init__(self, pattern: Pattern, masks: MetreClasses, tones: str, rhyme: bool, group: str | None):
@@ -199,22 +215,44 @@ class Metre:
             raise LitPoetryError(f"metre='{tones}' is not one of {', '.join(METRES)}")
         self.pattern, self.masks, self.tones, self.rhyme, self.group = pattern, masks, tones, rhyme, group
 
-    def required_tone(self, pos: Position) -> str | None:
-        """The tone this position must have, None if it is free (metre off, or the relaxed reading)."""
-        k, j, lines = pos.line, pos.in_line, self.pattern.lines
-        want = lines[k][j]
+    def required_tone(self, k: int, line: str, j: int) -> tuple[str, torch.Tensor] | None:
+        """The tone character j of line k must have and the characters that have it, None if it is free
+        (metre off, or free at the level). `line`: the line's characters before j."""
+        want, masks = self.pattern.lines[k], self.masks
         if self.tones == "off":
             return None
-        if self.tones == "strict" or self.pattern.fixed(k, j):
-            return want
-        core = len(lines[k]) - 5  # 孤平 and 三平尾 are read on the last five characters
-        if j - core == 2 and lines[k].endswith("仄仄仄平平"):
-            return ZE  # no 三平尾
-        if j - core == 2 and lines[k].endswith("平平仄仄平"):
-            first = pos.text[len(pos.text) - pos.in_line + core]  # the five's first character, written already
-            if self.masks.table.tones_of(first) == {ZE}:
-                return PING  # no 孤平: a 仄 first character needs a 平 third (拗救)
+        core = len(want) - 5  # 孤平 and 三平尾 are read on the last five characters, 多音字 as they are commonly
+        if self.tones != "every" and want.endswith("仄仄仄平平") and j - core == 2:
+            return ZE, masks.ruled_ze  # no 三平尾
+        if self.tones != "every" and want.endswith(B_LINE) and j - core in (2, 3):
+            if self.rule_tone(line, core + (j - core - 2)) == (ZE if j - core == 2 else PING):
+                # no 孤平 (a 仄 first needs a 平 third: 本句自救); no 三平尾 (a 平 third needs a 仄 fourth)
+                return (PING, masks.ruled_ping) if j - core == 2 else (ZE, masks.ruled_ze)
+        if not free(want, j, self.tones):
+            return want[j], masks.ping if want[j] == PING else masks.ze
         return None
+
+    def rule_tone(self, line: str, j: int) -> str | None:
+        """The tone the 孤平 and 三平尾 rules read for character j of a line (patterns.read_line)."""
+        tones = self.masks.table.readings_in(line)[j]
+        return next(iter(tones)) if len(tones) == 1 else self.masks.table.common_tone(line[j])
+
+    def required_mask(self, pos: Position) -> torch.Tensor | None:
+        """`required_tone`'s characters, with the 多音字 read by their word as the checker reads them: after
+        the previous character, and the previous character as this one would make it read."""
+        k, j, line = pos.line, pos.in_line, pos.text[len(pos.text) - pos.in_line :]
+        here = self.required_tone(k, line, j)
+        mask = None if here is None else here[1].clone()
+        if here and j:
+            for char_id, word_tone in self.masks.read_after.get(line[-1], ()):
+                mask[char_id] = word_tone == here[0]
+        before = self.required_tone(k, line[:-1], j - 1) if j else None
+        if before:
+            for char_id, word_tone in self.masks.reads_prev.get(line[-1], ()):
+                if word_tone != before[0]:  # this character would make the previous one the wrong tone
+                    mask = torch.ones_like(self.masks.ping) if mask is None else mask
+                    mask[char_id] = False
+        return mask
 
     def rhyme_groups(self, pos: Position) -> set[str] | None:
         """The groups the next rhyme may come from: the given one, else those every rhyme so far shares."""
@@ -232,11 +270,14 @@ class Metre:
         k, j = pos.line, pos.in_line
         if k >= len(self.pattern.lines) or j >= len(self.pattern.lines[k]) or level >= 2:
             return None
-        tone = self.required_tone(pos)
-        mask = None if tone is None else (self.masks.ping if tone == PING else self.masks.ze)
+        mask = self.required_mask(pos)
         if self.rhyme and k in self.pattern.rhyme_lines and j == len(self.pattern.lines[k]) - 1 and level == 0:
             groups = self.rhyme_groups(pos)
-            rhymes = self.masks.any_group if groups is None else _union(self.masks, groups)
+            rhymes = (self.masks.any_group if groups is None else _union(self.masks, groups)).clone()
+            for line in split_lines(pos.text)[: pos.line]:  # no 重韵: a rhyme character once per poem
+                char = line.rstrip(PUNCTUATION)[-1:]
+                if char in self.masks.vocab_ids:
+                    rhymes[self.masks.vocab_ids[char]] = False
             mask = rhymes if mask is None else mask & rhymes
         return None if mask is None else Allow(mask)
 

@@ -21,11 +21,14 @@ Quality metrics of generated poems (`quality_report`):
 - repetition: mean over poems of 1 - distinct characters / characters (0 = no character repeats).
 
 Metre (`metre_report`, lit_poetry/metre), on the split's real poems of a regular shape (4 or 8 lines of
-5 or 7 characters: the human reference) and on samples of `metre.form` with metre off, relaxed and strict:
+5 or 7 characters: the human reference) and on samples of `metre.form` with metre off, relaxed, strict
+and every:
 - tones_ok: share of poems whose pattern holds in the relaxed reading (一三五不论, no 孤平, no 三平尾);
-  strict_tones_ok the same with every position;
+  strict_tones_ok and every_tones_ok the same at the strict (王力) and every-position levels;
+- not_jinti: share that are 仄韵 or 古体 (not 近体 at all, lit_poetry/metre/checker.py);
 - fixed_positions_ok: share of the positions the relaxed reading fixes that hold;
-- rhyme_ok: share whose rhyming lines share one 平声 group;
+- rhyme_ok: share whose rhyming lines share one 平声 group with no rhyme character twice; repeated_rhyme:
+  share with a rhyme character twice (重韵);
 - sample_ppl (samples only): the model's perplexity of the poems it wrote, unconstrained (temperature 1):
   what the constraint costs.
 """
@@ -39,6 +42,7 @@ import torch
 from omegaconf import DictConfig
 
 from lit_poetry.cli import hydra_command
+from lit_poetry.constraints import METRES
 from lit_poetry.data.batching import EncodedSplit, padded_batches
 from lit_poetry.data.download import ensure_corpus
 from lit_poetry.data.processing import ProcessingConfig, encode_poems, prepare_poems, split_poems
@@ -83,19 +87,26 @@ def quality_report(poems: list[str], corpus_texts: list[str]) -> dict:
 def metre_report(poems: list[str]) -> dict:
     """Tone and rhyme compliance of the poems that have a regular shape (see the module docstring)."""
     verdicts = [v for v in map(check, poems) if v.form]
-    strict = [check("，".join(v.lines), strict=True) for v in verdicts]
+    strict = [check("，".join(v.lines), level="strict") for v in verdicts]
+    every = [check("，".join(v.lines), level="every") for v in verdicts]
 
     def share(vs, ok) -> float:
         return sum(map(ok, vs)) / max(len(vs), 1)
 
-    by_form = {form: {"poems": len(of_form), "tones_ok": share(of_form, lambda v: v.tones_ok),
-                      "rhyme_ok": share(of_form, lambda v: v.rhyme_ok)}
-               for form in dict.fromkeys(v.form for v in verdicts)
-               for of_form in [[v for v in verdicts if v.form == form]]}
+    levels = {"tones_ok": verdicts, "strict_tones_ok": strict, "every_tones_ok": every}
+    by_form = {}
+    for form in dict.fromkeys(v.form for v in verdicts):
+        by_form[form] = {"poems": sum(v.form == form for v in verdicts)}
+        for name, vs in levels.items():
+            by_form[form][name] = share([v for v in vs if v.form == form], lambda v: v.tones_ok)
+        by_form[form]["rhyme_ok"] = share([v for v in verdicts if v.form == form], lambda v: v.rhyme_ok)
     return {"poems": len(poems), "regular_shape": len(verdicts), "by_form": by_form,
             "tones_ok": share(verdicts, lambda v: v.tones_ok), "strict_tones_ok": share(strict, lambda v: v.tones_ok),
+            "every_tones_ok": share(every, lambda v: v.tones_ok),
             "fixed_positions_ok": sum(v.fixed_correct for v in verdicts) / max(sum(v.fixed_total for v in verdicts), 1),
-            "rhyme_ok": share(verdicts, lambda v: v.rhyme_ok)}
+            "rhyme_ok": share(verdicts, lambda v: v.rhyme_ok),
+            "repeated_rhyme": share(verdicts, lambda v: v.repeated_rhyme),
+            "not_jinti": share(verdicts, lambda v: v.kind != "近体")}
 
 
 def sample_perplexity(poems: list[dict]) -> float:
@@ -150,7 +161,7 @@ def evaluate(cfg: DictConfig, data_given: bool = False) -> dict:
     if m and m.form:
         result["metre"] = {"real poems": metre_report([prepared.texts[int(i)] for i in poem_ids])}
         result["metre_form"] = m.form
-        for setting in ("off", "relaxed", "strict") if m.num_samples > 0 else ():
+        for setting in METRES if m.num_samples > 0 else ():
             poems = sample(model, vocab, list(q.starts), m.num_samples, form=m.form, metre=setting,
                            rhyme=setting != "off", temperature=q.temperature, seed=q.seed)
             result["metre"][f"samples, metre={setting}"] = dict(

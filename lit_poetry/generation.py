@@ -74,7 +74,7 @@ def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_sample
 
     temperature <= 0 is greedy decoding. `prefix` is read before the poem (mood) and not printed.
     Traditional characters and half-width punctuation in the inputs are converted (one note on stderr).
-    `metre` (off | relaxed | strict) and `rhyme` hold a fixed form to one 近体诗 pattern per poem, chosen
+    `metre` (off | relaxed | strict | every) and `rhyme` hold a fixed form to one 近体诗 pattern per poem, chosen
     at random among those its start words and acrostic fit; such poems also carry {pattern, loosened}:
     the pattern's name and the positions where a dead end made decoding drop the rhyme group or the tone."""
     starts, acrostic, prefix, note = normalise_inputs(list(starts) if starts else [""], acrostic, prefix)

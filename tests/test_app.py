@@ -59,7 +59,7 @@ def test_api_writes_bounded_poems_and_explains_bad_input(url):
         (dict(start="龘"), "'龘' is not in the model's vocabulary"),
         (dict(acrostic="春夏秋冬春"), "has 5 characters but form=qijue has 4"),
         (dict(start="月" * 40, form="free"), "at most 16 characters"),
-        (dict(acrostic="春夏秋冬", metre="strict"), "fit no pattern of form=qijue under metre=strict"),
+        (dict(acrostic="春夏秋冬", metre="every"), "fit no pattern of form=qijue under metre=every"),
     ]:
         poems_html, _, message = ask(client, **kwargs)
         assert poems_html == "" and expected in message, message

@@ -95,34 +95,133 @@ def test_chun_xiao_is_not_regular_verse():
 @pytest.mark.parametrize("poem, rule, line, position", [
     ("白日依山尽，黄石入海流。欲穷千里目，更上一层楼。", "tone", 2, 2),  # 河 -> 石: a fixed 平 made 仄
     ("白日依山尽，黄河入海流。欲穷千里目，更上一层台。", "rhyme", 4, 5),  # 楼 (尤) -> 台 (灰)
-    ("白日依山尽，白河入海流。欲穷千里目，更上一层楼。", "孤平", 2, 5),  # 仄平仄仄平
-    ("白日依山尽，黄河入海流。欲穷千里目，更上千层楼。", "三平尾", 4, 5),  # 千层楼: three 平 at the end
+    ("白日依山尽，白河入海流。欲穷千里目，更上一层楼。", "孤平", 2, 1),  # 仄平仄仄平: 白 lost the 平
+    ("白日依山尽，黄河入海流。欲穷千里目，更上千层楼。", "三平尾", 4, 3),  # 千层楼: 千 made the three 平
+    ("白日依山尽，黄河入海流。欲穷千里目，更上一层流。", "重韵", 4, 5),  # 流 twice
 ])
-def test_one_broken_rule_is_found_where_it_is(poem, rule, line, position):
-    verdict = check(poem)
+@pytest.mark.parametrize("level", ["relaxed", "strict"])
+def test_one_broken_rule_is_found_where_it_is(poem, rule, line, position, level):
+    verdict = check(poem, level=level)
     assert not verdict.regular
     assert [(v.rule, v.line, v.position) for v in verdict.violations] == [(rule, line, position)], verdict.report()
+    assert verdict.violations[0].fix and verdict.violations[0].expected  # what it should be, and one way there
 
 
-def test_first_line_may_borrow_a_neighbouring_rhyme_and_te_ao_is_read_as_regular():
+def test_a_rhyme_broken_at_line_2_of_a_lvshi_blames_line_2():
+    verdict = check(REGULAR["山居秋暝"].replace("天气晚来秋", "天气晚来寒"))  # 寒 (寒) against 流 舟 留 (尤)
+    assert verdict.rhyme_group is None
+    assert [(v.rule, v.line, v.char, v.expected) for v in verdict.violations] == [("rhyme", 2, "寒", "下平十一尤")]
+
+
+def test_the_fix_of_two_swapped_tones_is_a_swap():
+    verdict = check(DENG_GUAN_QUE_LOU.replace("更上一层楼", "更上层一楼"), level="strict")
+    assert [(v.line, v.position, v.fix) for v in verdict.violations] == [
+        (4, 3, "swap '层' with '一'"), (4, 4, "swap '一' with '层'")]
+
+
+def test_first_line_may_borrow_a_neighbouring_rhyme():
     borrowed = check(DENG_GUAN_QUE_LOU.replace("白日依山尽", "白日照江东"))
     assert borrowed.rhyme_ok and borrowed.pattern.first_rhymes  # 东 (东) with 流/楼 (尤): 首句借韵
-    te_ao = check(DENG_GUAN_QUE_LOU.replace("欲穷千里目", "欲穷一丘目"))
-    assert te_ao.regular  # 平平仄平仄 for 平平平仄仄: the 特拗 form
 
 
-def test_strict_reading_fixes_every_position():
-    relaxed, strict = check(DENG_GUAN_QUE_LOU), check(REGULAR["绝句"], strict=True)
-    assert relaxed.regular and not strict.regular  # 一行白鹭, 窗含西岭, 门泊东吴: free positions, other tones
-    assert [(v.line, v.position, v.char) for v in strict.violations] == [(2, 1, "一"), (3, 3, "西"), (4, 1, "门")]
+@pytest.mark.parametrize("poem, line, name", [
+    (DENG_GUAN_QUE_LOU.replace("欲穷千里目", "欲穷一丘目"), 3, "特拗 平平仄平仄"),  # for 平平平仄仄
+    (DENG_GUAN_QUE_LOU.replace("黄河入海流", "石河天海流"), 2, "本句自救 仄平平仄平"),  # 天 rescues 石
+    (DENG_GUAN_QUE_LOU.replace("白日依山尽，黄河入海流", "白日依水尽，黄河千海流"), 1, "对句相救"),  # 大拗 水, 千
+])
+def test_each_ao_jiu_is_accepted_and_named(poem, line, name):
+    for level in ("relaxed", "strict"):
+        verdict = check(poem, level=level)
+        assert verdict.regular, verdict.report()
+        assert [a for a in verdict.accepted if a.startswith(f"line {line},") and name in a], verdict.accepted
+    assert not check(poem, level="every").regular
+
+
+def test_every_level_fixes_every_position():
+    relaxed, every = check(DENG_GUAN_QUE_LOU), check(REGULAR["绝句"], level="every")
+    assert relaxed.regular and not every.regular  # 一行白鹭, 窗含西岭, 门泊东吴: free positions, other tones
+    assert [(v.line, v.position, v.char) for v in every.violations] == [(2, 1, "一"), (3, 3, "西"), (4, 1, "门")]
+
+
+FAMOUS = {  # the model poems of the form, which strict must pass
+    "登高": "风急天高猿啸哀，渚清沙白鸟飞回。无边落木萧萧下，不尽长江滚滚来。"
+            "万里悲秋常作客，百年多病独登台。艰难苦恨繁霜鬓，潦倒新停浊酒杯。",
+    "春望": REGULAR["春望"],
+    "登鹳雀楼": DENG_GUAN_QUE_LOU,
+    "凉州词": "黄河远上白云间，一片孤城万仞山。羌笛何须怨杨柳，春风不度玉门关。",
+}
+HUANG_HE_LOU = ("昔人已乘黄鹤去，此地空余黄鹤楼。黄鹤一去不复返，白云千载空悠悠。"
+                "晴川历历汉阳树，芳草萋萋鹦鹉洲。日暮乡关何处是，烟波江上使人愁。")
+
+
+@pytest.mark.parametrize("name", FAMOUS)
+def test_the_model_poems_pass_strict(name):
+    verdict = check(FAMOUS[name], level="strict")
+    assert verdict.regular, verdict.report()
+    assert check(FAMOUS[name], level="relaxed").regular
+    assert not check(FAMOUS[name], level="every").regular  # each has a free position of the other tone
+
+
+def test_liangzhouci_names_its_te_ao():
+    assert check(FAMOUS["凉州词"], level="strict").accepted == ["line 3, character 5 '怨': 特拗 平平仄平仄"]
+
+
+def test_huanghelou_fails_strict_where_it_breaks_the_rules():
+    verdict = check(HUANG_HE_LOU, level="strict")
+    assert verdict.kind == "近体" and verdict.rhyme_ok
+    assert [(v.line, v.position, v.char, v.rule) for v in verdict.violations] == [
+        (1, 4, "乘", "tone"),  # 乘黄鹤: 乘 read 平 by its word
+        (3, 4, "去", "tone"), (3, 5, "不", "tone"),  # 一去不复返: 仄 where 平 is due
+        (4, 5, "空", "三平尾"),  # 空悠悠: 空's common reading is 平
+    ]
+    assert any("'汉'" in a and "对句相救 by line 6, character 5 '鹦'" in a for a in verdict.accepted)
+
+
+@pytest.mark.parametrize("poem, kind", [
+    ("空山不见人，但闻人语响。返景入深林，复照青苔上。", "仄韵"),  # 王维《鹿柴》
+    ("床前明月光，疑是地上霜。举头望明月，低头思故乡。", "古体"),  # 李白《静夜思》, a 古绝
+])
+def test_zeyun_and_guti_poems_are_recognised(poem, kind):
+    verdict = check(poem, level="strict")
+    assert verdict.kind == kind and not verdict.regular
+    assert verdict.report().splitlines()[0].endswith(verdict.kind_note) and f"not 近体: {kind}" in verdict.kind_note
+    assert not any(line.startswith("  line") for line in verdict.report().splitlines())  # no list of faults
+
+
+@settings(max_examples=200, deadline=None)
+@given(form=st.sampled_from(list(FORMS)), data=st.data())
+def test_a_poem_that_passes_strict_passes_relaxed(form, data):
+    """Random poems of the form's shape from characters of known tones: strict is a subset of relaxed,
+    and every of strict."""
+    chars, n_lines = FORMS[form]
+    pool = st.sampled_from(list("东风天山人来春花年心" "日月水月有去不雨岸柳"))
+    lines = ["".join(data.draw(st.lists(pool, min_size=chars, max_size=chars))) for _ in range(n_lines)]
+    poem = "，".join(lines) + "。"
+    relaxed, strict, every = (check(poem, level=level) for level in ("relaxed", "strict", "every"))
+    assert not every.tones_ok or strict.tones_ok
+    assert not strict.tones_ok or relaxed.tones_ok, (strict.report(), relaxed.report())
+
+
+def test_the_mended_table():
+    table = tone_table()
+    for variant, standard in {"疎": "疏", "隣": "邻", "廻": "回", "僊": "仙"}.items():
+        assert table.tones_of(variant) == table.tones_of(standard) and table.groups[variant] == table.groups[standard]
+    assert "上平八齐" in table.ping_groups("啼") and "上平八齐" in table.ping_groups("堤")
+    assert table.tones_of("坞") == {ZE} and table.tones_of("喻") == {ZE}
+    assert table.tones_of("蝴") == table.tones_of("葡") == table.tones_of("蝙") == {PING}
+    assert check("疎影横斜水清浅，暗香浮动月黄昏。霜禽欲下先偷眼，粉蝶如知合断魂。").rhyme_group == "上平十三元"
 
 
 def test_checker_command(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "lit_poetry.metre", DENG_GUAN_QUE_LOU, "output=json"], cwd=ROOT,
-                         capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-m", "lit_poetry.metre", DENG_GUAN_QUE_LOU, "output=json", "level=strict"],
+                         cwd=ROOT, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     assert result["regular"] and result["rhyme_group"] == "下平十一尤" and result["marks"][0] == list("●●○○●")
+    assert result["level"] == "strict" and result["kind"] == "近体"
+    old = subprocess.run([sys.executable, "-m", "lit_poetry.metre", DENG_GUAN_QUE_LOU, "strict=true"], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert old.returncode == 1 and "(every)" in old.stdout and "level=every" in old.stderr  # 欲 at position 1
     broken = subprocess.run([sys.executable, "-m", "lit_poetry.metre", DENG_GUAN_QUE_LOU.replace("楼", "台")],
                             cwd=ROOT, capture_output=True, text=True)
     assert broken.returncode == 1 and "rhyme" in broken.stdout and "○" in broken.stdout
@@ -136,17 +235,20 @@ def lm(tiny_checkpoint):
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(form=st.sampled_from(list(FORMS)), metre=st.sampled_from(["relaxed", "strict"]), rhyme=st.booleans(),
-       seed=st.integers(0, 10_000))
+@given(form=st.sampled_from(list(FORMS)), metre=st.sampled_from(["relaxed", "strict", "every"]),
+       rhyme=st.booleans(), seed=st.integers(0, 10_000))
 def test_constrained_poems_pass_the_checker(lm, form, metre, rhyme, seed):
     model, vocab = lm
     for poem in sample(model, vocab, ["春", "月"], 2, form=form, metre=metre, rhyme=rhyme, seed=seed,
                        temperature=1.0):
-        verdict = check(poem["poem"], strict=metre == "strict")
+        verdict = check(poem["poem"], level=metre)
         assert poem["poem"].startswith(poem["start"]) and verdict.form == form
         if not poem["loosened"]:  # a dead end (said in `loosened`) may break the rule it dropped
             assert verdict.tones_ok, verdict.report()
-            assert verdict.rhyme_ok or not rhyme, verdict.report()
+            assert verdict.rhyme_ok or not rhyme, verdict.report()  # no 重韵 either
+        if rhyme:
+            ends = [line[-2] for k, line in enumerate(poem["lines"]) if k in verdict.pattern.rhyme_lines]
+            assert len(set(ends)) == len(ends), poem["poem"]  # never a rhyme character twice
 
 
 def test_acrostic_and_rhyme_group_hold_under_metre(lm):
@@ -163,8 +265,8 @@ def test_acrostic_and_rhyme_group_hold_under_metre(lm):
 
 def test_heads_that_fit_no_pattern_are_refused_in_one_line(lm):
     model, vocab = lm
-    with pytest.raises(LitPoetryError, match="fit no pattern of form=qijue under metre=strict"):
-        sample(model, vocab, None, 1, acrostic="春夏秋冬", form="qijue", metre="strict")
+    with pytest.raises(LitPoetryError, match="fit no pattern of form=qijue under metre=every"):
+        sample(model, vocab, None, 1, acrostic="春夏秋冬", form="qijue", metre="every")
     with pytest.raises(LitPoetryError, match="need a fixed form"):
         sample(model, vocab, ["月"], 1, metre="relaxed")
     with pytest.raises(LitPoetryError, match="rhyme_group='龘'"):
@@ -179,4 +281,5 @@ def test_a_dead_end_is_loosened_and_reported():
     model = PoetryLM(len(vocab), embedding_dim=8, hidden_size=8)
     (poem,) = sample(model, vocab, None, 1, form="wujue", metre="strict", rhyme=True, seed=0)
     assert len(poem["lines"]) == 4 and poem["loosened"]
-    assert all("tone" in note for note in poem["loosened"])
+    assert any("tone" in note for note in poem["loosened"])
+    assert all("tone" in note or "重韵" in note for note in poem["loosened"])  # too few 平 rhymes to never repeat

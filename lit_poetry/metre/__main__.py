@@ -2,8 +2,11 @@
 pattern it matched or comes nearest to, every violated position and rule, the rhyme group.
 
     python -m lit_poetry.metre "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
-    python -m lit_poetry.metre "朝辞白帝彩云间，..." strict=true        # every position, not 一三五不论
+    python -m lit_poetry.metre "朝辞白帝彩云间，..." level=strict       # 王力's marking; level=every: every position
     python -m lit_poetry.metre "..." output=json                        # for programs
+
+level=relaxed (the default) reads 一三五不论 with no 孤平 and no 三平尾; strict and every: patterns.py.
+strict=true, the former spelling, still works: it meant every position, so it is level=every (with a note).
 
 Installed, the same command is `lit-poetry-metre`. Exit status 0 when the poem is regular, 1 when not.
 """
@@ -13,6 +16,7 @@ import json
 import sys
 
 from lit_poetry.cli import guarded
+from lit_poetry.metre.patterns import LEVELS
 
 
 @guarded
@@ -23,12 +27,17 @@ def main(argv: list[str] | None = None) -> int:
             for a in argv]
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("poem", help="the poem, lines ended by ，。？！；")
-    ap.add_argument("--strict", default="false", choices=["true", "false"])
+    ap.add_argument("--level", default=None, choices=LEVELS)
+    ap.add_argument("--strict", default=None, choices=["true", "false"], help="former spelling of level=every")
     ap.add_argument("--output", default="text", choices=["text", "json"])
     args = ap.parse_args(argv)
     from lit_poetry.metre.checker import check
 
-    verdict = check(args.poem, strict=args.strict == "true")
+    level = args.level or ("every" if args.strict == "true" else "relaxed")
+    if args.strict == "true" and not args.level:
+        print("note: strict=true is now level=every (every position); level=strict is 王力's marking",
+              file=sys.stderr)
+    verdict = check(args.poem, level=level)
     print(json.dumps(verdict.to_json(), ensure_ascii=False) if args.output == "json" else verdict.report())
     return 0 if verdict.regular else 1
 

