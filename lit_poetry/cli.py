@@ -2,7 +2,8 @@
 
 - `start=日` and `start=[日,红,山]` pass Hydra's override grammar (it takes non-ASCII only in quotes), and
   so do paths with `=` in them (`ckpt_path=.../epoch=2-step=40.ckpt`, as Lightning names checkpoints);
-- a `LitPoetryError` prints one `error: ...` line and exits with status 2, no traceback;
+- a `LitPoetryError` prints one `error: ...` line and exits with status 2, no traceback; so does a run
+  folder (`hydra.run.dir=`, `hydra.sweep.dir=`) that cannot be made, before Hydra tries;
 - the configs' `${lit_poetry.*:}` resolvers are registered before any config is composed;
 - in a multirun (a sweep), a job that fails that way is recorded in its folder's error.json and scores
   `inf`, so the sweep goes on and the sweeper (which refuses NaN) sees the worst possible value.
@@ -115,6 +116,20 @@ def register_resolvers() -> None:
 register_resolvers()
 
 
+def check_run_dirs(argv: list[str]) -> None:
+    """A `hydra.run.dir=` / `hydra.sweep.dir=` given on the command line must be a folder this process can
+    make: its nearest existing ancestor a writable folder. (Hydra's own failure is a traceback.)"""
+    for arg in argv:
+        key, _, value = arg.partition("=")
+        if key.lstrip("+") not in ("hydra.run.dir", "hydra.sweep.dir") or "${" in value:
+            continue
+        folder = Path(value.strip("'\"")).expanduser().absolute()
+        ancestor = next(p for p in (folder, *folder.parents) if p.exists())
+        if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+            raise LitPoetryError(f"{key}={value} cannot be made: {ancestor} is not a folder this user can write "
+                                 f"in; give {key}= a writable folder")
+
+
 def hydra_command(config_name: str) -> Callable[[Callable], Callable[[], object]]:
     """`@hydra_command("train") def task(cfg): ...` gives `main()`, the entry point of a Hydra command
     reading configs/<config_name>.yaml. Heavy imports belong inside `task`, so `--help` stays fast."""
@@ -135,6 +150,10 @@ def hydra_command(config_name: str) -> Callable[[Callable], Callable[[], object]
         @functools.wraps(task)
         def main():
             quote_unicode_overrides()
+            try:
+                check_run_dirs(sys.argv[1:])
+            except LitPoetryError as e:
+                exit_with_error(e)
             return hydra_main()
 
         return main

@@ -94,9 +94,12 @@ def find_runs(root: Path) -> list[Run]:
 
 def shorten_labels(runs: list[Run]) -> None:
     """Drop the overrides every run shares: `optimizer=adam,trainer.max_epochs=8` -> `optimizer=adam`;
-    runs started with the same overrides are told apart by their folder names."""
+    runs started with the same overrides, and a run alone, are named by their folders."""
+    if len(runs) == 1:
+        runs[0].label = runs[0].path.name
+        return
     parts = [run.label.split(",") for run in runs]
-    shared = set.intersection(*map(set, parts)) if len(runs) > 1 else set()
+    shared = set.intersection(*map(set, parts))
     for run, items in zip(runs, parts):
         run.label = ",".join(p for p in items if p not in shared) or (run.path.name if shared else run.label)
 

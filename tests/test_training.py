@@ -110,6 +110,17 @@ def test_train_script_reports_user_errors_in_one_line(tmp_path):
     assert run.stderr.strip().splitlines()[-1].startswith("error: ckpt_path=/nonexistent.ckpt does not exist")
 
 
+def test_a_run_folder_that_cannot_be_made_is_one_line(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    run = run_cli("train.py", f"hydra.run.dir={blocker / 'run'}", "logger=none")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines() == [
+        f"error: hydra.run.dir={blocker / 'run'} cannot be made: {blocker} is not a folder this user can write in; "
+        "give hydra.run.dir= a writable folder"]
+    assert blocker.read_text() == "not a folder"  # nothing written over
+
+
 def test_a_malformed_time_limit_is_one_clear_error(tmp_path):
     with pytest.raises(LitPoetryError, match=r"trainer.max_time=72 minutes is not a duration; give DD:HH:MM:SS"):
         train(compose_train(tmp_path, ["trainer.max_time='72 minutes'"]))

@@ -19,8 +19,10 @@ the 平水韵 rhyme group), from three sources, in this order of trust:
 tell it (`readings_in`): a two-character word the strains mark one way at least 90% of at least 3 times
 (乘黄 平, 不复 仄) reads that way. The strains mark some 多音字 one way always (忘 醒 怨: a single-reading
 dictionary, not a reading of the poem), so they count as evidence only for characters the strains mark
-both ways, each at least 5% of the time. Such a character's common reading (`common_tone`: the strains'
-majority, 空 平, 乘 平) is what the 孤平 and 三平尾 rules read where the context says nothing, and a
+both ways, each at least 5% of the time. Such a character's common reading (`common_tone`: one the strains
+give it at least 80% of the time: 空 平; not 看, 72% 平) is what the 孤平 and 三平尾 rules read where the
+word says nothing (80%, not a simple majority: a majority flags 三平尾 at 看 长 重 当 where poets read
+them 仄, and moves the relaxed pass rates 2-3 points away from a human reading; docs/results.md), and a
 polyphone rhymes in generation only on a reading the strains give it at least 10% of the time
 (`rhymes_on`: not 不 汉 母 as 平).
 
@@ -50,6 +52,7 @@ _GROUP = re.compile(r"^(上平|下平|上|去|入)聲?(.+)$")
 MISSING = {"下平一先": "先"}  # characters the source lists leave out of their own group
 WORD_MIN, WORD_SHARE = 3, 0.9  # a word's strains decide a 多音字's reading there: this many times, this share
 DISTINGUISHED = 0.05  # the strains count as evidence for a 多音字 they mark each way at least this often
+COMMON_SHARE = 0.8  # a 多音字's common reading (for 孤平 / 三平尾): this share of its marks (docs/results.md)
 COMMON = 3000  # characters kept in ToneTable.common
 RHYME_SHARE = 0.1  # a 多音字 rhymes (in generation) on a reading the strains give it at least this often
 
@@ -112,9 +115,12 @@ class ToneTable:
         return min(ping, ze) >= DISTINGUISHED * (ping + ze) > 0
 
     def common_tone(self, char: str) -> str | None:
-        """A 多音字's usual reading (the strains' majority), None when the strains do not tell its readings apart."""
+        """A 多音字's usual reading: the one the strains give it at least COMMON_SHARE of the time, None when
+        no reading is that common or the strains do not tell its readings apart."""
         ping, ze = self.marks.get(to_simplified(char), (0, 0))
-        return None if not self.distinguished(char) or ping == ze else PING if ping > ze else ZE
+        if not self.distinguished(char) or max(ping, ze) < COMMON_SHARE * (ping + ze):
+            return None
+        return PING if ping > ze else ZE
 
     def rhymes_on(self, char: str) -> set[str]:
         """The 平声 groups a character may rhyme on in generation: a 多音字 only if its 平 reading is common."""
@@ -207,10 +213,12 @@ def strains_counts(data_dir: Path) -> tuple[dict[str, Counter], dict[str, Counte
     return chars, words
 
 
-def build_table(data_dir: Path | None) -> ToneTable:
+def build_table(data_dir: Path | None, mended: bool = True) -> ToneTable:
+    """The merged table; `mended=False` leaves out mending.py (to measure what it changes)."""
     tones, groups = pingshui_readings()
     table = ToneTable(tones, groups, dict.fromkeys(tones, "pingshui"))
-    mend(table.tones, table.groups, table.source)
+    if mended:
+        mend(table.tones, table.groups, table.source)
     table.common = "".join(tones)[:COMMON]  # the source lists put the usual characters of a group first
     if not (data_dir and (data_dir / "chinese-poetry" / "strains").is_dir()):
         return table

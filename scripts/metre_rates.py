@@ -1,0 +1,73 @@
+"""Pass rates of real poems under the checker's three levels, per form, and what the table's mending and
+the 多音字 word readings change: a markdown table for docs/results.md.
+
+    python scripts/metre_rates.py                 # 全唐诗's val split (data=tang), its poems of a regular shape
+    python scripts/metre_rates.py data=tang300 split=all    # another corpus, every poem
+
+Rows: the table as shipped; without mending.py (variants, missing characters, corrections); without the
+word readings and common readings of 多音字 (a 多音字 then fits wherever either reading does, as before).
+"""
+
+import dataclasses
+import sys
+from collections import Counter
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+
+from lit_poetry.data.processing import ProcessingConfig, prepare_poems, split_poems
+from lit_poetry.metre import check
+from lit_poetry.metre.patterns import FORM_NAMES, LEVELS
+from lit_poetry.metre.table import build_table, default_data_dir, tone_table
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def rates(poems: list[str], table) -> tuple[dict, list]:
+    """{form: {level: tones passed, "rhyme": passed, "poems": n, "not 近体": n}}, and the verdicts."""
+    out: dict[str, Counter] = {}
+    verdicts = []
+    for poem in poems:
+        by_level = {level: check(poem, level=level, table=table) for level in LEVELS}
+        relaxed = by_level["relaxed"]
+        if not relaxed.form:
+            continue
+        verdicts.append(tuple((v.tones_ok, v.rhyme_ok) for v in by_level.values()))
+        c = out.setdefault(relaxed.form, Counter())
+        c["poems"] += 1
+        c["rhyme"] += relaxed.rhyme_ok
+        c["not 近体"] += relaxed.kind != "近体"
+        c["重韵"] += relaxed.repeated_rhyme
+        for level, v in by_level.items():
+            c[level] += v.tones_ok
+    return out, verdicts
+
+
+def main(overrides: list[str]) -> None:
+    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
+        cfg = compose("eval", overrides=overrides or ["data=tang"])
+    settings = ProcessingConfig.from_settings(dict(cfg.data))
+    poems = prepare_poems(settings).texts
+    if cfg.split != "all":  # the split every other figure uses
+        poems = [poems[int(i)] for i in split_poems(len(poems), settings)[cfg.split]]
+    shipped = tone_table()
+    tables = {"as shipped": shipped,
+              "without mending.py": build_table(default_data_dir(), mended=False),
+              "without 多音字 word readings": dataclasses.replace(shipped, marks={}, words={}, _usual={})}
+    results = {name: rates(poems, table) for name, table in tables.items()}
+    print("| table | form | poems | tones relaxed | tones strict | tones every | rhyme | 重韵 | 仄韵/古体 |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, (by_form, _) in results.items():
+        for form, c in by_form.items():
+            n = c["poems"]
+            print(f"| {name} | {FORM_NAMES[form]} | {n:,} | " + " | ".join(
+                f"{c[k] / n:.1%}" for k in (*LEVELS, "rhyme", "重韵", "not 近体")) + " |")
+    shipped_verdicts = results["as shipped"][1]
+    for name in list(tables)[1:]:
+        changed = sum(a != b for a, b in zip(shipped_verdicts, results[name][1]))
+        print(f"\n{name}: {changed:,} of {len(shipped_verdicts):,} poems ({changed / len(shipped_verdicts):.1%}) "
+              "get another verdict (tones or rhyme at some level) than with the table as shipped")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
