@@ -221,13 +221,15 @@ class Metre:
         want, masks = self.pattern.lines[k], self.masks
         if self.tones == "off":
             return None
-        core = len(want) - 5  # 孤平 and 三平尾 are read on the last five characters, 多音字 as they are commonly
-        if self.tones != "every" and want.endswith("仄仄仄平平") and j - core == 2:
+        at = j - (len(want) - 5)  # 孤平 and 三平尾 are read on the last five characters, 多音字 as commonly read
+        if want.endswith("仄仄仄平平") and at == 2:
             return ZE, masks.ruled_ze  # no 三平尾
-        if self.tones != "every" and want.endswith(B_LINE) and j - core in (2, 3):
-            if self.rule_tone(line, core + (j - core - 2)) == (ZE if j - core == 2 else PING):
-                # no 孤平 (a 仄 first needs a 平 third: 本句自救); no 三平尾 (a 平 third needs a 仄 fourth)
-                return (PING, masks.ruled_ping) if j - core == 2 else (ZE, masks.ruled_ze)
+        if want.endswith(B_LINE) and at == 0 and self.tones == "every":
+            return PING, masks.ruled_ping  # the first is fixed 平 here: not a 多音字 the 孤平 rule reads 仄
+        if want.endswith(B_LINE) and at in (2, 3) and self.rule_tone(line, j - 2 if at == 2 else j - 1) == (
+                ZE if at == 2 else PING):
+            # no 孤平 (a 仄 first needs a 平 third: 本句自救); no 三平尾 (a 平 third needs a 仄 fourth)
+            return (PING, masks.ruled_ping) if at == 2 else (ZE, masks.ruled_ze)
         if not free(want, j, self.tones):
             return want[j], masks.ping if want[j] == PING else masks.ze
         return None

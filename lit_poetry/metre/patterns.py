@@ -17,7 +17,8 @@ Three levels of reading (`LEVELS`):
 - strict, 王力's marking (《汉语诗律学》, 《诗词格律》): free are the first character of a seven-character line
   and the first of each five (⊙仄平平仄, ⊙平平仄仄, ⊙仄仄平平; in 平平仄仄平 the 孤平 rule governs it), and
   the third of 平平仄仄平 (平平平仄平); the third of the other three is fixed. 孤平 and 三平尾 are checked;
-- every: every position as the pattern says.
+- every: every position as the pattern says (孤平 and 三平尾 checked too: a 多音字 fits either reading, but
+  the rules read its common one).
 Relaxed and strict accept the 拗救 of the rulebooks and name them (`Reading.accepted`): 特拗 (平平平仄仄
 written 平平仄平仄), 本句自救 (仄平平仄平: the third rescues the first of a 平平仄仄平 line) and 对句相救 (a
 仄仄平平仄 line with its third and/or fourth 仄, rescued by a 平 third in the next line). A poem that passes
@@ -140,12 +141,12 @@ def read_line(want: str, tones: list[set[str]], level: str, common: list[str | N
             accepted.append((core, "本句自救 仄平平仄平"))
     faults = [Fault(j, "tone", w) for j, (can, w) in enumerate(zip(tones, want))
               if not free(want, j, level) and not fits(can, w)]
-    if level != "every":
-        if want.endswith(B_LINE) and rule_tone[core] == ZE and rule_tone[core + 2] == ZE:
-            faults.append(Fault(core, "孤平", PING))
-        if want.endswith(PING) and all(t == PING for t in rule_tone[-3:]):
-            at = next(j for j in range(len(want) - 3, len(want)) if want[j] == ZE)
-            faults = [f for f in faults if f.position != at] + [Fault(at, "三平尾", ZE)]
+    # the rules hold at every level (a 多音字 that fits a fixed position may still make one by its common reading)
+    if want.endswith(B_LINE) and rule_tone[core] == ZE and rule_tone[core + 2] == ZE:
+        faults = [f for f in faults if f.position != core] + [Fault(core, "孤平", PING)]
+    if want.endswith(PING) and all(t == PING for t in rule_tone[-3:]):
+        at = next(j for j in range(len(want) - 3, len(want)) if want[j] == ZE)
+        faults = [f for f in faults if f.position != at] + [Fault(at, "三平尾", ZE)]
     return Reading(sorted(faults, key=lambda f: f.position), accepted, want)
 
 
