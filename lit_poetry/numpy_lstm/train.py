@@ -61,7 +61,7 @@ def main(argv=None) -> list[float]:
     ap.add_argument("--embed", type=int, default=64)
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--data", default="tangshi", help="corpus name or file")
-    ap.add_argument("--data-dir", default=None, help="default: $LIT_POETRY_DATA, else ./data")
+    ap.add_argument("--data-dir", default=None, help="default: $LIT_POETRY_DATA, else ~/.cache/lit_poetry/data")
     ap.add_argument("--max-len", type=int, default=24)
     ap.add_argument("--clip", type=float, default=5.0, help="global gradient-norm clip (0: off)")
     ap.add_argument("--log-every", type=int, default=50)
