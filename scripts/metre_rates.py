@@ -6,6 +6,7 @@ the 多音字 word readings change: a markdown table for docs/results.md.
 
 Rows: the table as shipped; without mending.py (variants, missing characters, corrections); without the
 word readings and common readings of 多音字 (a 多音字 then fits wherever either reading does, as before).
+Last, the 平 characters that end a rhyming line and still have no 平水韵 group, with their counts.
 """
 
 import dataclasses
@@ -18,7 +19,7 @@ from hydra import compose, initialize_config_dir
 from lit_poetry.data.processing import ProcessingConfig, prepare_poems, split_poems
 from lit_poetry.metre import check
 from lit_poetry.metre.patterns import FORM_NAMES, LEVELS
-from lit_poetry.metre.table import build_table, default_data_dir, tone_table
+from lit_poetry.metre.table import PING, build_table, default_data_dir, tone_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,6 +63,11 @@ def main(overrides: list[str]) -> None:
             n = c["poems"]
             print(f"| {name} | {FORM_NAMES[form]} | {n:,} | " + " | ".join(
                 f"{c[k] / n:.1%}" for k in (*LEVELS, "rhyme", "重韵", "not 近体")) + " |")
+    gaps = Counter(v.lines[k][-1] for poem in poems for v in [check(poem, table=shipped)] if v.form
+                   for k in v.pattern.rhyme_lines if k and not shipped.ping_groups(v.lines[k][-1])
+                   and PING in shipped.tones_of(v.lines[k][-1]))
+    print(f"\n平 rhyme characters without a 平水韵 group: {len(gaps)} characters, {gaps.total()} lines: "
+          + " ".join(f"{c}{n}({shipped.source.get(c, 'Mandarin')})" for c, n in gaps.most_common()))
     shipped_verdicts = results["as shipped"][1]
     for name in list(tables)[1:]:
         changed = sum(a != b for a, b in zip(shipped_verdicts, results[name][1]))
