@@ -20,7 +20,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: n
 import gradio as gr  # noqa: E402
 
 from lit_poetry.errors import LitPoetryError  # noqa: E402
-from lit_poetry.generation import in_script, lines_in, sample  # noqa: E402
+from lit_poetry.generation import in_script, lines_in, notes_of, sample  # noqa: E402
 from lit_poetry.metre import check  # noqa: E402
 from lit_poetry.metre.patterns import LEVELS  # noqa: E402
 
@@ -102,7 +102,7 @@ class PoemWriter:
         for k, poem in enumerate(poems):
             probabilities += ([("\n\n", None)] if k else []) + [(c, round(q, 4)) for c, q in
                                                                   zip(poem["poem"], poem["probabilities"])]
-        return Reply(laid_out, probabilities, "")
+        return Reply(laid_out, probabilities, "\n".join(notes_of(poems)))
 
 
     @staticmethod

@@ -4,7 +4,7 @@ ValidatedEnd, the `trainer.max_time` guard that validates before it stops (train
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.callbacks import Timer
 
-from lit_poetry.generation import REPORT_STARTS, sample
+from lit_poetry.generation import REPORT_STARTS, notes_of, sample
 
 
 class SamplePoems(Callback):
@@ -20,7 +20,8 @@ class SamplePoems(Callback):
         epoch = trainer.current_epoch
         poems = sample(pl_module.net, pl_module.vocab, list(self.starts), temperature=self.temperature,
                        max_len=self.max_len, seed=epoch)
-        print(f"\nsamples after epoch {epoch}:\n" + "\n".join(f"  {p['start']}: {p['poem']}" for p in poems))
+        print(f"\nsamples after epoch {epoch}:\n" + "\n".join(
+            [f"  {p['start']}: {p['poem']}" for p in poems] + [f"  {note}" for note in notes_of(poems)]))
         for logger in trainer.loggers:
             if hasattr(logger, "log_text"):
                 logger.log_text("samples", columns=["epoch", "start", "poem"],

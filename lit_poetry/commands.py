@@ -43,7 +43,7 @@ def generate(cfg: DictConfig) -> None:
     if cfg.output not in ("text", "json"):
         raise LitPoetryError(f"output='{cfg.output}' is not one of text, json")
     from lit_poetry.checkpoint import load_for_use
-    from lit_poetry.generation import in_script, lines_in, sample
+    from lit_poetry.generation import in_script, lines_in, notes_of, sample
 
     in_script([], cfg.script)  # a bad script name fails before the model loads
     trained = load_for_use(cfg.ckpt_path, cfg.device)  # without ckpt_path: the shipped model
@@ -53,9 +53,8 @@ def generate(cfg: DictConfig) -> None:
                    top_p=cfg.top_p, max_len=cfg.max_len, seed=cfg.seed, metre=as_metre(cfg.metre),
                    rhyme=bool(cfg.rhyme), rhyme_group=str(cfg.rhyme_group) if cfg.rhyme_group else None)
     poems = in_script(poems, cfg.script)
-    for poem in poems:  # a dead end loosened the metre: say where (it is rare; the JSON carries it too)
-        for note in poem.get("loosened", []):
-            print(f"note: {poem['start'] or 'poem'}: {note}", file=sys.stderr)
+    for note in notes_of(poems):  # converted input, and where a dead end loosened the metre (the JSON has both)
+        print(note, file=sys.stderr)
     if cfg.output == "json":
         print(json.dumps(poems, ensure_ascii=False))
     else:

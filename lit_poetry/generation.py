@@ -5,7 +5,6 @@ write next: start words, acrostic heads, the form.
 """
 
 import random
-import sys
 
 import torch
 
@@ -64,30 +63,18 @@ def suggest(char: str, vocab: Vocabulary, n: int = 5) -> str:
     return f"a character read '{sound}': {' '.join(same)}" if same else ""
 
 
-@torch.no_grad()
-def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_samples: int = 1, *,
-           acrostic: str = "", form: str = "free", prefix: str = "", temperature: float = 0.8,
-           top_k: int = 0, top_p: float = 1.0, max_len: int = 64, seed: int | None = None,
-           metre: str = "off", rhyme: bool = False, rhyme_group: str | None = None) -> list[dict]:
-    """Poems as dicts {start, poem, lines, probabilities}: `num_samples` for each start word (one batch for
-    all); `probabilities` holds each character's probability under the model (temperature 1, no constraint).
-
-    temperature <= 0 is greedy decoding. `prefix` is read before the poem (mood) and not printed.
-    Traditional characters and half-width punctuation in the inputs are converted (one note on stderr).
-    `metre` (off | relaxed | strict | every) and `rhyme` hold a fixed form to one 近体诗 pattern per poem, chosen
-    at random among those its start words and acrostic fit; such poems also carry {pattern, loosened}:
-    the pattern's name and the positions where a dead end made decoding drop the rhyme group or the tone."""
+def prepare_rows(vocab: Vocabulary, classes: TokenClasses, starts: list[str] | None, num_samples: int,
+                 acrostic: str, form: str, prefix: str, metre: str, rhyme: bool, rhyme_group: str | None,
+                 seed: int | None) -> tuple[list[tuple[str, list]], str, list[str]]:
+    """The request, checked and normalised: one (start, constraints) row per poem, the prefix as the
+    model reads it, and the notes for the reader (what the input conversion changed)."""
     starts, acrostic, prefix, note = normalise_inputs(list(starts) if starts else [""], acrostic, prefix)
-    if note:
-        print(note, file=sys.stderr)
     for s in starts:
         check_in_vocab(s, vocab, "start")
     check_in_vocab(acrostic, vocab, "acrostic")
     check_in_vocab(prefix.rstrip(PUNCTUATION), vocab, "prefix")
     if acrostic and any(s and s[0] != acrostic[0] for s in starts):
         raise LitPoetryError(f"start words {starts} must begin with the acrostic's first character '{acrostic[0]}'")
-    device = next(model.parameters()).device
-    classes = TokenClasses(vocab, device)
     if metre != "off" or rhyme or rhyme_group:  # one pattern per poem: each row its own constraints
         masks, rng = MetreClasses.of(classes), random.Random(seed)
         rows = [(s, poem_constraints(classes, s, acrostic, form, metre, rhyme, rhyme_group, masks, rng))
@@ -95,14 +82,19 @@ def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_sample
     else:
         per_start = {s: poem_constraints(classes, s, acrostic, form) for s in dict.fromkeys(starts)}  # checked
         rows = [(s, per_start[s]) for s in starts for _ in range(num_samples)]
+    return rows, prefix, [note] if note else []
+
+
+@torch.no_grad()
+def decode(model, vocab: Vocabulary, rows: list[tuple[str, list]], prefix: str, max_len: int,
+           temperature: float, top_k: int, top_p: float, seed: int | None
+           ) -> tuple[list[str], list[list[float]], list[list[str]]]:
+    """One batch of rows, each under its constraints: per row its text, each character's probability
+    under the model (temperature 1, no constraint), and where a dead end loosened a constraint."""
+    device = next(model.parameters()).device
     loosened: list[list[str]] = [[] for _ in rows]
-    if form in FORMS:
-        max_len = (FORMS[form][0] + 1) * FORMS[form][1]
-    elif acrostic:  # room for every head's line
-        max_len = max(max_len, len(acrostic) * (MAX_FREE_LINE + 1))
     generator = torch.Generator(device=device)
     generator.manual_seed(seed if seed is not None else torch.seed())
-
     was_training = model.training
     model.eval()
     R = len(rows)
@@ -111,7 +103,7 @@ def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_sample
     logits, state = model(ids)  # (R, P, V)
     logits = logits[:, -1].float()  # (R, V)
     texts, done = [""] * R, [False] * R
-    probs: list[list[float]] = [[] for _ in rows]  # each written character's probability under the model
+    probs: list[list[float]] = [[] for _ in rows]
     for _ in range(max_len + 1):  # max_len characters, then <eos>
         allowed = torch.zeros_like(logits, dtype=torch.bool)  # (R, V)
         forced = torch.full((R,), -1, dtype=torch.long, device=device)  # (R,)
@@ -144,13 +136,41 @@ def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_sample
         logits, state = model(next_ids[:, None], state)  # (R, 1, V)
         logits = logits[:, -1].float()  # (R, V)
     model.train(was_training)
-    poems = [{"start": start, "poem": text, "lines": split_lines(text), "probabilities": p}
-             for (start, _), text, p in zip(rows, texts, probs)]
-    for poem, (_, constraints), notes in zip(poems, rows, loosened):
-        for c in constraints:
-            if isinstance(c, Metre):
-                poem.update(pattern=c.pattern.name, loosened=notes)
-    return poems
+    return texts, probs, loosened
+
+
+def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_samples: int = 1, *,
+           acrostic: str = "", form: str = "free", prefix: str = "", temperature: float = 0.8,
+           top_k: int = 0, top_p: float = 1.0, max_len: int = 64, seed: int | None = None,
+           metre: str = "off", rhyme: bool = False, rhyme_group: str | None = None) -> list[dict]:
+    """`num_samples` poems for each start word (one batch for all), each a dict with the same keys:
+    start, poem, lines, probabilities (each character's under the model, temperature 1, no constraint),
+    pattern (the 近体诗 pattern's name under `metre`/`rhyme`, else None), loosened (where a dead end
+    made decoding drop the rhyme or the tone) and notes (what the input conversion changed: traditional
+    characters and half-width punctuation are written as the corpus is). The callers show the notes.
+
+    temperature <= 0 is greedy decoding. `prefix` is read before the poem (mood) and not printed.
+    `metre` (off | relaxed | strict | every) and `rhyme` hold a fixed form to one 近体诗 pattern per poem,
+    chosen at random among those its start words and acrostic fit."""
+    classes = TokenClasses(vocab, next(model.parameters()).device)
+    rows, prefix, notes = prepare_rows(vocab, classes, starts, num_samples, acrostic, form, prefix, metre,
+                                       rhyme, rhyme_group, seed)
+    if form in FORMS:
+        max_len = (FORMS[form][0] + 1) * FORMS[form][1]
+    elif acrostic:  # room for every head's line
+        max_len = max(max_len, len(acrostic.replace(" ", "")) * (MAX_FREE_LINE + 1))
+    texts, probs, loosened = decode(model, vocab, rows, prefix, max_len, temperature, top_k, top_p, seed)
+    patterns = [next((c.pattern.name for c in constraints if isinstance(c, Metre)), None) for _, constraints in rows]
+    return [{"start": start, "poem": text, "lines": split_lines(text), "probabilities": p, "pattern": pattern,
+             "loosened": where, "notes": list(notes)}
+            for (start, _), text, p, pattern, where in zip(rows, texts, probs, patterns, loosened)]
+
+
+def notes_of(poems: list[dict]) -> list[str]:
+    """What a reader should be told about a request's poems: the input notes (shared by all), then each
+    poem's loosened positions."""
+    notes = list(poems[0]["notes"]) if poems else []
+    return notes + [f"note: {p['start'] or 'poem'}: {where}" for p in poems for where in p["loosened"]]
 
 
 def _sample_masked(logits: torch.Tensor, allowed: torch.Tensor, top_k: int, top_p: float,

@@ -68,7 +68,9 @@ def test_api_writes_bounded_poems_and_explains_bad_input(url):
             ask(client, **kwargs)
     # traditional in (converted), traditional out; the server still serves after every refusal
     poems_html, _, message = ask(client, acrostic="風花雪月", form="wujue", seed=1, script="traditional")
-    assert message == "" and [line[0] for line in lines_of(poems_html)[0]] == list("風花雪月")
+    assert [line[0] for line in lines_of(poems_html)[0]] == list("風花雪月")
+    assert message.startswith("note: input written as the corpus is")  # the page shows the conversion
+    assert message.endswith("acrostic 風花雪月 -> 风花雪月")
     # tones and rhyme: each line's marks beneath it, and the pattern
     poems_html, _, message = ask(client, start="月", form="wujue", metre="relaxed", rhyme=True, seed=4)
     assert message == "" and poems_html.count('class="marks"') == 4 and "五言绝句" in poems_html
@@ -135,6 +137,31 @@ def test_in_a_browser_an_acrostic_qijue_then_a_bad_character_then_a_poem_again(u
     assert page.locator("#message").inner_text().strip() == ""
     assert [line[0] for line in page.locator("#poems .poem p").all_inner_texts()[:2]] == ["山", "水"]
     page.close()
+
+
+def test_in_a_browser_the_input_conversion_is_shown(url, browser):
+    page = browser.new_page()
+    page.goto(url)
+    write(page, "風花雪月", "五言绝句 5×4")
+    page.wait_for_selector("#poems .poem p")
+    page.wait_for_function("document.querySelector('#message').innerText.includes('風花雪月 -> 风花雪月')")
+    assert "input written as the corpus is" in page.locator("#message").inner_text()
+    page.close()
+
+
+def test_the_page_says_where_a_dead_end_loosened_the_metre():
+    """A vocabulary with no 仄 character: strict metre cannot hold, and the reply says where it gave way."""
+    import torch
+
+    from lit_poetry.data.vocab import Vocabulary
+    from lit_poetry.metre import PING, tone_table
+    from lit_poetry.models.poetry_lm import PoetryLM
+
+    vocab = Vocabulary([*[c for c in "东风红中天山春花年人心" if tone_table().tones_of(c) == {PING}], "，", "。"])
+    torch.manual_seed(0)
+    writer = PoemWriter(PoetryLM(len(vocab), embedding_dim=8, hidden_size=8), vocab, Limits())
+    reply = writer.write("", "", "wujue", "", 0.8, 0.9, 0, 1, "simplified", metre="strict", rhyme=True)
+    assert reply.poems_html and "which was dropped there" in reply.message and "tone" in reply.message
 
 
 @pytest.mark.parametrize("seed", [1e30, 2**63])

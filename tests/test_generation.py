@@ -7,7 +7,7 @@ import torch
 
 from lit_poetry.checkpoint import load_poetry_lm
 from lit_poetry.errors import LitPoetryError
-from lit_poetry.generation import REPORT_STARTS, sample
+from lit_poetry.generation import REPORT_STARTS, notes_of, sample
 from lit_poetry.text import FORMS, PUNCTUATION, is_han, split_lines
 
 from .helpers import ROOT
@@ -148,17 +148,34 @@ def test_generation_starts_without_lightning():
     assert run.returncode == 0 and run.stdout.strip() == "[]", run.stdout + run.stderr
 
 
-def test_traditional_input_and_half_width_punctuation_are_converted(lm, capsys):
+def test_traditional_input_and_half_width_punctuation_are_converted(lm):
     model, vocab = lm
     assert {"风", "花", "雪", "月", "红"} <= set(vocab.itos)
     poems = sample(model, vocab, ["紅"], 2, acrostic="紅花雪月", form="wujue", prefix="秋風, 蕭瑟", seed=4)
     assert all(p["start"] == "红" and [line[0] for line in p["lines"]] == list("红花雪月") for p in poems)
-    note = capsys.readouterr().err.strip().splitlines()
-    assert len(note) == 1 and "start 紅 -> 红" in note[0] and "acrostic 紅花雪月 -> 红花雪月" in note[0]
-    assert "prefix 秋風, 蕭瑟 -> 秋风，萧瑟" in note[0]
+    (note,) = notes_of(poems)  # one note for the request, carried by every poem
+    assert all(p["notes"] == [note] for p in poems)
+    assert "start 紅 -> 红" in note and "acrostic 紅花雪月 -> 红花雪月" in note
+    assert "prefix 秋風, 蕭瑟 -> 秋风，萧瑟" in note
     # the prefix is read exactly as if typed in the corpus convention
-    assert poems == sample(model, vocab, ["红"], 2, acrostic="红花雪月", form="wujue", prefix="秋风，萧瑟", seed=4)
-    assert capsys.readouterr().err == ""  # nothing to convert, nothing said
+    typed = sample(model, vocab, ["红"], 2, acrostic="红花雪月", form="wujue", prefix="秋风，萧瑟", seed=4)
+    assert [p["poem"] for p in typed] == [p["poem"] for p in poems]
+    assert notes_of(typed) == []  # nothing to convert, nothing said
+
+
+def test_every_poem_has_the_same_keys(lm):
+    model, vocab = lm
+    free = sample(model, vocab, ["月"], 1, seed=0)
+    strict = sample(model, vocab, ["月"], 1, form="wujue", metre="strict", rhyme=True, seed=0)
+    assert free[0].keys() == strict[0].keys() == {"start", "poem", "lines", "probabilities", "pattern",
+                                                   "loosened", "notes"}
+    assert free[0]["pattern"] is None and "五言绝句" in strict[0]["pattern"]
+
+
+def test_generate_prints_the_input_note_on_stderr(tiny_checkpoint):
+    run = subprocess.run([sys.executable, "generate.py", f"ckpt_path={tiny_checkpoint}", "start=紅", "seed=0"],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0 and "start 紅 -> 红" in run.stderr and run.stdout.startswith("红")
 
 
 def test_script_traditional_converts_back_to_the_simplified_poem(tiny_checkpoint):

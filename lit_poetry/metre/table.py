@@ -63,6 +63,12 @@ def group_name(traditional: str) -> str:
     return simple
 
 
+@cache
+def _simplified(char: str) -> str:
+    """One character's simplified form, remembered (the checker asks for the same few thousand often)."""
+    return to_simplified(char)
+
+
 def is_ping(group: str) -> bool:
     return group.startswith(("上平", "下平"))
 
@@ -86,14 +92,14 @@ class ToneTable:
 
     def tones_of(self, char: str) -> set[str]:
         """The Tang tone classes of a character (simplified or traditional); pypinyin as the last resort."""
-        simple = to_simplified(char)
+        simple = _simplified(char)
         if simple in self.tones:
             return self.tones[simple]
         return _mandarin_tone(simple)
 
     def ping_groups(self, char: str) -> set[str]:
         """The 平声 rhyme groups of a character ({} if it has no 平 reading in the 平水韵)."""
-        return {g for g in self.groups.get(to_simplified(char), ()) if is_ping(g)}
+        return {g for g in self.groups.get(_simplified(char), ()) if is_ping(g)}
 
     def readings_in(self, line: str) -> list[set[str]]:
         """The tones of each character of a line, a 多音字 narrowed to one where its word in the strains
@@ -102,29 +108,29 @@ class ToneTable:
         for k, char in enumerate(line):
             tones = self.tones_of(char)
             if len(tones) == 2:
-                simple = to_simplified(char)
-                after = self.words.get(simple + to_simplified(line[k + 1]) + ">") if k + 1 < len(line) else None
-                before = self.words.get(to_simplified(line[k - 1]) + simple + "<") if k else None
+                simple = _simplified(char)
+                after = self.words.get(simple + _simplified(line[k + 1]) + ">") if k + 1 < len(line) else None
+                before = self.words.get(_simplified(line[k - 1]) + simple + "<") if k else None
                 tones = {after or before} if after or before else tones
             out.append(tones)
         return out
 
     def distinguished(self, char: str) -> bool:
         """Whether the strains tell this 多音字's readings apart (mark it each way often enough to be evidence)."""
-        ping, ze = self.marks.get(to_simplified(char), (0, 0))
+        ping, ze = self.marks.get(_simplified(char), (0, 0))
         return min(ping, ze) >= DISTINGUISHED * (ping + ze) > 0
 
     def common_tone(self, char: str) -> str | None:
         """A 多音字's usual reading: the one the strains give it at least COMMON_SHARE of the time, None when
         no reading is that common or the strains do not tell its readings apart."""
-        ping, ze = self.marks.get(to_simplified(char), (0, 0))
+        ping, ze = self.marks.get(_simplified(char), (0, 0))
         if not self.distinguished(char) or max(ping, ze) < COMMON_SHARE * (ping + ze):
             return None
         return PING if ping > ze else ZE
 
     def rhymes_on(self, char: str) -> set[str]:
         """The 平声 groups a character may rhyme on in generation: a 多音字 only if its 平 reading is common."""
-        ping, ze = self.marks.get(to_simplified(char), (0, 0))
+        ping, ze = self.marks.get(_simplified(char), (0, 0))
         return self.ping_groups(char) if not ping + ze or ping / (ping + ze) >= RHYME_SHARE else set()
 
     def usual(self, tone: str | None = None, group: str | None = None, avoid: str = "", n: int = 3) -> list[str]:
