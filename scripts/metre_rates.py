@@ -46,7 +46,8 @@ def rates(poems: list[str], table) -> tuple[dict, list]:
 
 def main(overrides: list[str]) -> None:
     with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
-        cfg = compose("eval", overrides=overrides or ["data=tang"])
+        given = any(o.split("=")[0] == "data" for o in overrides)  # 全唐诗 unless another corpus is named
+        cfg = compose("eval", overrides=overrides if given else ["data=tang", *overrides])
     settings = ProcessingConfig.from_settings(dict(cfg.data))
     poems = prepare_poems(settings).texts
     if cfg.split != "all":  # the split every other figure uses

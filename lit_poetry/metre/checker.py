@@ -7,8 +7,9 @@ The form comes from the shape (4 or 8 lines of 5 or 7 characters); the pattern i
 with the fewest tone faults (then rhyme faults). `level`: relaxed | strict | every (patterns.py). A 多音字
 is read by its word where the tone strains tell it, else it may stand where either reading fits, and the
 孤平 / 三平尾 rules read its common reading (table.py). Each violation names the character that causes it,
-the rule, what was expected and one fix. Rhymes: the even lines share one 平声 group (the first line may
-borrow a neighbour's: 首句借韵); the lines outside the group most of them share are the faults, and a
+the rule, what was expected and one fix. Rhymes: the even lines share one 平声 group (the first line's
+rhyme is not held to it, since 首句借韵 takes a neighbouring group; which groups neighbour is not
+checked); the lines outside the group most of them share are the faults, and a
 rhyme character used twice is 重韵. A poem whose even lines end in 仄 is 仄韵; one that breaks 粘对 (a
 fault at a second character) and has faults in two lines or more is 古体: not 近体 either way, and the
 report says so in one line instead of listing faults (the JSON keeps them).
@@ -19,8 +20,8 @@ from dataclasses import dataclass, field
 
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.metre.patterns import LEVELS, Pattern, fits, patterns, read_line
-from lit_poetry.metre.table import PING, ZE, ToneTable, rhyme_char, tone_table
-from lit_poetry.text import FORMS, PUNCTUATION, split_lines, to_simplified
+from lit_poetry.metre.table import PING, ZE, ToneTable, rhyme_char, simplified_char, tone_table
+from lit_poetry.text import FORMS, PUNCTUATION, split_lines
 
 MARKS = {frozenset({PING}): "○", frozenset({ZE}): "●", frozenset({PING, ZE}): "◐", frozenset(): "？"}
 
@@ -138,7 +139,7 @@ def check_rhymes(verdict: Verdict, pattern: Pattern, lines: list[str], table: To
     ends = {k: lines[k][-1] for k in pattern.rhyme_lines}
     groups = {k: table.ping_groups(c) for k, c in ends.items()}
     verdict.rhyme_groups = [sorted(g) for g in groups.values()]
-    even = [k for k in ends if k > 0]  # the first line may borrow a neighbouring group (首句借韵)
+    even = [k for k in ends if k > 0]  # the first line may borrow a neighbouring group (首句借韵): not held
     # the group most even lines share (the first line's counts half); a tie goes to the earlier line's group
     votes = {g: (sum(g in groups[k] for k in even) + 0.5 * (g in groups.get(0, ())),
                  -min(k for k in even if g in groups[k])) for k in even for g in groups[k]}
@@ -165,7 +166,7 @@ def check_rhymes(verdict: Verdict, pattern: Pattern, lines: list[str], table: To
 def classify(verdict: Verdict, table: ToneTable) -> None:
     """仄韵 and 古体 poems are not 近体: say so (the violations stay in the JSON for who wants them)."""
     even_ends = [line[-1] for k, line in enumerate(verdict.lines) if k % 2 == 1]
-    if all(table.tones_of(c) == {ZE} for c in even_ends):
+    if all(table.tones_of(c) == {ZE} or table.common_tone(c) == ZE for c in even_ends):
         verdict.kind, verdict.kind_note = "仄韵", f"not 近体: 仄韵 (the even lines end in 仄: {''.join(even_ends)})"
     tone_faults = [v for v in verdict.violations if v.rule in ("tone", "孤平", "三平尾")]
     broken = sorted({v.line for v in tone_faults if v.position == 2})  # 粘对 rests on the second character
@@ -184,7 +185,7 @@ def check(poem: str, level: str = "relaxed", table: ToneTable | None = None) -> 
         raise LitPoetryError(f"level='{level}' is not one of {', '.join(LEVELS)}")
     table = table or tone_table()
     # character by character: t2s's phrases would rewrite a simplified 沈吟 as 沉吟, and a reading with it
-    simple = "".join(map(to_simplified, poem))
+    simple = "".join(map(simplified_char, poem))
     lines = [line.rstrip(PUNCTUATION) for line in split_lines(simple) if line.rstrip(PUNCTUATION)]
     tones = [table.readings_in(line) for line in lines]
     form = form_of(lines)
@@ -193,6 +194,6 @@ def check(poem: str, level: str = "relaxed", table: ToneTable | None = None) -> 
     verdicts = [_against(p, lines, tones, table, level) for p in patterns(form)]
     # the pattern is read off the tones first; rhyme decides between patterns the tones fit equally
     verdict = min(verdicts, key=lambda v: (sum(x.rule not in ("rhyme", "重韵") for x in v.violations),
-                                           sum(x.rule == "rhyme" for x in v.violations), -v.fixed_correct))
+                                           sum(x.rule in ("rhyme", "重韵") for x in v.violations), -v.fixed_correct))
     classify(verdict, table)
     return verdict

