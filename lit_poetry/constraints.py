@@ -26,7 +26,7 @@ import torch
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.metre import PING, ZE, Pattern, patterns, tone_table
-from lit_poetry.metre.patterns import B_LINE, LEVELS, free
+from lit_poetry.metre.patterns import B_LINE, LEVELS, free, rule_tone
 from lit_poetry.text import FORMS, LINE_END, PUNCTUATION, is_han, line_end, split_lines
 
 MAX_FREE_LINE = 11  # form=free: a line this long must end (Tang lines have 3-11 characters)
@@ -236,8 +236,7 @@ class Metre:
 
     def rule_tone(self, line: str, j: int) -> str | None:
         """The tone the 孤平 and 三平尾 rules read for character j of a line (patterns.read_line)."""
-        tones = self.masks.table.readings_in(line)[j]
-        return next(iter(tones)) if len(tones) == 1 else self.masks.table.common_tone(line[j])
+        return rule_tone(self.masks.table.readings_in(line)[j], self.masks.table.common_tone(line[j]))
 
     def required_mask(self, pos: Position) -> torch.Tensor | None:
         """`required_tone`'s characters, with the 多音字 read by their word as the checker reads them: after

@@ -24,16 +24,18 @@ from lit_poetry.metre.table import PING, build_table, default_data_dir, tone_tab
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def rates(poems: list[str], table) -> tuple[dict, list]:
-    """{form: {level: tones passed, "rhyme": passed, "poems": n, "not 近体": n}}, and the verdicts."""
+def rates(poems: list[str], table) -> tuple[dict, list, list]:
+    """{form: {level: tones passed, "rhyme": passed, "poems": n, "not 近体": n}}, each poem's (tones, rhyme)
+    outcome per level, and the relaxed verdicts (poems of a regular shape only)."""
     out: dict[str, Counter] = {}
-    verdicts = []
+    verdicts, relaxed_verdicts = [], []
     for poem in poems:
         by_level = {level: check(poem, level=level, table=table) for level in LEVELS}
         relaxed = by_level["relaxed"]
         if not relaxed.form:
             continue
         verdicts.append(tuple((v.tones_ok, v.rhyme_ok) for v in by_level.values()))
+        relaxed_verdicts.append(relaxed)
         c = out.setdefault(relaxed.form, Counter())
         c["poems"] += 1
         c["rhyme"] += relaxed.rhyme_ok
@@ -41,7 +43,7 @@ def rates(poems: list[str], table) -> tuple[dict, list]:
         c["重韵"] += relaxed.repeated_rhyme
         for level, v in by_level.items():
             c[level] += v.tones_ok
-    return out, verdicts
+    return out, verdicts, relaxed_verdicts
 
 
 def main(overrides: list[str]) -> None:
@@ -59,14 +61,13 @@ def main(overrides: list[str]) -> None:
     results = {name: rates(poems, table) for name, table in tables.items()}
     print("| table | form | poems | tones relaxed | tones strict | tones every | rhyme | 重韵 | 仄韵/古体 |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for name, (by_form, _) in results.items():
+    for name, (by_form, _, _) in results.items():
         for form, c in by_form.items():
             n = c["poems"]
             print(f"| {name} | {FORM_NAMES[form]} | {n:,} | " + " | ".join(
                 f"{c[k] / n:.1%}" for k in (*LEVELS, "rhyme", "重韵", "not 近体")) + " |")
-    gaps = Counter(v.lines[k][-1] for poem in poems for v in [check(poem, table=shipped)] if v.form
-                   for k in v.pattern.rhyme_lines if k and not shipped.ping_groups(v.lines[k][-1])
-                   and PING in shipped.tones_of(v.lines[k][-1]))
+    gaps = Counter(v.lines[k][-1] for v in results["as shipped"][2] for k in v.pattern.rhyme_lines
+                   if k and not shipped.ping_groups(v.lines[k][-1]) and PING in shipped.tones_of(v.lines[k][-1]))
     print(f"\n平 rhyme characters without a 平水韵 group: {len(gaps)} characters, {gaps.total()} lines: "
           + " ".join(f"{c}{n}({shipped.source.get(c, 'Mandarin')})" for c, n in gaps.most_common()))
     shipped_verdicts = results["as shipped"][1]

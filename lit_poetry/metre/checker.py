@@ -110,12 +110,12 @@ def tone_fix(table: ToneTable, line: str, j: int, want: str, faults_at: dict[int
     return f"a {want} character (e.g. {', '.join(table.usual(tone=want, avoid=line))})"
 
 
-def _against(pattern: Pattern, lines: list[str], tones: list[list[set[str]]], table: ToneTable,
-             level: str) -> Verdict:
+def _against(pattern: Pattern, lines: list[str], tones: list[list[set[str]]], common: list[list[str | None]],
+             table: ToneTable, level: str) -> Verdict:
     verdict = Verdict(pattern.form, pattern, lines, [[MARKS[frozenset(t)] for t in row] for row in tones], level=level)
     for k, (line, row, wanted) in enumerate(zip(lines, tones, pattern.lines)):
         following = (pattern.lines[k + 1], tones[k + 1]) if k + 1 < len(lines) else None
-        reading = read_line(wanted, row, level, [table.common_tone(c) for c in line], following)
+        reading = read_line(wanted, row, level, common[k], following)
         for j, (can, want) in enumerate(zip(row, wanted)):
             fixed = pattern.fixed(k, j)
             verdict.fixed_total += fixed
@@ -191,7 +191,8 @@ def check(poem: str, level: str = "relaxed", table: ToneTable | None = None) -> 
     form = form_of(lines)
     if form is None:
         return Verdict(None, None, lines, [[MARKS[frozenset(t)] for t in row] for row in tones], level=level)
-    verdicts = [_against(p, lines, tones, table, level) for p in patterns(form)]
+    common = [[table.common_tone(c) for c in line] for line in lines]  # what the 孤平 / 三平尾 rules read
+    verdicts = [_against(p, lines, tones, common, table, level) for p in patterns(form)]
     # the pattern is read off the tones first; rhyme decides between patterns the tones fit equally
     verdict = min(verdicts, key=lambda v: (sum(x.rule not in ("rhyme", "重韵") for x in v.violations),
                                            sum(x.rule in ("rhyme", "重韵") for x in v.violations), -v.fixed_correct))

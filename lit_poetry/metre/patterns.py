@@ -96,11 +96,15 @@ class Fault:
 
 @dataclass
 class Reading:
-    """One line read against its pattern line: its faults, the 拗救 accepted, and the tones it was held to."""
+    """One line read against its pattern line: its faults and the 拗救 accepted."""
 
     faults: list[Fault]
     accepted: list[tuple[int, str]]  # (0-based position, name of the 拗 or 救)
-    wanted: str  # the pattern line after the accepted variants
+
+
+def rule_tone(can: set[str], common: str | None) -> str | None:
+    """The tone the 孤平 and 三平尾 rules read: a character's only one, else a 多音字's common reading."""
+    return next(iter(can)) if len(can) == 1 else common
 
 
 def fits(can: set[str], want: str) -> bool:
@@ -124,7 +128,7 @@ def read_line(want: str, tones: list[set[str]], level: str, common: list[str | N
     where either fits); `common`: a 多音字's usual reading, which the 孤平 and 三平尾 rules read;
     `next_line`: the next line's pattern and tones (for 对句相救)."""
     core, accepted = len(want) - 5, []
-    rule_tone = [next(iter(t)) if len(t) == 1 else c for t, c in zip(tones, common)]
+    ruled = [rule_tone(t, c) for t, c in zip(tones, common)]
     if level != "every":
         after_first = tones[core + 1 :]
         if want.endswith(C_LINE) and matches(after_first, TE_AO[1:]) and not matches(after_first, C_LINE[1:]):
@@ -137,17 +141,17 @@ def read_line(want: str, tones: list[set[str]], level: str, common: list[str | N
                 written = "仄仄" + ("仄" if third else "平") + ("仄" if fourth else "平") + "仄"
                 want = want[:core] + written
                 accepted.append((core + (3 if fourth else 2), f"拗 {written}, 对句相救"))
-        if want.endswith(B_LINE) and rule_tone[core] == ZE and tones[core + 2] == {PING}:
+        if want.endswith(B_LINE) and ruled[core] == ZE and tones[core + 2] == {PING}:
             accepted.append((core, "本句自救 仄平平仄平"))
     faults = [Fault(j, "tone", w) for j, (can, w) in enumerate(zip(tones, want))
               if not free(want, j, level) and not fits(can, w)]
     # the rules hold at every level (a 多音字 that fits a fixed position may still make one by its common reading)
-    if want.endswith(B_LINE) and rule_tone[core] == ZE and rule_tone[core + 2] == ZE:
+    if want.endswith(B_LINE) and ruled[core] == ZE and ruled[core + 2] == ZE:
         faults = [f for f in faults if f.position != core] + [Fault(core, "孤平", PING)]
-    if want.endswith(PING) and all(t == PING for t in rule_tone[-3:]):
+    if want.endswith(PING) and all(t == PING for t in ruled[-3:]):
         at = max(j for j in range(len(want) - 3, len(want)) if want[j] == ZE)  # 仄仄平平 third, 平平仄仄平 fourth
         faults = [f for f in faults if f.position != at] + [Fault(at, "三平尾", ZE)]
-    return Reading(sorted(faults, key=lambda f: f.position), accepted, want)
+    return Reading(sorted(faults, key=lambda f: f.position), accepted)
 
 
 def matches(tones: list[set[str]], pattern: str) -> bool:

