@@ -13,9 +13,11 @@ token", "allow only these tokens" or nothing; a row of the sampler combines its 
   group of the poem's first rhyme, or the one given), never one the poem has rhymed on already (重韵),
   and a 多音字 only on a 平 reading it commonly has. A 多音字 may stand wherever one of its readings fits.
 <pad>, <bos> and <unk> are never allowed: every mask is built from Han characters, punctuation and <eos>.
-The first constraint that forces wins; the masks of the others are intersected. A constraint may offer
-looser masks (`Metre`: without the rhyme group, then without the tone): when the intersection is empty,
-the looser ones are tried in that order, so decoding never dead-ends, and the Allow says so.
+Every constraint follows one protocol (`Constraint`): `decide(pos, level)` and `looser`, what each
+looser level gives up. The first constraint that forces wins; the masks of the others are intersected.
+When the intersection is empty, the looser levels are tried in turn (`Metre`: without the rhyme group,
+then without the tone), so decoding never dead-ends, and the Allow names what was given up. A new kind
+of constraint is one new class; `decide` below needs no change.
 """
 
 import random
@@ -26,7 +28,8 @@ import torch
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.metre import PING, ZE, Pattern, patterns, tone_table
-from lit_poetry.metre.patterns import B_LINE, LEVELS, free, rule_tone
+from lit_poetry.metre.patterns import LEVELS, allowed_tone, ruled_tones
+from lit_poetry.metre.table import simplified_char
 from lit_poetry.text import FORMS, LINE_END, PUNCTUATION, is_han, line_end, split_lines
 
 MAX_FREE_LINE = 11  # form=free: a line this long must end (Tang lines have 3-11 characters)
@@ -41,7 +44,7 @@ class Force:
 @dataclass(frozen=True)
 class Allow:
     mask: torch.Tensor  # (V,) bool
-    loosened: str = ""  # what a dead end made decoding give up here (Metre.LOOSER), else ""
+    loosened: str = ""  # what a dead end made decoding give up here (the constraints' `looser`), else ""
 
 
 Decision = Force | Allow | None
@@ -83,30 +86,40 @@ class TokenClasses:
         return self.vocab.stoi[char]
 
 
-class StartWords:
+class Constraint:
+    """What every constraint is: `decide` says what may come at `pos`, at `level` 0 (strictest) up to
+    len(looser); `looser[k]` names what level k+1 gives up (most constraints have no looser level)."""
+
+    looser: tuple[str, ...] = ()
+
+    def decide(self, pos: Position, level: int = 0) -> Decision:
+        raise NotImplementedError
+
+
+class StartWords(Constraint):
     def __init__(self, start: str, classes: TokenClasses):
         self.start, self.ids = start, [classes.id(c) for c in start]
 
-    def decide(self, pos: Position) -> Decision:
+    def decide(self, pos: Position, level: int = 0) -> Decision:
         return Force(self.ids[len(pos.text)]) if len(pos.text) < len(self.ids) else None
 
 
-class Acrostic:
+class Acrostic(Constraint):
     def __init__(self, heads: str, classes: TokenClasses):
         self.heads, self.ids = heads, [classes.id(c) for c in heads]
 
-    def decide(self, pos: Position) -> Decision:
+    def decide(self, pos: Position, level: int = 0) -> Decision:
         return Force(self.ids[pos.line]) if pos.in_line == 0 and pos.line < len(self.ids) else None
 
 
-class FixedForm:
+class FixedForm(Constraint):
     def __init__(self, form: str, classes: TokenClasses):
         if not {"，", "。"} <= classes.vocab.stoi.keys():
             raise LitPoetryError(f"form={form} needs ， and 。 but the model's vocabulary lacks them; use form=free")
         self.form, self.classes = form, classes
         self.chars, self.lines = FORMS[form]
 
-    def decide(self, pos: Position) -> Decision:
+    def decide(self, pos: Position, level: int = 0) -> Decision:
         if pos.line == self.lines:
             return Force(self.classes.vocab.eos_id)
         if pos.in_line < self.chars:
@@ -114,11 +127,11 @@ class FixedForm:
         return Force(self.classes.id(line_end(pos.line)))
 
 
-class FreeForm:
+class FreeForm(Constraint):
     def __init__(self, classes: TokenClasses, lines: int | None = None):
         self.classes, self.lines = classes, lines
 
-    def decide(self, pos: Position) -> Decision:
+    def decide(self, pos: Position, level: int = 0) -> Decision:
         c = self.classes
         if pos.in_line == 0:
             if self.lines and pos.line >= self.lines and pos.sentence_closed:
@@ -131,19 +144,22 @@ class FreeForm:
         return Allow(c.line_or_stop if last_line else c.line)
 
 
-def decide(constraints: list, pos: Position, loosen: bool = True) -> Force | Allow:
+def decide(constraints: list[Constraint], pos: Position, loosen: bool = True) -> Force | Allow:
     """The first Force, else the intersection of the Allows (None when no constraint has a mask); when
-    that is empty and `loosen`, the constraints' looser masks in turn (`levels`)."""
-    for level in range(max(getattr(c, "levels", 1) for c in constraints) if loosen else 1):
-        mask = None
+    that is empty and `loosen`, every constraint one level looser in turn, each at most at its loosest."""
+    for level in range(1 + max(len(c.looser) for c in constraints) if loosen else 1):
+        mask, given_up = None, []
         for constraint in constraints:
-            decision = constraint.decide(pos, level) if getattr(constraint, "levels", 1) > 1 else constraint.decide(pos)
+            own = min(level, len(constraint.looser))
+            decision = constraint.decide(pos, own)
             if isinstance(decision, Force):
                 return decision
             if decision is not None:
                 mask = decision.mask if mask is None else mask & decision.mask
+            if own:
+                given_up.append(constraint.looser[own - 1])
         if mask is not None and bool(mask.any()):
-            return Allow(mask, Metre.LOOSER[level - 1] if level else "")
+            return Allow(mask, ", ".join(given_up))
     return Allow(mask)
 
 
@@ -184,16 +200,20 @@ class MetreClasses:
             mask[ids] = True
             self.groups[g] = mask
         self.table, self.any_group = table, torch.stack(list(self.groups.values())).any(0)
-        self.vocab_ids = classes.vocab.stoi
-        # 多音字 read by their word, as the checker reads them (ToneTable.readings_in): after a character,
-        # the tone each 多音字 takes there ('ab<'); after a 多音字, the tone the next character gives it ('ab>')
+        # 多音字 read by their word, as the checker reads them (ToneTable.readings_in, on simplified
+        # characters: the vocabulary keeps a few traditional ones, 乾 for 干): after a character, the tone
+        # each 多音字 takes there ('ab<'); after a 多音字, the tone the next character gives it ('ab>')
+        self.same_char: dict[str, list[int]] = {}  # simplified character -> the vocabulary's forms of it
+        for i, (c, h) in enumerate(zip(classes.vocab.itos, han)):
+            if h:
+                self.same_char.setdefault(simplified_char(c), []).append(i)
         self.read_after: dict[str, list[tuple[int, str]]] = {}
         self.reads_prev: dict[str, list[tuple[int, str]]] = {}
         for word, tone in table.words.items():
             first, second, which = word
-            if second in self.vocab_ids and (which == ">" or first in self.vocab_ids):
+            if which == ">" or first in self.same_char:
                 index = self.read_after if which == "<" else self.reads_prev
-                index.setdefault(first, []).append((self.vocab_ids[second], tone))
+                index.setdefault(first, []).extend((i, tone) for i in self.same_char.get(second, ()))
 
     def group_named(self, name: str) -> str:
         """'东' or '上平一东' -> '上平一东'."""
@@ -204,11 +224,10 @@ class MetreClasses:
         return found[0]
 
 
-class Metre:
+class Metre(Constraint):
     """The tones of one pattern and, with `rhyme`, one 平声 group at the rhyming positions."""
 
-    LOOSER = ("rhyme (its group, no 重韵)", "tone")  # what the looser levels give up, in order
-    levels = 3
+    looser = ("rhyme (its group, no 重韵)", "tone")
 
     def __init__(self, pattern: Pattern, masks: MetreClasses, tones: str, rhyme: bool, group: str | None):
         if tones not in METRES:
@@ -217,26 +236,25 @@ class Metre:
 
     def required_tone(self, k: int, line: str, j: int) -> tuple[str, torch.Tensor] | None:
         """The tone character j of line k must have and the characters that have it, None if it is free
-        (metre off, or free at the level). `line`: the line's characters before j."""
-        want, masks = self.pattern.lines[k], self.masks
+        (metre off, or free at the level). `line`: the line's characters before j. The position is read by
+        the checker's own rule (patterns.allowed_tone); where 孤平 or 三平尾 read it, a 多音字 counts by its
+        common reading."""
         if self.tones == "off":
             return None
-        at = j - (len(want) - 5)  # 孤平 and 三平尾 are read on the last five characters, 多音字 as commonly read
-        if want.endswith("仄仄仄平平") and at == 2:
-            return ZE, masks.ruled_ze  # no 三平尾
-        if want.endswith(B_LINE) and at == 0 and self.tones == "every":
-            return PING, masks.ruled_ping  # the first is fixed 平 here: not a 多音字 the 孤平 rule reads 仄
-        if want.endswith(B_LINE) and at in (2, 3) and self.rule_tone(line, j - 2 if at == 2 else j - 1) == (
-                ZE if at == 2 else PING):
-            # no 孤平 (a 仄 first needs a 平 third: 本句自救); no 三平尾 (a 平 third needs a 仄 fourth)
-            return (PING, masks.ruled_ping) if at == 2 else (ZE, masks.ruled_ze)
-        if not free(want, j, self.tones):
-            return want[j], masks.ping if want[j] == PING else masks.ze
-        return None
+        need = allowed_tone(self.pattern.lines[k], j, self.tones, self.ruled(k, line))
+        if need is None:
+            return None
+        masks = self.masks
+        if need.rule:
+            return need.tone, masks.ruled_ping if need.tone == PING else masks.ruled_ze
+        return need.tone, masks.ping if need.tone == PING else masks.ze
 
-    def rule_tone(self, line: str, j: int) -> str | None:
-        """The tone the 孤平 and 三平尾 rules read for character j of a line (patterns.read_line)."""
-        return rule_tone(self.masks.table.readings_in(line)[j], self.masks.table.common_tone(line[j]))
+    def ruled(self, k: int, line: str) -> list[str | None]:
+        """The tones the 孤平 and 三平尾 rules read for the characters of line k written so far, as the
+        checker reads them (patterns.ruled_tones)."""
+        table = self.masks.table
+        return ruled_tones(self.pattern.lines[k], table.readings_in(line), [table.common_tone(c) for c in line],
+                           self.tones)
 
     def required_mask(self, pos: Position) -> torch.Tensor | None:
         """`required_tone`'s characters, with the 多音字 read by their word as the checker reads them: after
@@ -245,11 +263,11 @@ class Metre:
         here = self.required_tone(k, line, j)
         mask = None if here is None else here[1].clone()
         if here and j:
-            for char_id, word_tone in self.masks.read_after.get(line[-1], ()):
+            for char_id, word_tone in self.masks.read_after.get(simplified_char(line[-1]), ()):
                 mask[char_id] = word_tone == here[0]
         before = self.required_tone(k, line[:-1], j - 1) if j else None
         if before:
-            for char_id, word_tone in self.masks.reads_prev.get(line[-1], ()):
+            for char_id, word_tone in self.masks.reads_prev.get(simplified_char(line[-1]), ()):
                 if word_tone != before[0]:  # this character would make the previous one the wrong tone
                     mask = torch.ones_like(self.masks.ping) if mask is None else mask
                     mask[char_id] = False
@@ -267,7 +285,7 @@ class Metre:
                 shared = groups if shared is None else shared & groups
         return shared
 
-    def decide(self, pos: Position, level: int = 0) -> Allow | None:
+    def decide(self, pos: Position, level: int = 0) -> Allow | None:  # level 2: neither tone nor rhyme
         k, j = pos.line, pos.in_line
         if k >= len(self.pattern.lines) or j >= len(self.pattern.lines[k]) or level >= 2:
             return None
@@ -276,9 +294,7 @@ class Metre:
             groups = self.rhyme_groups(pos)
             rhymes = (self.masks.any_group if groups is None else _union(self.masks, groups)).clone()
             for line in split_lines(pos.text)[: pos.line]:  # no 重韵: a rhyme character once per poem
-                char = line.rstrip(PUNCTUATION)[-1:]
-                if char in self.masks.vocab_ids:
-                    rhymes[self.masks.vocab_ids[char]] = False
+                rhymes[self.masks.same_char.get(simplified_char(line.rstrip(PUNCTUATION)[-1:]), [])] = False
             mask = rhymes if mask is None else mask & rhymes
         return None if mask is None else Allow(mask)
 
@@ -291,7 +307,7 @@ def _union(masks: MetreClasses, groups: set[str]) -> torch.Tensor:
     return out
 
 
-def _fits(constraints: list, text: str, char_id: int, pos: Position | None = None) -> bool:
+def _fits(constraints: list[Constraint], text: str, char_id: int, pos: Position | None = None) -> bool:
     """Whether the constraints (at their strictest) allow `char_id` after `text`."""
     decision = decide(constraints, pos or Position.after(text), loosen=False)
     if isinstance(decision, Force):
@@ -301,7 +317,7 @@ def _fits(constraints: list, text: str, char_id: int, pos: Position | None = Non
 
 def poem_constraints(classes: TokenClasses, start: str, acrostic: str, form: str, metre: str = "off",
                      rhyme: bool = False, rhyme_group: str | None = None, metre_masks: MetreClasses | None = None,
-                     rng: random.Random | None = None) -> list:
+                     rng: random.Random | None = None) -> list[Constraint]:
     """The constraints of one poem, checked: start words and acrostic heads must fit the form, and under
     `metre`/`rhyme` the pattern, picked at random (`rng`) among the form's four that they fit."""
     if form != "free" and form not in FORMS:

@@ -6,8 +6,11 @@ import pytest
 import torch
 
 from lit_poetry.checkpoint import load_poetry_lm
+from lit_poetry.constraints import Allow, Constraint, Position, TokenClasses
+from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
-from lit_poetry.generation import REPORT_STARTS, notes_of, sample
+from lit_poetry.generation import REPORT_STARTS, decode, notes_of, prepare_rows, sample
+from lit_poetry.models.poetry_lm import PoetryLM
 from lit_poetry.text import FORMS, PUNCTUATION, is_han, split_lines
 
 from .helpers import ROOT
@@ -188,3 +191,42 @@ def test_script_traditional_converts_back_to_the_simplified_poem(tiny_checkpoint
     text = generate(*args)
     assert text.returncode == 0 and text.stdout.strip().split("\n\n") == ["\n".join(p["lines_traditional"])
                                                                        for p in poems]
+
+
+class NoRepeat(Constraint):
+    """A toy constraint from outside the package: no character twice in a poem, unless nothing else fits."""
+
+    looser = ("no repeated character",)
+
+    def __init__(self, classes: TokenClasses):
+        self.classes = classes
+
+    def decide(self, pos: Position, level: int = 0) -> Allow | None:
+        if level:
+            return None
+        mask = torch.ones_like(self.classes.han)
+        mask[[self.classes.id(c) for c in set(pos.text) if is_han(c)]] = False
+        return Allow(mask)
+
+
+def test_a_new_constraint_plugs_in_through_the_protocol(lm):
+    """A constraint written here joins a row's constraints: decoding honours it, and a dead end loosens
+    it and says so in its own words (constraints.decide knows nothing of it)."""
+    model, vocab = lm
+    classes = TokenClasses(vocab)
+    rows, prefix, _ = prepare_rows(vocab, classes, ["春"], 3, "", "qijue", "", "relaxed", False, None, seed=0)
+    rows = [(start, [*constraints, NoRepeat(classes)]) for start, constraints in rows]
+    texts, _, loosened = decode(model, vocab, rows, prefix, 32, 1.0, 0, 1.0, seed=0)
+    for text in texts:
+        chars = [c for c in text if is_han(c)]
+        assert len(chars) == 28 and len(set(chars)) == 28, text
+    assert loosened == [[], [], []]
+
+    few = Vocabulary([*"春风花月", "，", "。"])  # 28 characters from 4: repeats are forced
+    tiny = PoetryLM(len(few), embedding_dim=8, hidden_size=8)
+    few_classes = TokenClasses(few)
+    rows, prefix, _ = prepare_rows(few, few_classes, ["春"], 1, "", "qijue", "", "off", False, None, seed=0)
+    texts, _, loosened = decode(tiny, few, [(s, [*c, NoRepeat(few_classes)]) for s, c in rows], prefix, 32,
+                                1.0, 0, 1.0, seed=0)
+    assert set(texts[0]) - set("，。") == set("春风花月")
+    assert len(loosened[0]) == 28 - 4 and all("no repeated character" in note for note in loosened[0])

@@ -22,7 +22,9 @@ Three levels of reading (`LEVELS`):
 Relaxed and strict accept the 拗救 of the rulebooks and name them (`Reading.accepted`): 特拗 (平平平仄仄
 written 平平仄平仄), 本句自救 (仄平平仄平: the third rescues the first of a 平平仄仄平 line) and 对句相救 (a
 仄仄平平仄 line with its third and/or fourth 仄, rescued by a 平 third in the next line). A poem that passes
-strict passes relaxed. Generation (constraints.Metre) asks `free` what a position may take.
+strict passes relaxed. `allowed_tone` says what one position may take given the characters before it:
+generation (constraints.Metre) writes by it and the checker's tone faults are read by it, so a line
+written position by position passes `read_line` (拗救 aside, which generation does not write).
 """
 
 from dataclasses import dataclass
@@ -107,6 +109,14 @@ def rule_tone(can: set[str], common: str | None) -> str | None:
     return next(iter(can)) if len(can) == 1 else common
 
 
+def ruled_tones(want: str, tones: list[set[str]], common: list[str | None], level: str) -> list[str | None]:
+    """The tones the 孤平 and 三平尾 rules read for a line's characters (`rule_tone`); a 多音字 with no common
+    reading, at a position the pattern fixes and either reading fits, is read as the pattern asks (the
+    rhyme of 仄仄仄平平 is 平 whatever else its character can be)."""
+    return [rule_tone(can, c) or (w if PING in can and ZE in can and not free(want, j, level) else None)
+            for j, (can, c, w) in enumerate(zip(tones, common, want))]
+
+
 def fits(can: set[str], want: str) -> bool:
     return not can or want in can  # an unknown character is not counted against the poem
 
@@ -122,13 +132,39 @@ def free(want: str, j: int, level: str) -> bool:
     return want.endswith(B_LINE)  # the third: free only in 平平仄仄平 (平平平仄平)
 
 
+@dataclass(frozen=True)
+class Need:
+    """What one position of a line must be: `tone`; `fixed` when the pattern fixes it at the level (any
+    reading of a 多音字 that fits will do); `rule` (孤平 | 三平尾) when the rule reads it there, by a 多音字's
+    common reading."""
+
+    tone: str
+    fixed: bool
+    rule: str | None = None
+
+
+def allowed_tone(want: str, j: int, level: str, ruled: list[str | None]) -> Need | None:
+    """What position j of a line with pattern `want` must be at `level`, given `ruled`, the tones the 孤平
+    and 三平尾 rules read for the characters before it (`ruled_tones`); None: either tone fits there."""
+    fixed, at = not free(want, j, level), j - (len(want) - 5)  # the rules read the last five characters
+    if want.endswith("仄仄仄平平") and at == 2:
+        return Need(ZE, fixed, "三平尾")  # 平平 follow: a 平 third would make three
+    if want.endswith(B_LINE) and at == 0 and level == "every":
+        return Need(PING, fixed, "孤平")  # fixed 平 before a fixed 仄 third: a 多音字 read 仄 would be 孤平
+    if want.endswith(B_LINE) and at == 2 and ruled[j - 2] == ZE and not fixed:
+        return Need(PING, False, "孤平")  # a 仄 first needs a 平 third (本句自救)
+    if want.endswith(B_LINE) and at == 3 and ruled[j - 1] == PING:
+        return Need(ZE, fixed, "三平尾")  # after a 平 third, the fourth must be read 仄
+    return Need(want[j], True) if fixed else None
+
+
 def read_line(want: str, tones: list[set[str]], level: str, common: list[str | None],
               next_line: tuple[str, list[set[str]]] | None = None) -> Reading:
     """Faults and accepted 拗救 of one line. `tones`: each character's possible tones (a 多音字 may stand
     where either fits); `common`: a 多音字's usual reading, which the 孤平 and 三平尾 rules read;
     `next_line`: the next line's pattern and tones (for 对句相救)."""
     core, accepted = len(want) - 5, []
-    ruled = [rule_tone(t, c) for t, c in zip(tones, common)]
+    ruled = ruled_tones(want, tones, common, level)
     if level != "every":
         after_first = tones[core + 1 :]
         if want.endswith(C_LINE) and matches(after_first, TE_AO[1:]) and not matches(after_first, C_LINE[1:]):
@@ -143,8 +179,8 @@ def read_line(want: str, tones: list[set[str]], level: str, common: list[str | N
                 accepted.append((core + (3 if fourth else 2), f"拗 {written}, 对句相救"))
         if want.endswith(B_LINE) and ruled[core] == ZE and tones[core + 2] == {PING}:
             accepted.append((core, "本句自救 仄平平仄平"))
-    faults = [Fault(j, "tone", w) for j, (can, w) in enumerate(zip(tones, want))
-              if not free(want, j, level) and not fits(can, w)]
+    faults = [Fault(j, "tone", need.tone) for j, can in enumerate(tones)
+              if (need := allowed_tone(want, j, level, ruled)) and need.fixed and not fits(can, need.tone)]
     # the rules hold at every level (a 多音字 that fits a fixed position may still make one by its common reading)
     if want.endswith(B_LINE) and ruled[core] == ZE and ruled[core + 2] == ZE:
         faults = [f for f in faults if f.position != core] + [Fault(core, "孤平", PING)]
