@@ -40,7 +40,7 @@ wheel-check: install  ## build the wheel, install it in a fresh virtualenv, run 
 	bash scripts/check_wheel.sh
 
 stats: install  ## corpus statistics, e.g. make stats ARGS="data=tang"
-	$(PY) -m lit_poetry.data $(ARGS)
+	$(PY) -m lit_poetry stats $(ARGS)
 
 bench: install  ## speed benchmarks (ratios against references measured in the same run)
 	$(PY) benchmarks/bench_lstm.py $(ARGS)

@@ -6,10 +6,10 @@
     python generate.py ckpt_path=... start=月 prefix=秋风萧瑟 output=json
 
 Imports only torch and the model code: no Lightning, W&B or matplotlib on the way to the first poem.
-Installed, the same command is `lit-poetry-generate`; the code is lit_poetry/commands.py -> generation.py.
+Installed, the same command is `lit-poetry-generate`; the code is lit_poetry/commands/generate.py -> generation.py.
 """
 
-from lit_poetry.commands import generate
+from lit_poetry.commands.generate import main
 
 if __name__ == "__main__":
-    generate()
+    main()

@@ -43,15 +43,17 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "lit-poetry-train=lit_poetry.commands:train",
-            "lit-poetry-generate=lit_poetry.commands:generate",
-            "lit-poetry-evaluate=lit_poetry.evaluation:main",
-            "lit-poetry-export=lit_poetry.export:main",
-            "lit-poetry-data=lit_poetry.data.__main__:main",
-            "lit-poetry-download=lit_poetry.data.download:main",
-            "lit-poetry-plot=lit_poetry.plotting:main",
-            "lit-poetry-app=lit_poetry.commands:app",
-            "lit-poetry-metre=lit_poetry.metre.__main__:main",
+            "lit-poetry-train=lit_poetry.commands.train:main",
+            "lit-poetry-generate=lit_poetry.commands.generate:main",
+            "lit-poetry-app=lit_poetry.commands.app:main",
+            "lit-poetry-evaluate=lit_poetry.commands.evaluate:main",
+            "lit-poetry-export=lit_poetry.commands.export:main",
+            "lit-poetry-stats=lit_poetry.commands.stats:main",
+            "lit-poetry-plot=lit_poetry.commands.plot:main",
+            "lit-poetry-metre=lit_poetry.commands.metre:main",
+            "lit-poetry-download=lit_poetry.commands.download:main",
+            "lit-poetry-numpy-train=lit_poetry.commands.numpy_train:main",
+            "lit-poetry-gradcheck=lit_poetry.commands.gradcheck:main",
         ]
     },
 )

@@ -8,10 +8,10 @@
     python train.py ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt   # resume
 
 Every key in configs/ can be overridden on the command line (Hydra). Installed, the same command is
-`lit-poetry-train`; the code is lit_poetry/commands.py -> lit_poetry/training.py.
+`lit-poetry-train`; the code is lit_poetry/commands/train.py -> lit_poetry/training.py.
 """
 
-from lit_poetry.commands import train
+from lit_poetry.commands.train import main
 
 if __name__ == "__main__":
-    train()
+    main()

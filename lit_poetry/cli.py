@@ -1,4 +1,7 @@
-"""The one wrapper every entry point goes through (Hydra and argparse alike):
+"""The one wrapper every command (lit_poetry/commands/) goes through, Hydra's and the small tools' alike:
+
+- every command takes `key=value` (Hydra's overrides; for the small tools `parse_arguments` reads
+  `out=fig` as `--out fig`, so `--out fig` works too);
 
 - `start=日` and `start=[日,红,山]` pass Hydra's override grammar (it takes non-ASCII only in quotes), and
   so do paths with `=` in them (`ckpt_path=.../epoch=2-step=40.ckpt`, as Lightning names checkpoints);
@@ -9,6 +12,8 @@
   `inf`, so the sweep goes on and the sweeper (which refuses NaN) sees the worst possible value.
 """
 
+import argparse
+import errno
 import functools
 import json
 import math
@@ -53,17 +58,55 @@ def quote_unicode_overrides(argv: list[str] | None = None) -> None:
         argv[k] = f"{key}={value}"
 
 
+DISK_ERRORS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+               errno.EROFS: "read-only file system", errno.EACCES: "permission denied"}
+
+
+def as_user_error(error: Exception) -> LitPoetryError | None:
+    """A user's mistake as its one line: a LitPoetryError as it is; a file the machine would not let a
+    command write (full disk, quota, read-only or foreign folder: the metrics, the data cache, a log)
+    named with what to do; None for anything else (a bug: its traceback is wanted)."""
+    if isinstance(error, LitPoetryError):
+        return error
+    if isinstance(error, OSError) and error.errno in DISK_ERRORS:
+        return LitPoetryError(f"could not write {error.filename or 'a file'} ({DISK_ERRORS[error.errno]}): free "
+                              "space or give the command another folder (hydra.run.dir=..., paths.cache_dir=...); "
+                              "the files written before are intact")
+    return None
+
+
 def guarded(main: Callable) -> Callable:
-    """An entry point whose user errors end in one line and exit status 2."""
+    """An entry point whose user errors (`as_user_error`) end in one line and exit status 2."""
 
     @functools.wraps(main)
     def run(*args, **kwargs):
         try:
             return main(*args, **kwargs)
-        except LitPoetryError as e:
-            exit_with_error(e)
+        except (LitPoetryError, OSError) as e:
+            if (error := as_user_error(e)) is None:
+                raise
+            exit_with_error(error)
 
     return run
+
+
+def parse_arguments(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
+    """The arguments of a small tool (plot, metre, download, numpy-train, gradcheck) as every command takes
+    them: `key=value` means `--key value` (`target_loss=` is `--target-loss`; `tie=true` sets a flag)."""
+    options = parser._option_string_actions
+    rewritten = []
+    for arg in sys.argv[1:] if argv is None else argv:
+        key, eq, value = arg.partition("=")
+        option = "--" + key.replace("_", "-")
+        if not eq or arg.startswith("-") or not re.fullmatch(r"[a-z][a-z_-]*", key) or option not in options:
+            rewritten.append(arg)  # a positional (a poem, a folder), or --key value as it is
+        elif isinstance(options[option], argparse._StoreTrueAction):
+            if value.lower() not in ("true", "false"):
+                raise LitPoetryError(f"{key}={value}: give {key}=true or {key}=false")
+            rewritten += [option] if value.lower() == "true" else []
+        else:
+            rewritten.append(f"{option}={value}")
+    return parser.parse_args(rewritten)
 
 
 def in_multirun() -> bool:
@@ -140,10 +183,12 @@ def hydra_command(config_name: str) -> Callable[[Callable], Callable[[], object]
         def run_task(cfg):
             try:
                 return task(cfg)
-            except LitPoetryError as e:
+            except (LitPoetryError, OSError) as e:
+                if (error := as_user_error(e)) is None:
+                    raise
                 if in_multirun():  # one failed job must not end the sweep
-                    return _record_failed_job(e)
-                exit_with_error(e)
+                    return _record_failed_job(error)
+                exit_with_error(error)
 
         hydra_main = hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name=config_name)(run_task)
 

@@ -1,9 +1,9 @@
 """Evaluation: a checkpoint's perplexity on any corpus, and a quality report of the poems it writes.
 
-    python -m lit_poetry.evaluate ckpt_path=<run>/checkpoints/best.ckpt data=tang           # val split
-    python -m lit_poetry.evaluate ckpt_path=... data=tang300 split=all                     # another corpus
-    python -m lit_poetry.evaluate ckpt_path=... corpus=/path/poems.json split=all          # any file
-    python -m lit_poetry.evaluate ckpt_path=... data=tang quality.num_samples=20 output=json
+    python -m lit_poetry evaluate ckpt_path=<run>/checkpoints/best.ckpt data=tang           # val split
+    python -m lit_poetry evaluate ckpt_path=... data=tang300 split=all                     # another corpus
+    python -m lit_poetry evaluate ckpt_path=... corpus=/path/poems.json split=all          # any file
+    python -m lit_poetry evaluate ckpt_path=... data=tang quality.num_samples=20 output=json
 
 Perplexity is exp of the mean next-token NLL over every target of the chosen poems: characters,
 punctuation and <eos>; never <pad>. Characters outside the model's vocabulary are encoded as <unk>
@@ -33,7 +33,6 @@ and every:
   what the constraint costs.
 """
 
-import json
 import math
 from dataclasses import asdict
 
@@ -41,7 +40,6 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from lit_poetry.cli import hydra_command
 from lit_poetry.constraints import METRES
 from lit_poetry.data.batching import EncodedSplit, padded_batches
 from lit_poetry.data.download import ensure_corpus
@@ -182,12 +180,3 @@ def format_report(result: dict) -> str:
         lines.append(f"metre ({name}): " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                                                        for k, v in report.items() if k != "by_form"))
     return "\n".join(lines)
-
-
-@hydra_command("eval")
-def main(cfg: DictConfig) -> None:
-    from hydra.core.hydra_config import HydraConfig
-
-    given = any(o.lstrip("+~").split("=")[0].split(".")[0] == "data" for o in HydraConfig.get().overrides.task)
-    result = evaluate(cfg, data_given=given)
-    print(json.dumps(result, ensure_ascii=False, indent=1) if cfg.output == "json" else format_report(result))

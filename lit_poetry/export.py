@@ -1,7 +1,7 @@
 """A trained checkpoint as a small file to ship and generate from: int8 weights with one scale per
 output unit, read back into fp32 at load (lit_poetry/checkpoint.py reads both kinds of file).
 
-    python -m lit_poetry.export ckpt_path=logs/tang_best/checkpoints/best.ckpt out=tang.pt \
+    python -m lit_poetry export ckpt_path=logs/tang_best/checkpoints/best.ckpt out=tang.pt \
         card.name=tang-768 card.command="python train.py experiment=tang_best" card.val_ppl=79.9
 
 The file keeps what a checkpoint keeps for generation (vocabulary, model and data settings) and drops
@@ -10,10 +10,8 @@ the optimizer, the schedule and the loops: 9.0M parameters take 9 MB instead of 
 """
 
 import torch
-from omegaconf import DictConfig
 
 from lit_poetry.checkpoint import net_weights, read_checkpoint
-from lit_poetry.cli import hydra_command
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.models.quantize import FORMAT, export_weights
 
@@ -26,17 +24,3 @@ def export(ckpt_path: str, out: str, card: dict) -> None:
     hparams = {k: ckpt["hyper_parameters"][k] for k in ("vocab", "model", "data") if k in ckpt["hyper_parameters"]}
     torch.save({"format": FORMAT, "hyper_parameters": hparams, "card": card,
                 "weights": export_weights(net_weights(ckpt))}, out)
-
-
-@hydra_command("export")
-def main(cfg: DictConfig) -> None:
-    if not cfg.ckpt_path or not cfg.out:
-        raise LitPoetryError("give both: python -m lit_poetry.export ckpt_path=<run>/checkpoints/best.ckpt "
-                             "out=model.pt")
-    card = {k: (float(v) if k == "val_ppl" and v is not None else v) for k, v in cfg.card.items()}
-    export(cfg.ckpt_path, cfg.out, card)
-    print(f"wrote {cfg.out}")
-
-
-if __name__ == "__main__":
-    main()

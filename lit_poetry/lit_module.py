@@ -61,7 +61,13 @@ class PoetryLitModule(L.LightningModule):
             self.log(f"{stage}/ppl", ppl, on_step=False, on_epoch=True, prog_bar=True)
         return loss
 
+    def on_fit_start(self) -> None:
+        self._seed = torch.initial_seed()  # what L.seed_everything(cfg.seed) set, the same when a run resumes
+
     def training_step(self, batch, batch_idx):
+        # the dropout masks of a step depend on the run's seed, the step and the rank only, not on the random
+        # draws before it: a run resumed from any checkpoint (mid-epoch too) trains on the same masks
+        torch.manual_seed((self._seed * 1_000_003 + self.global_step * 64 + self.global_rank) % 2**63)
         return self._shared_step(batch, "train")
 
     def validation_step(self, batch, batch_idx):

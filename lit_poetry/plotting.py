@@ -1,7 +1,7 @@
 """Curves of several runs in one figure, from their local CSV metrics, and a summary table.
 
-    python -m lit_poetry.plotting logs/optimizer_comparison/multiruns/<date>            # all runs below it
-    python -m lit_poetry.plotting <dir> --target-loss 5.5 --out docs/figures/optimizers
+    python -m lit_poetry plot logs/optimizer_comparison/multiruns/<date>            # all runs below it
+    python -m lit_poetry plot <dir> target_loss=5.5 out=docs/figures/optimizers
     lit-poetry-plot <dir>                                                             # installed
 
 Each run is a folder with csv/metrics.csv (the CSV logger); its label is its Hydra overrides less
@@ -10,15 +10,14 @@ prints the table. Runs without metrics are reported as missing, runs whose loss 
 diverged; the others are drawn either way.
 """
 
-import argparse
 import csv
 import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lit_poetry.cli import ERROR_FILE, guarded
-from lit_poetry.errors import DivergedError, LitPoetryError
+from lit_poetry.cli import ERROR_FILE
+from lit_poetry.errors import DivergedError
 
 # overrides that do not change what a run computes: the experiment (every run of a figure shares it),
 # the progress display, resuming
@@ -157,34 +156,3 @@ def plot(runs: list[Run], out: Path) -> list[Path]:
         fig.savefig(path)
     plt.close(fig)
     return paths
-
-
-@guarded
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("root", type=Path, help="a multirun folder (or any folder holding run folders)")
-    ap.add_argument("--out", type=Path, default=None, help="output path without suffix (default: <root>/comparison)")
-    ap.add_argument("--target-loss", type=float, default=6.0)
-    args = ap.parse_args(argv)
-    if not args.root.is_dir():
-        raise LitPoetryError(f"{args.root} is not a folder")
-    runs = find_runs(args.root)
-    if not runs:
-        raise LitPoetryError(f"no run folder (with .hydra/ or csv/) under {args.root}")
-    table = summary_table(runs, args.target_loss)
-    print(table)
-    for run in runs:
-        if run.error or not run.has_metrics:
-            print(f"note: {run.label}{status(run)}" + (f": {run.error}" if run.error else ""))
-    drawable = [run for run in runs if run.has_metrics]
-    if not drawable:
-        raise LitPoetryError(f"no run under {args.root} has csv/metrics.csv with metrics (is the CSV logger on?)")
-    out = args.out or args.root / "comparison"
-    paths = plot(drawable, out)
-    out.with_suffix(".md").write_text(table + "\n", encoding="utf-8")
-    print("wrote " + ", ".join(str(p) for p in [*paths, out.with_suffix(".md")]))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

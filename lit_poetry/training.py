@@ -109,19 +109,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         raise LitPoetryError("test=true needs a test split: set data.test_fraction (e.g. 0.1)")
     L.seed_everything(cfg.seed, workers=True)
 
-    log.info(f"Instantiating datamodule <{cfg.data._target_}>")
-    datamodule = hydra.utils.instantiate(cfg.data)
-    datamodule.prepare_data()
-    vocab = datamodule.vocab
-
-    log.info(f"Instantiating model <PoetryLitModule> (vocabulary {len(vocab)})")
-    model = PoetryLitModule(
-        vocab=vocab.to_dict(),
-        model=OmegaConf.to_container(cfg.model, resolve=True),
-        optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
-        scheduler=OmegaConf.to_container(cfg.scheduler, resolve=True) if cfg.get("scheduler") else None,
-        data=asdict(datamodule.processing),  # evaluation reads the corpus the way training did
-    )
+    datamodule, model = data_and_model(cfg)
     callbacks = instantiate_group(cfg.get("callbacks"), "callback")
     loggers: list[Logger] = instantiate_group(cfg.get("logger"), "logger")
     if ckpt_path:
@@ -149,10 +137,32 @@ def train(cfg: DictConfig) -> dict[str, float]:
             trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
             metrics.update({k: float(v) for k, v in trainer.callback_metrics.items()})
     finally:
-        for logger in loggers:  # flush what was logged, also when fit stopped on an error
-            logger.save()
-        if any(type(lg).__name__ == "WandbLogger" for lg in loggers):
-            import wandb
-
-            wandb.finish()  # so that the next run of a multirun starts a new W&B run
+        close_loggers(loggers)
     return metrics
+
+
+def data_and_model(cfg: DictConfig):
+    """The DataModule (its corpus read, or downloaded on first use) and the PoetryLitModule for its vocabulary."""
+    log.info(f"Instantiating datamodule <{cfg.data._target_}>")
+    datamodule = hydra.utils.instantiate(cfg.data)
+    datamodule.prepare_data()
+    log.info(f"Instantiating model <PoetryLitModule> (vocabulary {len(datamodule.vocab)})")
+    model = PoetryLitModule(
+        vocab=datamodule.vocab.to_dict(),
+        model=OmegaConf.to_container(cfg.model, resolve=True),
+        optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
+        scheduler=OmegaConf.to_container(cfg.scheduler, resolve=True) if cfg.get("scheduler") else None,
+        data=asdict(datamodule.processing),  # evaluation reads the corpus the way training did
+    )
+    return datamodule, model
+
+
+def close_loggers(loggers: list[Logger]) -> None:
+    """Flush what was logged (also when fit stopped on an error) and end the W&B run, so that the next run
+    of a multirun starts a new one."""
+    for logger in loggers:
+        logger.save()
+    if any(type(lg).__name__ == "WandbLogger" for lg in loggers):
+        import wandb
+
+        wandb.finish()

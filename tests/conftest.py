@@ -42,7 +42,7 @@ def device(request):
 def data_dir() -> Path:
     """The folder holding the chinese-poetry corpora (全唐诗, 唐诗三百首)."""
     reason = (f"needs the chinese-poetry corpora under {DATA_DIR} (set LIT_POETRY_DATA, or "
-              "`python -m lit_poetry.data.download --data-dir DIR`)")
+              "`python -m lit_poetry download data_dir=DIR`)")
     if not HAVE_CORPORA:
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI {reason}")

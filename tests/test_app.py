@@ -46,7 +46,7 @@ def ask(client, start="", acrostic="", form="qijue", prefix="", temperature=0.8,
                           api_name="/write")
 
 
-def test_api_writes_bounded_poems_and_explains_bad_input(url):
+def test_api_writes_bounded_poems_and_explains_bad_input(url, capfd):
     from gradio_client import Client
 
     client = Client(url, verbose=False)
@@ -63,9 +63,14 @@ def test_api_writes_bounded_poems_and_explains_bad_input(url):
     ]:
         poems_html, _, message = ask(client, **kwargs)
         assert poems_html == "" and expected in message, message
+    capfd.readouterr()
     for kwargs in [dict(temperature=0), dict(temperature=50), dict(poems=500)]:  # outside the sliders
         with pytest.raises(Exception, match="minimum|maximum"):
             ask(client, **kwargs)
+    with pytest.raises(Exception, match="not in the list of choices"):  # what only the API can send
+        ask(client, form="sonnet")
+    log = capfd.readouterr().err  # the server's log: one line per refusal, no traceback
+    assert "Traceback" not in log and log.count("page: refused") == 4, log
     # traditional in (converted), traditional out; the server still serves after every refusal
     poems_html, _, message = ask(client, acrostic="風花雪月", form="wujue", seed=1, script="traditional")
     assert [line[0] for line in lines_of(poems_html)[0]] == list("風花雪月")

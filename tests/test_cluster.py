@@ -72,6 +72,10 @@ def test_a_killed_run_resumes_mid_epoch_from_the_timed_checkpoint(tmp_path):
     rows = list(csv.DictReader(open(next((run_dir / "csv").glob("metrics-*.csv")))))
     assert rows and all(int(r["step"]) < killed_at for r in rows)  # the curve before the kill is kept
     assert read_run(run_dir).val_epochs == [0, 1]
+    whole_dir = tmp_path / "whole"  # the same command, never killed: the same curve, to the last digit
+    whole = run_cli(*[f"hydra.run.dir={whole_dir}" if a.startswith("hydra.run.dir=") else a for a in args])
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    assert read_run(run_dir).val_ppl == read_run(whole_dir).val_ppl
 
 
 @pytest.mark.slow
@@ -156,21 +160,46 @@ def test_ddp_as_a_two_task_slurm_job(tmp_path):
     assert (tmp_path / "run" / "checkpoints" / "last.ckpt").is_file()
 
 
+PREEMPTED = ["trainer=cpu", "trainer.max_epochs=2", "trainer.limit_train_batches=40", "trainer.log_every_n_steps=1",
+             "model.dropout=0.2", "callbacks.timed_checkpoint.train_time_interval.minutes=0"]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> list[float]:
+    """Val perplexities of the preempted jobs' run, never stopped (a local process with the same settings)."""
+    tmp = tmp_path_factory.mktemp("uninterrupted")
+    run = run_cli("train.py", f"hydra.run.dir={tmp / 'run'}", *QUIET, f"paths.cache_dir={tmp / 'cache'}", *PREEMPTED)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return read_run(tmp / "run").val_ppl
+
+
 @slurm
 @pytest.mark.slow
-def test_preemption_checkpoints_requeues_and_resumes(tmp_path):
-    job = sbatch(tmp_path, "trainer=cpu", "trainer.max_epochs=2", "trainer.limit_train_batches=40",
-                 "trainer.log_every_n_steps=1")
+@pytest.mark.parametrize("stop", ["usr1", "requeue"])
+def test_a_preempted_job_requeues_resumes_and_draws_the_uninterrupted_curve(stop, uninterrupted, tmp_path):
+    """USR1 (what SLURM sends before preempting: an hpc checkpoint, then a requeue) or `scontrol requeue`
+    (the job killed and started again: it resumes from its newest last.ckpt) in the middle of epoch 0."""
+    job = sbatch(tmp_path, *PREEMPTED)
     metrics = tmp_path / "run" / "csv" / "metrics.csv"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (metrics.is_file() and len(metrics.read_text().splitlines()) > 5):
         time.sleep(0.2)
-    subprocess.run(["scancel", "--signal=USR1", job], check=True)  # what SLURM sends before preempting
+    stopped_at = step_of(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    if stop == "usr1":
+        subprocess.run(["scancel", "--signal=USR1", job], check=True)
+    else:
+        subprocess.run(["scontrol", "requeue", job], check=True)
     wait_for_job(job, release=True)
     out = (tmp_path / f"slurm-{job}.out").read_text()
-    assert "restart 1" in out and "Resuming from" in out and "hpc_ckpt_1.ckpt" in out, out[-3000:]
-    saved = step_of(tmp_path / "run" / "hpc_ckpt_1.ckpt")
-    assert saved is not None and 0 < saved < 80
+    assert "restart 1" in out and "Resuming from" in out, out[-3000:]
+    if stop == "usr1":
+        assert "hpc_ckpt_1.ckpt" in out, out[-3000:]
+        saved = step_of(tmp_path / "run" / "hpc_ckpt_1.ckpt")
+        assert saved is not None and 0 < saved < 40  # mid-epoch 0
+    else:
+        assert stopped_at is not None and stopped_at < 40
     assert step_of(tmp_path / "run" / "checkpoints" / "last.ckpt") == 80  # the step count went on to the end
     result = read_run(tmp_path / "run")
-    assert result.val_epochs == [0, 1] and result.train_steps[0] < saved  # the CSV kept the earlier rows
+    assert result.val_epochs == [0, 1] and result.train_steps[0] == 0  # the CSV kept the earlier rows
+    # the job has one CPU, the reference two threads: float sums may differ in their last bits
+    assert result.val_ppl == pytest.approx(uninterrupted, rel=1e-5)

@@ -221,12 +221,12 @@ def test_corrupt_json_names_the_file(tmp_path):
 
 def test_stats_command(tmp_path, data_dir):
     env = {"LIT_POETRY_CACHE": str(tmp_path)}
-    run = subprocess.run([sys.executable, "-m", "lit_poetry.data", "data=tang300"], cwd=ROOT, capture_output=True,
+    run = subprocess.run([sys.executable, "-m", "lit_poetry", "stats", "data=tang300"], cwd=ROOT, capture_output=True,
                          text=True, env={**__import__("os").environ, **env})
     assert run.returncode == 0, run.stderr
     stats = json.loads(run.stdout)
     assert stats["poems_read"] == 320 and stats["vocab_size"] > 1000
-    bad = subprocess.run([sys.executable, "-m", "lit_poetry.data", "data=tang", "data.data_dir=/nonexistent",
+    bad = subprocess.run([sys.executable, "-m", "lit_poetry", "stats", "data=tang", "data.data_dir=/nonexistent",
                           "data.download=false"], cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.strip().startswith("error: corpus 'tang' is not under /nonexistent and data.download=false")

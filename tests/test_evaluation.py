@@ -69,7 +69,7 @@ def test_evaluation_command_matches_training_val_perplexity(tiny_checkpoint):
     best = next(v["best_model_score"] for k, v in ckpt["callbacks"].items()
                 if k.startswith("ModelCheckpoint") and "'monitor': 'val/ppl'" in k)
     args = [f"ckpt_path={tiny_checkpoint.parent / 'best.ckpt'}", "quality.num_samples=2", "output=json"]
-    run = subprocess.run([sys.executable, "-m", "lit_poetry.evaluate", *args], cwd=ROOT, capture_output=True,
+    run = subprocess.run([sys.executable, "-m", "lit_poetry", "evaluate", *args], cwd=ROOT, capture_output=True,
                          text=True)
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
@@ -88,7 +88,7 @@ def test_evaluation_reads_the_corpus_with_the_checkpoints_data_settings(tmp_path
     corpus = CORPORA["tangshi"].builtin  # any file: the built-in copy of the small corpus
 
     def ppl(*extra):
-        run = run_cli("-m", "lit_poetry.evaluate", f"ckpt_path={ckpt}", f"corpus={corpus}", "split=all",
+        run = run_cli("-m", "lit_poetry", "evaluate", f"ckpt_path={ckpt}", f"corpus={corpus}", "split=all",
                       "quality.num_samples=0", "output=json", *extra)
         assert run.returncode == 0, run.stderr
         return json.loads(run.stdout)

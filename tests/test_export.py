@@ -74,7 +74,7 @@ def test_damaged_or_foreign_files_are_one_clear_error(tiny_checkpoint, tmp_path)
 
 def test_the_export_command_writes_a_file_generate_reads(tiny_checkpoint, tmp_path):
     out = tmp_path / "model.pt"
-    run = run_cli("-m", "lit_poetry.export", f"ckpt_path={tiny_checkpoint}", f"out={out}", "card.name=tiny",
+    run = run_cli("-m", "lit_poetry", "export", f"ckpt_path={tiny_checkpoint}", f"out={out}", "card.name=tiny",
                   "card.val_ppl=12.5")
     assert run.returncode == 0, run.stderr[-2000:]
     poem = run_cli("generate.py", f"ckpt_path={out}", "start=月", "form=wujue", "seed=0")

@@ -4,9 +4,12 @@ correct resume, and nothing already written is lost."""
 
 import errno
 import shutil
+import subprocess
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lit_poetry import checkpoint_io
 from lit_poetry.checkpoint import read_checkpoint
@@ -93,7 +96,7 @@ def test_train_ckpt_path_refuses_a_damaged_or_foreign_file_in_one_line(damage, o
     elif damage == "foreign":
         torch.save({"epoch": 1, "state_dict": {}}, bad)  # another project's checkpoint
     else:
-        run_cli("-m", "lit_poetry.export", f"ckpt_path={last}", f"out={bad}")
+        run_cli("-m", "lit_poetry", "export", f"ckpt_path={last}", f"out={bad}")
     run = run_cli("train.py", *TINY_RUN, f"ckpt_path={bad}", f"hydra.run.dir={tmp_path / 'run'}")
     assert run.returncode == 2, run.stderr[-2000:]
     assert run.stderr.strip().startswith("error:") and "Traceback" not in run.stderr
@@ -108,3 +111,57 @@ def test_lightning_checkpoint_names_are_accepted(one_run, tmp_path):
     resumed = run_cli("train.py", *TINY_RUN, "trainer.max_epochs=2", f"ckpt_path={named}",
                       f"hydra.run.dir={tmp_path / 'run'}", f"paths.cache_dir={tmp_path / 'cache'}")
     assert resumed.returncode == 0, resumed.stderr[-2000:]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cut=st.floats(0.0, 0.999))
+def test_a_checkpoint_cut_anywhere_is_one_line_and_resume_takes_the_other(cut, one_run, tmp_path_factory):
+    """A last.ckpt cut at any offset (a write killed, a copy interrupted): reading it is one clear error,
+    and resume takes best.ckpt, which is intact."""
+    run = tmp_path_factory.mktemp("cut") / "run"
+    shutil.copytree(one_run, run)
+    last = run / "checkpoints" / "last.ckpt"
+    data = last.read_bytes()
+    last.write_bytes(data[: int(len(data) * cut)])
+    with pytest.raises(LitPoetryError, match="is not a lit-poetry checkpoint"):
+        read_checkpoint(last)
+    assert newest_checkpoint(run) == run / "checkpoints" / "best.ckpt"
+
+
+def test_a_cache_folder_that_cannot_be_written_costs_only_the_cache(tmp_path, monkeypatch, caplog):
+    from lit_poetry.data import cache
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cache, "_write", full_disk)
+    metrics = train(compose_train(tmp_path / "run", TINY_RUN))
+    assert metrics["val/ppl"] > 1 and "not written (No space left on device)" in caplog.text
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 512 KB filesystem: a run's files do not fit."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if shutil.which("mount") is None or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount)],
+                                                       capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+@pytest.mark.parametrize("full", ["run folder", "data cache"])
+def test_a_full_disk_is_one_line_wherever_the_write_was(full, small_disk, tmp_path):
+    """Whatever fills up first (a checkpoint, the metrics, the hparams file; or the data cache, which the
+    run goes on without), the run ends in one line or trains on, and never shows a traceback."""
+    run_dir = small_disk / "run" if full == "run folder" else tmp_path / "run"
+    cache = tmp_path / "cache" if full == "run folder" else small_disk / "cache"
+    (small_disk / "filler").write_bytes(b"\0" * 200_000)  # the disk is nearly full already
+    run = run_cli("train.py", *TINY_RUN, "model.embedding_dim=64", "model.hidden_size=128",
+                  f"hydra.run.dir={run_dir}", f"paths.cache_dir={cache}")
+    assert "Traceback" not in run.stderr, run.stderr[-3000:]
+    if full == "run folder":
+        assert run.returncode == 2 and run.stderr.strip().splitlines()[-1].startswith("error: could not write")
+    else:
+        assert run.returncode == 0 and "not written" in run.stderr + run.stdout

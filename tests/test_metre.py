@@ -215,16 +215,16 @@ def test_the_mended_table():
 
 
 def test_checker_command(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "lit_poetry.metre", DENG_GUAN_QUE_LOU, "output=json", "level=strict"],
-                         cwd=ROOT, capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-m", "lit_poetry", "metre", DENG_GUAN_QUE_LOU, "output=json",
+                          "level=strict"], cwd=ROOT, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     assert result["regular"] and result["rhyme_group"] == "下平十一尤" and result["marks"][0] == list("●●○○●")
     assert result["level"] == "strict" and result["kind"] == "近体"
-    old = subprocess.run([sys.executable, "-m", "lit_poetry.metre", DENG_GUAN_QUE_LOU, "strict=true"], cwd=ROOT,
+    old = subprocess.run([sys.executable, "-m", "lit_poetry", "metre", DENG_GUAN_QUE_LOU, "strict=true"], cwd=ROOT,
                          capture_output=True, text=True)
     assert old.returncode == 1 and "(every)" in old.stdout and "level=every" in old.stderr  # 欲 at position 1
-    broken = subprocess.run([sys.executable, "-m", "lit_poetry.metre", DENG_GUAN_QUE_LOU.replace("楼", "台")],
+    broken = subprocess.run([sys.executable, "-m", "lit_poetry", "metre", DENG_GUAN_QUE_LOU.replace("楼", "台")],
                             cwd=ROOT, capture_output=True, text=True)
     assert broken.returncode == 1 and "rhyme" in broken.stdout and "○" in broken.stdout
 

@@ -5,6 +5,8 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lit_poetry.commands import gradcheck as gradcheck_command
+from lit_poetry.commands import numpy_train as numpy_train_command
 from lit_poetry.models.poetry_lm import PoetryLM
 from lit_poetry.numpy_lstm import gradcheck
 from lit_poetry.numpy_lstm import train as numpy_train
@@ -29,10 +31,10 @@ def test_gradient_check_covers_every_tensor(layers, tie):
 
 
 def test_gradcheck_command_exit_code(capsys):
-    assert gradcheck.main(["--samples", "3"]) == 0
+    assert gradcheck_command.main(["samples=3"]) == 0
     out = capsys.readouterr().out
     assert "average relative error" in out and "embedding" in out and "head_weight" in out
-    assert gradcheck.main(["--samples", "3", "--tol", "1e-30"]) == 1  # a tolerance nothing meets
+    assert gradcheck_command.main(["--samples", "3", "tol=1e-30"]) == 1  # a tolerance nothing meets
 
 
 @settings(max_examples=10, deadline=None)
@@ -103,7 +105,7 @@ def test_optimizer_settings_come_from_the_lightning_configs(name):
 
 
 def test_numpy_training_loss_falls():
-    losses = numpy_train.main(["--steps", "60", "--hidden", "32", "--embed", "16", "--batch", "8",
+    losses = numpy_train_command.main(["--steps", "60", "--hidden", "32", "--embed", "16", "--batch", "8",
                                "--log-every", "30", "--optimizer", "adam",
                                "--lr", "1e-2"])
     assert np.mean(losses[-10:]) < np.mean(losses[:10]) - 0.5

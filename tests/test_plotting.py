@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from lit_poetry import plotting
+from lit_poetry.commands import plot as plot_command
 
 from .helpers import ROOT
 
@@ -41,7 +42,7 @@ def table_rows(text):
 
 
 def test_plot_and_table_hold_both_runs(multirun, capsys):
-    assert plotting.main([str(multirun)]) == 0
+    assert plot_command.main([str(multirun)]) == 0
     assert png_size(multirun / "comparison.png") == (1200, 450)
     assert (multirun / "comparison.svg").read_text().lstrip().startswith("<?xml")
     rows = table_rows((multirun / "comparison.md").read_text())
@@ -83,7 +84,7 @@ def test_diverged_and_missing_runs_are_named_and_the_rest_drawn(multirun, tmp_pa
     (missing / ".hydra").mkdir(parents=True)
     (missing / ".hydra" / "overrides.yaml").write_text(overrides.read_text().replace("momentum", "adagrad"))
 
-    assert plotting.main([str(root), "--out", str(tmp_path / "fig")]) == 0
+    assert plot_command.main([str(root), f"out={tmp_path / 'fig'}"]) == 0
     out = capsys.readouterr().out
     assert "optimizer=momentum (diverged)" in out and "optimizer=adagrad (missing: no metrics)" in out
     assert png_size(tmp_path / "fig.png") == (1200, 450)
@@ -94,5 +95,5 @@ def test_diverged_and_missing_runs_are_named_and_the_rest_drawn(multirun, tmp_pa
 def test_folder_without_metrics_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "0" / ".hydra").mkdir(parents=True)
     with pytest.raises(SystemExit) as stop:
-        plotting.main([str(tmp_path)])
+        plot_command.main([str(tmp_path)])
     assert stop.value.code == 2 and "error: no run under" in capsys.readouterr().err

@@ -38,7 +38,7 @@ TINY_FLAGS = {
     "benchmarks/bench_numpy.py": "--rounds 1 --batch 2 --seq 4 --embed 8 --hidden 8 --vocab 40",
     "benchmarks/bench_app.py": "--clients 2 --requests 1 --poems 1",
     "scripts/screenshot_app.py": "",
-    "lit_poetry.numpy_lstm.train": "--steps 3 --log-every 1",
+    "numpy-train": "steps=3 log_every=1",
 }
 
 
@@ -112,9 +112,7 @@ def argv_of(line: str, run: Path, tmp: Path, cache: Path) -> list[str]:
     tokens = swap_placeholders(shlex.split(line), run, tmp)
     if tokens[:2] == ["python", "train.py"]:
         tokens = tokens[:2] + train_overrides(tokens[2:], tmp, cache)
-    elif tokens[0] == "python" and tokens[1] in ("generate.py", "app.py") or "lit_poetry.evaluate" in tokens:
-        tokens += [f"paths.cache_dir={cache}"] if "lit_poetry.evaluate" in tokens else []
-    elif "lit_poetry.data" in tokens:
+    elif tokens[1:3] == ["-m", "lit_poetry"] and tokens[3] in ("evaluate", "stats"):
         tokens += [f"paths.cache_dir={cache}"]
     for name, flags in TINY_FLAGS.items():
         if name in tokens:
@@ -171,7 +169,7 @@ def test_the_readme_command_runs(line, tiny_run, tmp_path, tmp_path_factory, dat
     if argv[1] == "app.py":  # the page serves until stopped
         return run_app(argv, env)
     result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=540)
-    if argv[1:3] == ["-m", "lit_poetry.metre"] and "violation" in result.stdout:  # the checker's verdict: 1
+    if argv[1:4] == ["-m", "lit_poetry", "metre"] and "violation" in result.stdout:  # the checker's verdict: 1
         assert result.returncode == 1 and "fix:" in result.stdout, result.stdout + result.stderr
         return
     assert result.returncode == 0, f"{shlex.join(argv)}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"

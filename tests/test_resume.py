@@ -1,5 +1,6 @@
 """A resumed run is the run it continues: the same batches in the same order after a mid-epoch
-checkpoint, and the best-so-far perplexity of the epochs before it."""
+checkpoint, the same dropout masks, so the same perplexities, and the best-so-far perplexity of the epochs
+before it. (Dropout is on here: its masks must not depend on the random draws before the resume.)"""
 
 import csv
 import json
@@ -28,9 +29,15 @@ def batches(path) -> dict[int, list[int]]:
     return {step: rest for step, *rest in map(json.loads, open(path))}
 
 
+def val_ppl(run_dir) -> dict[int, float]:
+    """{epoch: val/ppl} from a run's CSV metrics."""
+    rows = csv.DictReader(open(run_dir / "csv" / "metrics.csv"))
+    return {int(r["epoch"]): float(r["val/ppl"]) for r in rows if r.get("val/ppl")}
+
+
 def overrides(tmp_path, run):
     return ["trainer.max_epochs=2", "trainer.limit_train_batches=null", "data.batch_size=64", "data.bucket_window=2",
-            "logger=csv",
+            "logger=csv", "model.dropout=0.3", "model.weight_dropout=0.2",
             "callbacks=default", "~callbacks.rich_progress_bar", "~callbacks.early_stopping",
             "~callbacks.sample_poems", "+callbacks.steps._target_=lightning.pytorch.callbacks.ModelCheckpoint",
             f"+callbacks.steps.dirpath={tmp_path / 'steps'}", "+callbacks.steps.every_n_train_steps=5",
@@ -57,13 +64,14 @@ def test_a_mid_epoch_resume_trains_on_the_batches_the_whole_run_did(whole_run, s
     resumed = batches(tmp_path / "resumed.jsonl")
     assert min(resumed) == step and max(resumed) == 31
     assert resumed == {s: whole[s] for s in resumed}
+    # the epochs trained after the checkpoint end at the uninterrupted run's perplexity, to the last digit
+    assert val_ppl(resumed_dir) == {e: p for e, p in val_ppl(tmp / "whole").items() if e >= step // 16}
 
 
 def test_a_resumed_run_keeps_its_best_perplexity(whole_run, tmp_path):
     """The best of the epochs before the checkpoint counts: val/ppl_best is the uninterrupted run's."""
     tmp, metrics = whole_run
-    rows = list(csv.DictReader(open(tmp / "whole" / "csv" / "metrics.csv")))
-    val = [float(r["val/ppl"]) for r in rows if r.get("val/ppl")]
+    val = list(val_ppl(tmp / "whole").values())
     assert len(val) == 2 and metrics["val/ppl_best"] == pytest.approx(min(val))
     resumed = train(compose_train(tmp_path / "resumed", [*overrides(tmp_path, "resumed"),
                                                          f"ckpt_path='{tmp / 'steps' / 'step=20.ckpt'}'"]))

@@ -43,7 +43,7 @@ def test_a_model_or_optimizer_setting_runs_or_is_refused_in_one_line(key, value,
     (["train.py", "data.batch_size=0"], "data.batch_size=0 is out of range: give a whole number ≥ 1"),
     (["generate.py", "top_p=1.5"], "top_p=1.5 is out of range: give a number in (0, 1]"),
     (["generate.py", "temperature=-1"], "temperature=-1 is out of range: give a number ≥ 0"),
-    (["-m", "lit_poetry.evaluate", "batch_size=0"], "batch_size=0 is out of range"),
+    (["-m", "lit_poetry", "evaluate", "batch_size=0"], "batch_size=0 is out of range"),
 ])
 def test_the_commands_refuse_impossible_settings_before_any_work(args, message):
     run = run_cli(*args)

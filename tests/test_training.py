@@ -5,6 +5,7 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
+from lit_poetry.commands import COMMANDS
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.lit_module import PoetryLitModule
 from lit_poetry.plotting import read_run
@@ -248,11 +249,18 @@ def test_a_diverged_job_scores_inf_and_the_sweep_goes_on(tmp_path):
     assert not fine.diverged and not fine.error and fine.val_ppl and math.isfinite(fine.val_ppl[-1])
 
 
-@pytest.mark.parametrize("module", ["train.py", "generate.py", "app.py", "-m lit_poetry.evaluate", "-m lit_poetry.data",
-                                    "-m lit_poetry.plotting", "-m lit_poetry.data.download"])
-def test_every_command_answers_help(module):
-    run = run_cli(*module.split(), "--help")
+@pytest.mark.parametrize("command", ["train.py", "generate.py", "app.py", *(f"-m lit_poetry {c}" for c in COMMANDS)])
+def test_every_command_answers_help(command):
+    run = run_cli(*command.split(), "--help")
     assert run.returncode == 0 and "Traceback" not in run.stderr and run.stdout.strip(), run.stderr
+
+
+def test_the_package_lists_its_commands_and_refuses_an_unknown_one():
+    listed = run_cli("-m", "lit_poetry")
+    assert listed.returncode == 0 and all(f"  {name} " in listed.stdout for name in COMMANDS), listed.stdout
+    unknown = run_cli("-m", "lit_poetry", "trian")
+    assert unknown.returncode == 2 and unknown.stderr.strip().splitlines()[-1] == (
+        "error: no command 'trian'; the commands are listed above")
 
 
 def test_default_logger_keeps_csv_beside_wandb_and_the_plot_reads_it(tmp_path):

@@ -75,6 +75,10 @@ def load_or_process(cfg: ProcessingConfig, cache_dir: str | os.PathLike | None) 
         log.info("data cache miss: no %s (first run with these settings or files); processing corpus '%s'",
                  path, cfg.corpus)
     corpus = process(cfg)
-    _write(corpus, path)
+    try:
+        _write(corpus, path)
+    except OSError as e:  # a full or read-only cache folder costs the next run its start-up, not this run
+        log.warning("data cache %s not written (%s); training goes on without it (paths.cache_dir= elsewhere)",
+                    path, e.strerror or e)
     corpus.stats["cache"] = {"hit": False, "path": str(path)}
     return corpus

@@ -25,8 +25,8 @@ from lit_poetry.text import to_simplified
 
 NPM_HINT = (
     "training downloads it on first use (data.download=true, the default); by hand: "
-    "`python -m lit_poetry.data.download --data-dir <data_dir>` (chinese-poetry@2.0.1 from npm), or, offline, "
-    "`npm pack chinese-poetry@2.0.1` elsewhere and `python -m lit_poetry.data.download --tarball <file>`"
+    "`python -m lit_poetry download data_dir=<data_dir>` (chinese-poetry@2.0.1 from npm), or, offline, "
+    "`npm pack chinese-poetry@2.0.1` elsewhere and `python -m lit_poetry download tarball=<file>`"
 )
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
 

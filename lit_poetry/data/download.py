@@ -1,8 +1,8 @@
 """Fetch the chinese-poetry corpora (全唐诗, 唐诗三百首, their 平仄) from the npm registry into the data directory.
 
-    python -m lit_poetry.data.download                          # into $LIT_POETRY_DATA, else ~/.cache/lit_poetry/data
-    python -m lit_poetry.data.download --data-dir ~/poetry      # then: python train.py data=tang data.data_dir=~/poetry
-    python -m lit_poetry.data.download --tarball chinese-poetry-2.0.1.tgz   # offline: `npm pack` it elsewhere
+    python -m lit_poetry download                          # into $LIT_POETRY_DATA, else ~/.cache/lit_poetry/data
+    python -m lit_poetry download data_dir=~/poetry      # then: python train.py data=tang data.data_dir=~/poetry
+    python -m lit_poetry download tarball=chinese-poetry-2.0.1.tgz   # offline: `npm pack` it elsewhere
 
 Training does this by itself on first use of `data=tang` / `data=tang300` (`ensure_corpus`, called by the
 DataModule's prepare_data: one process per node); `data.download=false` turns that off.
@@ -12,7 +12,6 @@ corpus files, into a temporary folder first: an interrupted or failed run leaves
 The small handout corpus (nndl/tangshi.txt) is not on npm; it ships inside the package.
 """
 
-import argparse
 import contextlib
 import fnmatch
 import hashlib
@@ -25,7 +24,6 @@ import tempfile
 import urllib.request
 from pathlib import Path, PurePosixPath
 
-from lit_poetry.cli import guarded
 from lit_poetry.data.corpora import CORPORA, default_data_dir, named_corpus_files
 from lit_poetry.errors import LitPoetryError
 
@@ -67,8 +65,8 @@ def fetch(url: str, dest: Path, sha1: str, progress: bool = False) -> Path:
     except OSError as e:
         tmp.unlink(missing_ok=True)
         raise LitPoetryError(f"could not download {url} ({e}); fetch it by hand: `npm pack chinese-poetry@2.0.1` "
-                             "where there is internet, then `python -m lit_poetry.data.download --tarball "
-                             "chinese-poetry-2.0.1.tgz [--data-dir DIR]`") from None
+                             "where there is internet, then `python -m lit_poetry download "
+                             "tarball=chinese-poetry-2.0.1.tgz [data_dir=DIR]`") from None
     if digest.hexdigest() != sha1:
         tmp.unlink()
         raise LitPoetryError(f"{url}: SHA-1 {digest.hexdigest()} is not the expected {sha1}; nothing was written")
@@ -146,20 +144,3 @@ def ensure_corpus(corpus: str, data_dir: str | os.PathLike | None, allow_downloa
         log.info("corpus '%s' is not under %s: downloading chinese-poetry@2.0.1 (85 MB) once", corpus, data_dir)
         files = download(data_dir)
         log.info("wrote %d files under %s", len(files), data_dir / "chinese-poetry")
-
-
-@guarded
-def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data-dir", type=Path, default=None,
-                    help="default: $LIT_POETRY_DATA, else ~/.cache/lit_poetry/data")
-    ap.add_argument("--tarball", type=Path, default=None, help="a chinese-poetry-2.0.1.tgz you already have")
-    ap.add_argument("--url", default=None, help=f"default: {TARBALL_URL}")
-    args = ap.parse_args(argv)
-    data_dir = (args.data_dir or default_data_dir()).expanduser()
-    files = download(data_dir, args.tarball, args.url)
-    print(f"wrote {len(files)} files under {data_dir.resolve()}/chinese-poetry (corpora tang, tang300)")
-
-
-if __name__ == "__main__":
-    main()

@@ -2,7 +2,7 @@
 (patterns.py), and a checker (checker.py): text in, verdict out. No torch: generation, evaluation and the
 page use it.
 
-    python -m lit_poetry.metre "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
+    python -m lit_poetry metre "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
 """
 
 from lit_poetry.metre.checker import Verdict, check

@@ -1,27 +1,16 @@
-"""Train the NumPy LSTM LM on a corpus with a NumPy optimizer: no autograd anywhere.
-
-    python -m lit_poetry.numpy_lstm.train --optimizer adam --steps 300
-    python -m lit_poetry.numpy_lstm.train --optimizer rmsprop --lr 1e-3 --hidden 128 --data tang300
-
-Optimizer settings (lr, betas, alpha, eps, momentum) are read from configs/optimizer/<name>.yaml, the
+"""What the NumPy training loop (`python -m lit_poetry numpy-train`, lit_poetry/commands/numpy_train.py)
+needs besides the model: shuffled padded batches as NumPy arrays, the split's mean NLL, and the optimizer's
+settings. Optimizer settings (lr, betas, alpha, eps, momentum) are read from configs/optimizer/<name>.yaml, the
 same files the Lightning training uses; batches come from the package's data pipeline.
 """
 
-import argparse
-import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from omegaconf import OmegaConf
 
-from lit_poetry.cli import guarded
 from lit_poetry.data.batching import padded_batches
-from lit_poetry.data.cache import load_or_process
-from lit_poetry.data.corpora import default_data_dir
-from lit_poetry.data.processing import ProcessingConfig
 from lit_poetry.numpy_lstm.model import NumpyLSTMLM
-from lit_poetry.numpy_lstm.optim import OPTIMIZERS
 from lit_poetry.resources import CONFIG_DIR
 
 
@@ -49,51 +38,3 @@ def evaluate(model: NumpyLSTMLM, split, pad_id: int, batch_size: int = 64) -> fl
         total += model.loss_and_grads(inputs.numpy(), targets.numpy(), need_grads=False)[0] * n
         count += n
     return total / count
-
-
-@guarded
-def main(argv=None) -> list[float]:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
-    ap.add_argument("--lr", type=float, default=None, help="override the config's learning rate")
-    ap.add_argument("--steps", type=int, default=300)
-    ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--embed", type=int, default=64)
-    ap.add_argument("--hidden", type=int, default=128)
-    ap.add_argument("--data", default="tangshi", help="corpus name or file")
-    ap.add_argument("--data-dir", default=None, help="default: $LIT_POETRY_DATA, else ~/.cache/lit_poetry/data")
-    ap.add_argument("--max-len", type=int, default=24)
-    ap.add_argument("--clip", type=float, default=5.0, help="global gradient-norm clip (0: off)")
-    ap.add_argument("--log-every", type=int, default=50)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
-
-    corpus = load_or_process(ProcessingConfig(corpus=args.data, data_dir=str(args.data_dir or default_data_dir()),
-                                              max_len=args.max_len, long_poems="window"), cache_dir=None)
-    vocab = corpus.vocab
-    model = NumpyLSTMLM(len(vocab), args.embed, args.hidden, pad_id=vocab.pad_id, dtype=np.float32, seed=args.seed)
-    settings = optimizer_settings(args.optimizer, args.lr)
-    optimizer = OPTIMIZERS[args.optimizer](model.params, **settings)
-    print(f"{args.optimizer} {settings}; vocabulary {len(vocab)}, {len(corpus.splits['train'])} train sequences")
-
-    stream = batches(corpus.splits["train"], args.batch, vocab.pad_id, np.random.default_rng(args.seed))
-    losses, t0 = [], time.perf_counter()
-    for step in range(1, args.steps + 1):
-        loss, grads = model.loss_and_grads(*next(stream))
-        if args.clip:
-            norm = np.sqrt(sum(float((g * g).sum()) for g in grads.values()))
-            if norm > args.clip:
-                grads = {k: g * (args.clip / norm) for k, g in grads.items()}
-        optimizer.step(grads)
-        losses.append(loss)
-        if step % args.log_every == 0 or step == args.steps:
-            recent = np.mean(losses[-args.log_every :])
-            print(f"step {step:5d}  train loss {recent:.3f}  ({time.perf_counter() - t0:.1f}s)", flush=True)
-    val = evaluate(model, corpus.splits["val"], vocab.pad_id)
-    print(f"val loss {val:.3f}  val ppl {np.exp(val):.1f}")
-    return losses
-
-
-if __name__ == "__main__":
-    torch.set_num_threads(1)  # only the collate step touches torch
-    main()

@@ -1,36 +1,32 @@
 """Check a poem's tones and rhymes: each character marked (平 ○, 仄 ●, either ◐, unknown ？) under the
 pattern it matched or comes nearest to, every violated position and rule, the rhyme group.
 
-    python -m lit_poetry.metre "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
-    python -m lit_poetry.metre "朝辞白帝彩云间，..." level=strict       # 王力's marking; level=every: every position
-    python -m lit_poetry.metre "..." output=json                        # for programs
+    python -m lit_poetry metre "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
+    python -m lit_poetry metre "朝辞白帝彩云间，..." level=strict       # 王力's marking; level=every: every position
+    python -m lit_poetry metre "..." output=json                        # for programs
 
-level=relaxed (the default) reads 一三五不论 with no 孤平 and no 三平尾; strict and every: patterns.py.
-strict=true, the former spelling, still works: it meant every position, so it is level=every (with a note).
-
-Installed, the same command is `lit-poetry-metre`. Exit status 0 when the poem is regular, 1 when not.
+level=relaxed (the default) reads 一三五不论 with no 孤平 and no 三平尾; strict and every:
+lit_poetry/metre/patterns.py. strict=true, the former spelling, still works: it meant every position, so
+it is level=every (with a note). Installed, the same command is `lit-poetry-metre`. Exit status 0 when
+the poem is regular, 1 when not.
 """
 
 import argparse
 import json
 import sys
 
-from lit_poetry.cli import guarded
+from lit_poetry.cli import guarded, parse_arguments
 from lit_poetry.metre.patterns import LEVELS
 
 
 @guarded
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    # key=value as the other commands take it, or --key value
-    argv = [f"--{a.split('=', 1)[0]}={a.split('=', 1)[1]}" if "=" in a and not a.startswith("-") else a
-            for a in argv]
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("poem", help="the poem, lines ended by ，。？！；")
     ap.add_argument("--level", default=None, choices=LEVELS)
     ap.add_argument("--strict", default=None, choices=["true", "false"], help="former spelling of level=every")
     ap.add_argument("--output", default="text", choices=["text", "json"])
-    args = ap.parse_args(argv)
+    args = parse_arguments(ap, argv)
     from lit_poetry.metre.checker import check
 
     level = args.level or ("every" if args.strict == "true" else "relaxed")
@@ -40,7 +36,3 @@ def main(argv: list[str] | None = None) -> int:
     verdict = check(args.poem, level=level)
     print(json.dumps(verdict.to_json(), ensure_ascii=False) if args.output == "json" else verdict.report())
     return 0 if verdict.regular else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

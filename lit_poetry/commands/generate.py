@@ -1,14 +1,11 @@
-"""The package homes of the top-level scripts (`train.py`, `generate.py`, `app.py`) and their console
-scripts (`lit-poetry-train`, `lit-poetry-generate`, `lit-poetry-app`). The other commands keep their
-`main` beside their code: `lit_poetry.evaluate`, `lit_poetry.data` (statistics), `lit_poetry.plotting`,
-`lit_poetry.data.download`.
+"""`python generate.py ...` (installed: `lit-poetry-generate`, or `python -m lit_poetry generate ...`): poems
+from a checkpoint, or from the model that ships with the package. Run commands: generate.py's docstring.
 
-Only Hydra is imported here: Lightning and torch load inside the commands, after the command line has
-been parsed, so `--help` answers at once and generation never imports Lightning.
+Only Hydra is imported at start: torch and the model load after the command line is parsed, so `--help`
+answers at once, and Lightning is never imported on the way to the first poem.
 """
 
 import json
-import math
 import sys
 
 from omegaconf import DictConfig, ListConfig
@@ -16,14 +13,6 @@ from omegaconf import DictConfig, ListConfig
 from lit_poetry.cli import hydra_command
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.settings import check_settings
-
-
-@hydra_command("train")
-def train(cfg: DictConfig) -> float | None:
-    from lit_poetry.training import train as fit
-
-    best = fit(cfg).get("val/ppl_best")  # the value a Hydra sweeper minimises
-    return best if best is None or math.isfinite(best) else math.inf  # sweepers refuse NaN
 
 
 def as_starts(start) -> list[str]:
@@ -38,7 +27,7 @@ def as_metre(value) -> str:
 
 
 @hydra_command("generate")
-def generate(cfg: DictConfig) -> None:
+def main(cfg: DictConfig) -> None:
     check_settings(cfg)
     if cfg.output not in ("text", "json"):
         raise LitPoetryError(f"output='{cfg.output}' is not one of text, json")
@@ -59,13 +48,3 @@ def generate(cfg: DictConfig) -> None:
         print(json.dumps(poems, ensure_ascii=False))
     else:
         print("\n\n".join("\n".join(lines_in(p, cfg.script)) for p in poems))
-
-
-@hydra_command("app")
-def app(cfg: DictConfig) -> None:
-    check_settings(cfg)
-    try:
-        from lit_poetry.app import serve
-    except ModuleNotFoundError as e:
-        raise LitPoetryError(f"the page needs Gradio ({e}): pip install -e \".[web]\"") from None
-    serve(cfg)

@@ -1,10 +1,10 @@
 """Corpus statistics: poems read, kept, dropped by reason, characters, vocabulary, lengths, time.
 
-    python -m lit_poetry.data data=tang                  # 全唐诗 (cached after the first run)
-    python -m lit_poetry.data data=tang no_cache=true    # cold: read, t2s, clean, filter, encode
-    python -m lit_poetry.data data=tangshi data.max_len=48
+    python -m lit_poetry stats data=tang                  # 全唐诗 (cached after the first run)
+    python -m lit_poetry stats data=tang no_cache=true    # cold: read, t2s, clean, filter, encode
+    python -m lit_poetry stats data=tangshi data.max_len=48
 
-Installed, the same command is `lit-poetry-data`.
+Settings: configs/stats.yaml. Installed, the same command is `lit-poetry-stats`.
 """
 
 import json
@@ -27,7 +27,3 @@ def main(cfg: DictConfig) -> None:
     corpus = load_or_process(settings, None if cfg.no_cache else cfg.data.cache_dir)
     stats = dict(corpus.stats, total_seconds=round(time.perf_counter() - t0, 3))
     print(json.dumps(stats, ensure_ascii=False, indent=2))
-
-
-if __name__ == "__main__":
-    main()
