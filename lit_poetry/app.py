@@ -121,26 +121,22 @@ class PoemWriter:
         return '<div class="poem">' + "".join(out) + "</div>"
 
 
-def quiet(component: type) -> type:
-    """`component` as Gradio draws it, but a value its own check refuses (a slider's value beyond its range,
-    a choice not in the list: what only the API can send) is one line in the server log and one message to
-    the client, not the traceback Gradio prints for each."""
+def quiet(component: gr.components.Component) -> gr.components.Component:
+    """`component`, except that a value its own check refuses (a slider's value beyond its range, a choice
+    not in the list: what only the API can send) is one line in the server log and one message to the
+    client, not the traceback Gradio prints for each. (The instance's method is wrapped: a subclass would
+    make Gradio write a .pyi stub beside this module.)"""
+    preprocess = component.preprocess
 
-    class Quiet(component):
-        is_template = True  # the browser draws it as `component` (Gradio's template components do the same)
+    def refusing(payload):
+        try:
+            return preprocess(payload)
+        except gr.Error as e:
+            print(f"page: refused {component.label}: {e.message}", file=sys.stderr)
+            raise gr.Error(e.message, print_exception=False) from None
 
-        def preprocess(self, payload):
-            try:
-                return super().preprocess(payload)
-            except gr.Error as e:
-                print(f"page: refused {self.label}: {e.message}", file=sys.stderr)
-                raise gr.Error(e.message, print_exception=False) from None
-
-    Quiet.__name__ = Quiet.__qualname__ = f"Quiet{component.__name__}"
-    return Quiet
-
-
-Dropdown, Radio, Number, Slider = map(quiet, (gr.Dropdown, gr.Radio, gr.Number, gr.Slider))
+    component.preprocess = refusing
+    return component
 
 
 def build_page(writer: PoemWriter, defaults: dict) -> gr.Blocks:
@@ -153,21 +149,21 @@ def build_page(writer: PoemWriter, defaults: dict) -> gr.Blocks:
             with gr.Column(scale=1):
                 acrostic = gr.Textbox(label="藏头 Acrostic", placeholder="春夏秋冬", elem_id="acrostic")
                 start = gr.Textbox(label="起首字 Start characters", placeholder="月", elem_id="start")
-                form = Dropdown(FORM_CHOICES, value=defaults["form"], label="体裁 Form", elem_id="form")
+                form = gr.Dropdown(FORM_CHOICES, value=defaults["form"], label="体裁 Form", elem_id="form")
                 prefix = gr.Textbox(label="意境 Mood prefix (not printed)", placeholder="秋风萧瑟", elem_id="prefix")
                 with gr.Row():
-                    temperature = Slider(0.05, lim.max_temperature, value=defaults["temperature"], step=0.05,
+                    temperature = gr.Slider(0.05, lim.max_temperature, value=defaults["temperature"], step=0.05,
                                             label="温度 Temperature", elem_id="temperature")
-                    top_p = Slider(0.05, 1.0, value=defaults["top_p"], step=0.05, label="Top-p", elem_id="top_p")
+                    top_p = gr.Slider(0.05, 1.0, value=defaults["top_p"], step=0.05, label="Top-p", elem_id="top_p")
                 with gr.Row():
-                    seed = Number(value=defaults["seed"], precision=0, label="种子 Seed (-1: random)",
+                    seed = gr.Number(value=defaults["seed"], precision=0, label="种子 Seed (-1: random)",
                                      elem_id="seed")
-                    num_poems = Slider(1, lim.max_poems, value=defaults["num_poems"], step=1,
+                    num_poems = gr.Slider(1, lim.max_poems, value=defaults["num_poems"], step=1,
                                           label="首数 Poems", elem_id="num_poems")
                 with gr.Row():
-                    metre = Radio(METRE_CHOICES, value="off", label="平仄 Tones (fixed forms)", elem_id="metre")
+                    metre = gr.Radio(METRE_CHOICES, value="off", label="平仄 Tones (fixed forms)", elem_id="metre")
                     rhyme = gr.Checkbox(value=False, label="押韵 Rhyme (平水韵)", elem_id="rhyme")
-                script = Radio(SCRIPT_CHOICES, value="simplified", label="字体 Script", elem_id="script")
+                script = gr.Radio(SCRIPT_CHOICES, value="simplified", label="字体 Script", elem_id="script")
                 button = gr.Button("写诗 Write", variant="primary", elem_id="write")
             with gr.Column(scale=1):
                 message = gr.Markdown(elem_id="message")
@@ -181,6 +177,8 @@ def build_page(writer: PoemWriter, defaults: dict) -> gr.Blocks:
             return reply.poems_html, reply.probabilities, reply.message
 
         inputs = [start, acrostic, form, prefix, temperature, top_p, seed, num_poems, script, metre, rhyme]
+        for field in inputs:
+            quiet(field)
         button.click(on_click, inputs, [poems, probabilities, message], api_name="write")
     return page
 

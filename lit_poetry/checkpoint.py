@@ -49,8 +49,8 @@ def read_checkpoint(path: str | Path) -> dict:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)  # plain tensors and containers only
     except Exception as e:
-        raise LitPoetryError(f"{path} is not a lit-poetry checkpoint (torch.load failed: "
-                             f"{str(e).splitlines()[0][:200]})") from None
+        why = (str(e).splitlines() or [f"{type(e).__name__}: the file ends early"])[0][:200]  # EOFError has no text
+        raise LitPoetryError(f"{path} is not a lit-poetry checkpoint (torch.load failed: {why})") from None
     hparams = ckpt.get("hyper_parameters", {}) if isinstance(ckpt, dict) else {}
     if not {"vocab", "model"} <= hparams.keys() or not ({"state_dict", "weights"} & ckpt.keys()):
         raise LitPoetryError(f"{path} is not a lit-poetry checkpoint (no vocabulary and model settings in it)")

@@ -105,7 +105,6 @@ def test_optimizer_settings_come_from_the_lightning_configs(name):
 
 
 def test_numpy_training_loss_falls():
-    losses = numpy_train_command.main(["--steps", "60", "--hidden", "32", "--embed", "16", "--batch", "8",
-                               "--log-every", "30", "--optimizer", "adam",
-                               "--lr", "1e-2"])
+    losses = numpy_train_command.train_numpy(["steps=60", "hidden=32", "embed=16", "batch=8", "log_every=30",
+                                              "optimizer=adam", "lr=1e-2"])
     assert np.mean(losses[-10:]) < np.mean(losses[:10]) - 0.5

@@ -46,4 +46,5 @@ def main() -> None:
         return
     name = sys.argv.pop(1)
     sys.argv[0] = f"lit_poetry {name}"
-    sys.exit(module_of(name).main())
+    code = module_of(name).main()
+    sys.exit(code if isinstance(code, int) else 0)  # the Hydra commands return nothing, or a sweep's value

@@ -23,7 +23,13 @@ from lit_poetry.numpy_lstm.train import batches, evaluate, optimizer_settings
 
 
 @guarded
-def main(argv=None) -> list[float]:
+def main(argv=None) -> int:
+    train_numpy(argv)
+    return 0
+
+
+def train_numpy(argv: list[str] | None = None) -> list[float]:
+    """The loop, on the command line's settings; returns the training loss of each step."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
     ap.add_argument("--lr", type=float, default=None, help="override the config's learning rate")
