@@ -14,7 +14,7 @@ pip_install torch==2.13.0
 wheel="$(ls "$work"/dist/lit_poetry-*.whl)"
 pip_install -c requirements/tested.txt "${wheel}[web]"  # the page too: it serves the shipped model below
 cd "$work"  # no checkout here: the configs must come from the installed package
-for cmd in train generate evaluate export data download plot app metre; do
+for cmd in train generate app evaluate export stats plot metre download numpy-train gradcheck; do
   "$work/venv/bin/lit-poetry-$cmd" --help > "help-$cmd.txt"
   echo "lit-poetry-$cmd --help: ok"
 done

@@ -20,8 +20,8 @@ from lit_poetry.cli import hydra_command
 def main(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
-    given = any(o.lstrip("+~").split("=")[0].split(".")[0] == "data" for o in HydraConfig.get().overrides.task)
     from lit_poetry.evaluation import evaluate, format_report
 
+    given = any(o.lstrip("+~").split("=")[0].split(".")[0] == "data" for o in HydraConfig.get().overrides.task)
     result = evaluate(cfg, data_given=given)
     print(json.dumps(result, ensure_ascii=False, indent=1) if cfg.output == "json" else format_report(result))
