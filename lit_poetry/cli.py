@@ -69,7 +69,8 @@ def as_user_error(error: Exception) -> LitPoetryError | None:
     if isinstance(error, LitPoetryError):
         return error
     if isinstance(error, OSError) and error.errno in DISK_ERRORS:
-        return LitPoetryError(f"could not write {error.filename or 'a file'} ({DISK_ERRORS[error.errno]}): free "
+        verb = "open" if error.errno == errno.EACCES else "write"  # EACCES: a read can be refused too
+        return LitPoetryError(f"could not {verb} {error.filename or 'a file'} ({DISK_ERRORS[error.errno]}): free "
                               "space or give the command another folder (hydra.run.dir=..., paths.cache_dir=...); "
                               "the files written before are intact")
     return None
