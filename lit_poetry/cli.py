@@ -101,7 +101,7 @@ def parse_arguments(parser: argparse.ArgumentParser, argv: list[str] | None = No
         option = "--" + key.replace("_", "-")
         if not eq or arg.startswith("-") or not re.fullmatch(r"[a-z][a-z_-]*", key) or option not in options:
             rewritten.append(arg)  # a positional (a poem, a folder), or --key value as it is
-        elif isinstance(options[option], argparse._StoreTrueAction):
+        elif options[option].nargs == 0:  # a flag (store_true)
             if value.lower() not in ("true", "false"):
                 raise LitPoetryError(f"{key}={value}: give {key}=true or {key}=false")
             rewritten += [option] if value.lower() == "true" else []

@@ -9,17 +9,13 @@ same files the Lightning training uses; batches come from the package's data pip
 """
 
 import argparse
-import time
-
-import numpy as np
 
 from lit_poetry.cli import guarded, parse_arguments
 from lit_poetry.data.cache import load_or_process
 from lit_poetry.data.corpora import default_data_dir
 from lit_poetry.data.processing import ProcessingConfig
-from lit_poetry.numpy_lstm.model import NumpyLSTMLM
 from lit_poetry.numpy_lstm.optim import OPTIMIZERS
-from lit_poetry.numpy_lstm.train import batches, evaluate, optimizer_settings
+from lit_poetry.numpy_lstm.train import fit
 
 
 @guarded
@@ -47,25 +43,5 @@ def train_numpy(argv: list[str] | None = None) -> list[float]:
 
     corpus = load_or_process(ProcessingConfig(corpus=args.data, data_dir=str(args.data_dir or default_data_dir()),
                                               max_len=args.max_len, long_poems="window"), cache_dir=None)
-    vocab = corpus.vocab
-    model = NumpyLSTMLM(len(vocab), args.embed, args.hidden, pad_id=vocab.pad_id, dtype=np.float32, seed=args.seed)
-    settings = optimizer_settings(args.optimizer, args.lr)
-    optimizer = OPTIMIZERS[args.optimizer](model.params, **settings)
-    print(f"{args.optimizer} {settings}; vocabulary {len(vocab)}, {len(corpus.splits['train'])} train sequences")
-
-    stream = batches(corpus.splits["train"], args.batch, vocab.pad_id, np.random.default_rng(args.seed))
-    losses, t0 = [], time.perf_counter()
-    for step in range(1, args.steps + 1):
-        loss, grads = model.loss_and_grads(*next(stream))
-        if args.clip:
-            norm = np.sqrt(sum(float((g * g).sum()) for g in grads.values()))
-            if norm > args.clip:
-                grads = {k: g * (args.clip / norm) for k, g in grads.items()}
-        optimizer.step(grads)
-        losses.append(loss)
-        if step % args.log_every == 0 or step == args.steps:
-            recent = np.mean(losses[-args.log_every :])
-            print(f"step {step:5d}  train loss {recent:.3f}  ({time.perf_counter() - t0:.1f}s)", flush=True)
-    val = evaluate(model, corpus.splits["val"], vocab.pad_id)
-    print(f"val loss {val:.3f}  val ppl {np.exp(val):.1f}")
-    return losses
+    return fit(corpus, args.optimizer, args.lr, args.steps, args.batch, args.embed, args.hidden, args.clip,
+               args.log_every, args.seed)
