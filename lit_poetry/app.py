@@ -98,11 +98,11 @@ class PoemWriter:
             return Reply("", [], f"⚠ {e}")
         marked = metre not in (None, "off") or bool(rhyme)
         level = metre if metre in LEVELS else "relaxed"
-        laid_out = "".join(self._lay_out(lines_in(p, script), p["poem"] if marked else None, level) for p in poems)
+        laid_out = "".join(self._lay_out(lines_in(p, script), p.poem if marked else None, level) for p in poems)
         probabilities = []
         for k, poem in enumerate(poems):
             probabilities += ([("\n\n", None)] if k else []) + [(c, round(q, 4)) for c, q in
-                                                                  zip(poem["poem"], poem["probabilities"])]
+                                                                  zip(poem.poem, poem.probabilities)]
         return Reply(laid_out, probabilities, "\n".join(notes_of(poems)))
 
 

@@ -21,11 +21,11 @@ class SamplePoems(Callback):
         poems = sample(pl_module.net, pl_module.vocab, list(self.starts), temperature=self.temperature,
                        max_len=self.max_len, seed=epoch)
         print(f"\nsamples after epoch {epoch}:\n" + "\n".join(
-            [f"  {p['start']}: {p['poem']}" for p in poems] + [f"  {note}" for note in notes_of(poems)]))
+            [f"  {p.start}: {p.poem}" for p in poems] + [f"  {note}" for note in notes_of(poems)]))
         for logger in trainer.loggers:
             if hasattr(logger, "log_text"):
                 logger.log_text("samples", columns=["epoch", "start", "poem"],
-                                data=[[epoch, p["start"], p["poem"]] for p in poems])
+                                data=[[epoch, p.start, p.poem] for p in poems])
 
 
 class ValidatedEnd(Timer):

@@ -319,7 +319,8 @@ def poem_constraints(classes: TokenClasses, start: str, acrostic: str, form: str
                      rhyme: bool = False, rhyme_group: str | None = None, metre_masks: MetreClasses | None = None,
                      rng: random.Random | None = None) -> list[Constraint]:
     """The constraints of one poem, checked: start words and acrostic heads must fit the form, and under
-    `metre`/`rhyme` the pattern, picked at random (`rng`) among the form's four that they fit."""
+    `metre`/`rhyme` the pattern, picked at random (`rng`) among the form's four that they fit, those of
+    the usual first line first (首句入韵 in 七言, not in 五言, as most Tang poems)."""
     if form != "free" and form not in FORMS:
         raise LitPoetryError(f"form='{form}' is not one of free, {', '.join(FORMS)}")
     if metre not in METRES:
@@ -344,5 +345,6 @@ def poem_constraints(classes: TokenClasses, start: str, acrostic: str, form: str
         if not fitting:
             raise LitPoetryError(f"start '{start}' and acrostic '{acrostic}' fit no pattern of form={form} under "
                                  f"metre={metre}; try metre=relaxed, or other characters")
-        rest.append((rng or random.Random(0)).choice(fitting))
+        usual = [m for m in fitting if m.pattern.first_rhymes == (FORMS[form][0] == 7)] or fitting
+        rest.append((rng or random.Random(0)).choice(usual))  # 七言 rhyme their first line, 五言 seldom
     return ([StartWords(start, classes)] if start else []) + rest

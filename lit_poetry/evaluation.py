@@ -110,7 +110,7 @@ def metre_report(poems: list[str]) -> dict:
 def sample_perplexity(poems: list[dict]) -> float:
     """exp of the mean NLL the model gave the characters of its own poems as it wrote them (`sample`'s
     probabilities: no constraint, temperature 1)."""
-    nll = [-math.log(max(p, 1e-12)) for poem in poems for p in poem["probabilities"]]
+    nll = [-math.log(max(p, 1e-12)) for poem in poems for p in poem.probabilities]
     return math.exp(sum(nll) / max(len(nll), 1))
 
 
@@ -152,9 +152,9 @@ def evaluate(cfg: DictConfig, data_given: bool = False) -> dict:
     if q.num_samples > 0:
         poems = sample(model, vocab, list(q.starts), q.num_samples, temperature=q.temperature,
                        max_len=q.max_len, seed=q.seed)
-        result["quality"] = quality_report([p["poem"] for p in poems], prepared.texts)
+        result["quality"] = quality_report([p.poem for p in poems], prepared.texts)
         result["quality"].update(temperature=q.temperature, starts=q.starts)
-        result["samples"] = {p["start"]: p["poem"] for p in poems[:: q.num_samples]}
+        result["samples"] = {p.start: p.poem for p in poems[:: q.num_samples]}
     m = cfg.get("metre")
     if m and m.form:
         result["metre"] = {"real poems": metre_report([prepared.texts[int(i)] for i in poem_ids])}
@@ -163,7 +163,7 @@ def evaluate(cfg: DictConfig, data_given: bool = False) -> dict:
             poems = sample(model, vocab, list(q.starts), m.num_samples, form=m.form, metre=setting,
                            rhyme=setting != "off", temperature=q.temperature, seed=q.seed)
             result["metre"][f"samples, metre={setting}"] = dict(
-                metre_report([p["poem"] for p in poems]), sample_ppl=sample_perplexity(poems))
+                metre_report([p.poem for p in poems]), sample_ppl=sample_perplexity(poems))
     return result
 
 

@@ -1,28 +1,20 @@
-"""Poem sampling: one batched loop over steps; each row's constraints (constraints.py) say what it may
-write next: start words, acrostic heads, the form.
+"""Writing poems, top-down: a `Request` (what the reader asks for) is checked and normalised, becomes one
+list of constraints per poem (constraints.py), and the search (search.py) writes the poems under them.
 
-    poems = sample(model, vocab, ["日", "月"], num_samples=2, form="wujue", temperature=0.8, seed=0)
+    poems = sample(model, vocab, ["日", "月"], num_samples=2, form="wujue", seed=0)
+    poems = write_poems(model, vocab, Request(("日",), form="qilv", metre="strict", rhyme=True, seed=0))
 """
 
+import hashlib
 import random
+from dataclasses import asdict, dataclass, replace
 
-import torch
-
-from lit_poetry.constraints import (
-    MAX_FREE_LINE,
-    Allow,
-    Force,
-    Metre,
-    MetreClasses,
-    Position,
-    TokenClasses,
-    decide,
-    poem_constraints,
-)
+from lit_poetry.constraints import MAX_FREE_LINE, Metre, MetreClasses, TokenClasses, poem_constraints
 from lit_poetry.data.cleaning import clean_line
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
-from lit_poetry.text import FORMS, LINE_END, PUNCTUATION, is_han, split_lines, to_simplified, to_traditional
+from lit_poetry.search import Search, write
+from lit_poetry.text import FORMS, PUNCTUATION, is_han, split_lines, to_simplified, to_traditional
 
 REPORT_STARTS = "日红山夜湖海月"
 SCRIPTS = ("simplified", "traditional")
@@ -63,144 +55,134 @@ def suggest(char: str, vocab: Vocabulary, n: int = 5) -> str:
     return f"a character read '{sound}': {' '.join(same)}" if same else ""
 
 
-def prepare_rows(vocab: Vocabulary, classes: TokenClasses, starts: list[str] | None, num_samples: int,
-                 acrostic: str, form: str, prefix: str, metre: str, rhyme: bool, rhyme_group: str | None,
-                 seed: int | None) -> tuple[list[tuple[str, list]], str, list[str]]:
-    """The request, checked and normalised: one (start, constraints) row per poem, the prefix as the
-    model reads it, and the notes for the reader (what the input conversion changed)."""
-    starts, acrostic, prefix, note = normalise_inputs(list(starts) if starts else [""], acrostic, prefix)
+@dataclass(frozen=True)
+class Request:
+    """What a reader asks for: start words (one poem each, `num_samples` times), an acrostic, a form,
+    a mood prefix, the metre, and the seed that makes it reproducible."""
+
+    starts: tuple[str, ...] = ("",)
+    num_samples: int = 1
+    acrostic: str = ""
+    form: str = "free"
+    prefix: str = ""
+    metre: str = "off"
+    rhyme: bool = False
+    rhyme_group: str | None = None
+    max_len: int = 64  # characters, for form=free
+    seed: int | None = None
+
+    def stream_seed(self) -> int | None:
+        """The random stream of this request: the seed mixed with everything that shapes the poem, so a
+        seed reproduces a request, and two requests under one seed share no stream (and so no lines)."""
+        if self.seed is None:
+            return None
+        fields = (self.seed, self.starts, self.acrostic, self.form, self.prefix, self.metre, self.rhyme,
+                  self.rhyme_group)
+        return int.from_bytes(hashlib.sha256(repr(fields).encode()).digest()[:7], "big")
+
+    @property
+    def length(self) -> int:
+        """The most characters a poem of this request may have."""
+        if self.form in FORMS:
+            return (FORMS[self.form][0] + 1) * FORMS[self.form][1]
+        if self.acrostic:  # room for every head's line
+            return max(self.max_len, len(self.acrostic) * (MAX_FREE_LINE + 1))
+        return self.max_len
+
+
+@dataclass
+class Poem:
+    """One written poem. probabilities: each character's under the model (temperature 1, no constraint);
+    pattern: the 近体诗 pattern it was held to (else None); loosened: where a dead end made the writing
+    drop the rhyme or the tone; notes: what the input conversion changed. `in_script` fills the
+    traditional fields."""
+
+    start: str
+    poem: str
+    lines: list[str]
+    probabilities: list[float]
+    pattern: str | None
+    loosened: list[str]
+    notes: list[str]
+    poem_traditional: str | None = None
+    lines_traditional: list[str] | None = None
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None or not k.endswith("traditional")}
+
+
+def checked_request(vocab: Vocabulary, request: Request) -> tuple[Request, list[str]]:
+    """The request as the model reads it (normalise_inputs), its characters checked against the
+    vocabulary, and the notes for the reader."""
+    starts, acrostic, prefix, note = normalise_inputs(list(request.starts) or [""], request.acrostic,
+                                                      request.prefix)
     for s in starts:
         check_in_vocab(s, vocab, "start")
     check_in_vocab(acrostic, vocab, "acrostic")
     check_in_vocab(prefix.rstrip(PUNCTUATION), vocab, "prefix")
     if acrostic and any(s and s[0] != acrostic[0] for s in starts):
         raise LitPoetryError(f"start words {starts} must begin with the acrostic's first character '{acrostic[0]}'")
-    if metre != "off" or rhyme or rhyme_group:  # one pattern per poem: each row its own constraints
-        masks, rng = MetreClasses.of(classes), random.Random(seed)
-        rows = [(s, poem_constraints(classes, s, acrostic, form, metre, rhyme, rhyme_group, masks, rng))
-                for s in starts for _ in range(num_samples)]
-    else:
-        per_start = {s: poem_constraints(classes, s, acrostic, form) for s in dict.fromkeys(starts)}  # checked
-        rows = [(s, per_start[s]) for s in starts for _ in range(num_samples)]
-    return rows, prefix, [note] if note else []
+    return replace(request, starts=tuple(starts), acrostic=acrostic, prefix=prefix), [note] if note else []
 
 
-@torch.no_grad()
-def decode(model, vocab: Vocabulary, rows: list[tuple[str, list]], prefix: str, max_len: int,
-           temperature: float, top_k: int, top_p: float, seed: int | None
-           ) -> tuple[list[str], list[list[float]], list[list[str]]]:
-    """One batch of rows, each under its constraints: per row its text, each character's probability
-    under the model (temperature 1, no constraint), and where a dead end loosened a constraint."""
-    device = next(model.parameters()).device
-    loosened: list[list[str]] = [[] for _ in rows]
-    generator = torch.Generator(device=device)
-    generator.manual_seed(seed if seed is not None else torch.seed())
-    was_training = model.training
-    model.eval()
-    R = len(rows)
-    lead = [vocab.bos_id] + vocab.encode(prefix + ("。" if prefix and prefix[-1] not in LINE_END else ""))
-    ids = torch.tensor([lead] * R, device=device)  # (R, P): <bos> and the mood prefix, same for every row
-    logits, state = model(ids)  # (R, P, V)
-    logits = logits[:, -1].float()  # (R, V)
-    texts, done = [""] * R, [False] * R
-    probs: list[list[float]] = [[] for _ in rows]
-    for _ in range(max_len + 1):  # max_len characters, then <eos>
-        allowed = torch.zeros_like(logits, dtype=torch.bool)  # (R, V)
-        forced = torch.full((R,), -1, dtype=torch.long, device=device)  # (R,)
-        for r, (_, constraints) in enumerate(rows):
-            pos = Position.after(texts[r])
-            decision = decide(constraints, pos) if not done[r] else Force(vocab.eos_id)
-            if isinstance(decision, Allow):
-                allowed[r] = decision.mask
-                if decision.loosened:  # a dead end: said, not hidden
-                    loosened[r].append(f"line {pos.line + 1}, character {pos.in_line + 1}: no character "
-                                       f"fitted the {decision.loosened}, which was dropped there")
-            else:
-                forced[r] = decision.token
-        if temperature <= 0:
-            choice = logits.masked_fill(~allowed, float("-inf")).argmax(-1)  # (R,)
-        else:
-            choice = _sample_masked(logits / temperature, allowed, top_k, top_p, generator)  # (R,)
-        next_ids = torch.where(forced >= 0, forced, choice)  # (R,)
-        # p(token) unconstrained at temperature 1: what the model thinks of the character, shown by the page
-        p_next = torch.softmax(logits, -1).gather(1, next_ids[:, None]).squeeze(1).tolist()  # (R,)
-        for r, token in enumerate(next_ids.tolist()):
-            if done[r]:
-                continue
-            if token != vocab.eos_id:
-                texts[r] += vocab.itos[token]
-                probs[r].append(p_next[r])
-            done[r] = token == vocab.eos_id or len(texts[r]) >= max_len  # at most max_len characters
-        if all(done):
-            break
-        logits, state = model(next_ids[:, None], state)  # (R, 1, V)
-        logits = logits[:, -1].float()  # (R, V)
-    model.train(was_training)
-    return texts, probs, loosened
+def request_constraints(classes: TokenClasses, request: Request) -> list[tuple[str, list]]:
+    """One (start, constraints) row per poem; under the metre each poem its own pattern, drawn from the
+    request's stream."""
+    r = request
+    if r.metre != "off" or r.rhyme or r.rhyme_group:
+        masks, rng = MetreClasses.of(classes), random.Random(r.stream_seed())
+        return [(s, poem_constraints(classes, s, r.acrostic, r.form, r.metre, r.rhyme, r.rhyme_group, masks, rng))
+                for s in r.starts for _ in range(r.num_samples)]
+    per_start = {s: poem_constraints(classes, s, r.acrostic, r.form) for s in dict.fromkeys(r.starts)}  # checked
+    return [(s, per_start[s]) for s in r.starts for _ in range(r.num_samples)]
+
+
+def write_poems(model, vocab: Vocabulary, request: Request, search: Search | None = None) -> list[Poem]:
+    """request -> checked request -> constraints -> search -> poems, `num_samples` for each start word."""
+    request, notes = checked_request(vocab, request)
+    rows = request_constraints(TokenClasses(vocab, next(model.parameters()).device), request)
+    n_lines = FORMS[request.form][1] if request.form in FORMS else None
+    drafts = write(model, vocab, [c for _, c in rows], request.prefix, request.length, n_lines, search or Search(),
+                   request.stream_seed())
+    patterns = [next((c.pattern.name for c in constraints if isinstance(c, Metre)), None) for _, constraints in rows]
+    return [Poem(start, d.text, split_lines(d.text), d.probabilities, pattern, d.loosened, list(notes))
+            for (start, _), d, pattern in zip(rows, drafts, patterns)]
 
 
 def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_samples: int = 1, *,
            acrostic: str = "", form: str = "free", prefix: str = "", temperature: float = 0.8,
            top_k: int = 0, top_p: float = 1.0, max_len: int = 64, seed: int | None = None,
-           metre: str = "off", rhyme: bool = False, rhyme_group: str | None = None) -> list[dict]:
-    """`num_samples` poems for each start word (one batch for all), each a dict with the same keys:
-    start, poem, lines, probabilities (each character's under the model, temperature 1, no constraint),
-    pattern (the 近体诗 pattern's name under `metre`/`rhyme`, else None), loosened (where a dead end
-    made decoding drop the rhyme or the tone) and notes (what the input conversion changed: traditional
-    characters and half-width punctuation are written as the corpus is). The callers show the notes.
+           metre: str = "off", rhyme: bool = False, rhyme_group: str | None = None,
+           candidates: int = Search.candidates) -> list[Poem]:
+    """`write_poems` with the request and the search given as keywords (the commands, the page, the
+    training callback and the tests call this).
 
     temperature <= 0 is greedy decoding. `prefix` is read before the poem (mood) and not printed.
     `metre` (off | relaxed | strict | every) and `rhyme` hold a fixed form to one 近体诗 pattern per poem,
-    chosen at random among those its start words and acrostic fit."""
-    classes = TokenClasses(vocab, next(model.parameters()).device)
-    rows, prefix, notes = prepare_rows(vocab, classes, starts, num_samples, acrostic, form, prefix, metre,
-                                       rhyme, rhyme_group, seed)
-    if form in FORMS:
-        max_len = (FORMS[form][0] + 1) * FORMS[form][1]
-    elif acrostic:  # room for every head's line
-        max_len = max(max_len, len(acrostic.replace(" ", "")) * (MAX_FREE_LINE + 1))
-    texts, probs, loosened = decode(model, vocab, rows, prefix, max_len, temperature, top_k, top_p, seed)
-    patterns = [next((c.pattern.name for c in constraints if isinstance(c, Metre)), None) for _, constraints in rows]
-    return [{"start": start, "poem": text, "lines": split_lines(text), "probabilities": p, "pattern": pattern,
-             "loosened": where, "notes": list(notes)}
-            for (start, _), text, p, pattern, where in zip(rows, texts, probs, patterns, loosened)]
+    chosen at random among those its start words and acrostic fit. `candidates`: lines drawn per line
+    (search.py); 1 is plain sampling."""
+    request = Request(tuple(starts) if starts else ("",), num_samples, acrostic.replace(" ", ""), form, prefix,
+                      metre, rhyme, rhyme_group, max_len, seed)
+    return write_poems(model, vocab, request, Search(candidates, temperature, top_k, top_p))
 
 
-def notes_of(poems: list[dict]) -> list[str]:
+def notes_of(poems: list[Poem]) -> list[str]:
     """What a reader should be told about a request's poems: the input notes (shared by all), then each
     poem's loosened positions."""
-    notes = list(poems[0]["notes"]) if poems else []
-    return notes + [f"note: {p['start'] or 'poem'}: {where}" for p in poems for where in p["loosened"]]
+    notes = list(poems[0].notes) if poems else []
+    return notes + [f"note: {p.start or 'poem'}: {where}" for p in poems for where in p.loosened]
 
 
-def _sample_masked(logits: torch.Tensor, allowed: torch.Tensor, top_k: int, top_p: float,
-                   generator: torch.Generator) -> torch.Tensor:
-    """One token per row from softmax(logits) restricted to `allowed`, top-k, then nucleus top-p."""
-    logits = logits.masked_fill(~allowed, float("-inf"))  # (R, V)
-    if top_k > 0:
-        kth = torch.topk(logits, min(top_k, logits.shape[-1]), dim=-1).values[:, -1:]  # (R, 1)
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    if top_p < 1.0:
-        sorted_logits, order = torch.sort(logits, descending=True, dim=-1)  # (R, V)
-        cum = torch.softmax(sorted_logits, -1).cumsum(-1)  # (R, V)
-        drop_sorted = cum - torch.softmax(sorted_logits, -1) >= top_p  # keep the smallest prefix reaching p
-        logits = logits.masked_fill(drop_sorted.scatter(-1, order, drop_sorted), float("-inf"))
-    probs = torch.softmax(logits, dim=-1)  # (R, V); rows with nothing allowed are forced by the caller
-    probs = torch.nan_to_num(probs, nan=0.0)
-    probs[probs.sum(-1) == 0, 0] = 1.0  # a forced row: any valid index, it is overridden
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)  # (R,)
-
-
-def in_script(poems: list[dict], script: str) -> list[dict]:
+def in_script(poems: list[Poem], script: str) -> list[Poem]:
     """`script="traditional"` adds `poem_traditional` and `lines_traditional` (OpenCC s2t) to each poem."""
     if script not in SCRIPTS:
         raise LitPoetryError(f"script='{script}' is not one of {', '.join(SCRIPTS)}")
     if script == "simplified":
         return poems
-    converted = [to_traditional(p["poem"]) for p in poems]
-    return [{**p, "poem_traditional": t, "lines_traditional": split_lines(t)} for p, t in zip(poems, converted)]
+    converted = [to_traditional(p.poem) for p in poems]
+    return [replace(p, poem_traditional=t, lines_traditional=split_lines(t)) for p, t in zip(poems, converted)]
 
 
-def lines_in(poem: dict, script: str) -> list[str]:
+def lines_in(poem: Poem, script: str) -> list[str]:
     """A poem's lines in the script it was asked for (after `in_script`)."""
-    return poem["lines_traditional"] if script == "traditional" else poem["lines"]
+    return poem.lines_traditional if script == "traditional" and poem.lines_traditional else poem.lines

@@ -27,12 +27,12 @@ def test_every_form_has_the_exact_shape(lm, form):
     chars, n_lines = FORMS[form]
     for seed in range(5):
         for poem in sample(model, vocab, list(REPORT_STARTS), 2, form=form, temperature=1.2, seed=seed):
-            lines = poem["lines"]
+            lines = poem.lines
             assert len(lines) == n_lines, poem
             for k, line in enumerate(lines):
                 assert len(line) == chars + 1 and all(is_han(c) for c in line[:-1])
                 assert line[-1] == ("，" if k % 2 == 0 else "。")
-            assert poem["poem"].startswith(poem["start"])
+            assert poem.poem.startswith(poem.start)
 
 
 @pytest.mark.parametrize("form", ["free", "wujue", "qilv"])
@@ -40,7 +40,7 @@ def test_acrostic_heads_every_line(lm, form):
     model, vocab = lm
     heads = "春夏秋冬"
     for poem in sample(model, vocab, None, 6, acrostic=heads, form=form, temperature=1.0, seed=3):
-        lines = poem["lines"]
+        lines = poem.lines
         assert "".join(line[0] for line in lines[: len(heads)]) == heads, poem
         assert all(line[-1] in PUNCTUATION for line in lines)
 
@@ -49,14 +49,14 @@ def test_acrostic_switches_heads_after_any_punctuation(lm):
     """Free form: a line ended by ， (not only 。) still hands over to the next head."""
     model, vocab = lm
     poems = sample(model, vocab, None, 20, acrostic="山水", temperature=1.0, seed=0)
-    assert any(p["lines"][0].endswith("，") for p in poems)
-    assert all([line[0] for line in p["lines"]] == ["山", "水"] for p in poems)
+    assert any(p.lines[0].endswith("，") for p in poems)
+    assert all([line[0] for line in p.lines] == ["山", "水"] for p in poems)
 
 
 def test_start_words_and_acrostic_together(lm):
     model, vocab = lm
     (poem,) = sample(model, vocab, ["春风"], 1, acrostic="春江", form="wujue", seed=1)
-    assert poem["poem"].startswith("春风") and poem["lines"][1][0] == "江"
+    assert poem.poem.startswith("春风") and poem.lines[1][0] == "江"
 
 
 def test_same_seed_same_poems_different_seed_differs(lm):
@@ -80,16 +80,16 @@ def test_temperature_to_zero_is_greedy(lm):
 def test_never_writes_special_tokens(lm):
     model, vocab = lm
     for poem in sample(model, vocab, None, 16, temperature=2.0, seed=0, max_len=40):
-        assert all(is_han(c) or c in PUNCTUATION for c in poem["poem"])
-        assert poem["poem"][0] not in PUNCTUATION
-        assert len(poem["poem"]) <= 40  # max_len bounds the characters written
+        assert all(is_han(c) or c in PUNCTUATION for c in poem.poem)
+        assert poem.poem[0] not in PUNCTUATION
+        assert len(poem.poem) <= 40  # max_len bounds the characters written
 
 
 def test_prefix_sets_the_state_but_is_not_printed(lm):
     model, vocab = lm
     plain = sample(model, vocab, ["月"], 4, seed=2)
     moody = sample(model, vocab, ["月"], 4, seed=2, prefix="秋风萧瑟")
-    assert moody != plain and all(p["poem"].startswith("月") for p in moody)
+    assert moody != plain and all(p.poem.startswith("月") for p in moody)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -119,10 +119,10 @@ def test_generate_script_json_and_text(tiny_checkpoint):
                    "output=json")
     assert run.returncode == 0, run.stderr
     poems = json.loads(run.stdout)
-    assert [p["start"] for p in poems] == ["日", "日", "红", "红", "山", "山"]
-    assert all(len(p["lines"]) == 4 for p in poems)
+    assert [p.start for p in poems] == ["日", "日", "红", "红", "山", "山"]
+    assert all(len(p.lines) == 4 for p in poems)
     text = generate(f"ckpt_path={tiny_checkpoint}", "start=[日,红,山]", "num_samples=2", "form=wujue", "seed=0")
-    assert text.stdout.strip().split("\n\n") == ["\n".join(p["lines"]) for p in poems]
+    assert text.stdout.strip().split("\n\n") == ["\n".join(p.lines) for p in poems]
 
 
 @pytest.mark.parametrize("args, message", [
@@ -155,14 +155,14 @@ def test_traditional_input_and_half_width_punctuation_are_converted(lm):
     model, vocab = lm
     assert {"风", "花", "雪", "月", "红"} <= set(vocab.itos)
     poems = sample(model, vocab, ["紅"], 2, acrostic="紅花雪月", form="wujue", prefix="秋風, 蕭瑟", seed=4)
-    assert all(p["start"] == "红" and [line[0] for line in p["lines"]] == list("红花雪月") for p in poems)
+    assert all(p.start == "红" and [line[0] for line in p.lines] == list("红花雪月") for p in poems)
     (note,) = notes_of(poems)  # one note for the request, carried by every poem
-    assert all(p["notes"] == [note] for p in poems)
+    assert all(p.notes == [note] for p in poems)
     assert "start 紅 -> 红" in note and "acrostic 紅花雪月 -> 红花雪月" in note
     assert "prefix 秋風, 蕭瑟 -> 秋风，萧瑟" in note
     # the prefix is read exactly as if typed in the corpus convention
     typed = sample(model, vocab, ["红"], 2, acrostic="红花雪月", form="wujue", prefix="秋风，萧瑟", seed=4)
-    assert [p["poem"] for p in typed] == [p["poem"] for p in poems]
+    assert [p.poem for p in typed] == [p.poem for p in poems]
     assert notes_of(typed) == []  # nothing to convert, nothing said
 
 
@@ -186,10 +186,10 @@ def test_script_traditional_converts_back_to_the_simplified_poem(tiny_checkpoint
 
     args = [f"ckpt_path={tiny_checkpoint}", "start=[日,红]", "form=wujue", "seed=0", "script=traditional"]
     poems = json.loads(generate(*args, "output=json").stdout)
-    assert all(to_simplified(p["poem_traditional"]) == p["poem"] for p in poems)
-    assert any(p["poem_traditional"] != p["poem"] for p in poems)  # 红 is 紅 at least
+    assert all(to_simplified(p.poem_traditional) == p.poem for p in poems)
+    assert any(p.poem_traditional != p.poem for p in poems)  # 红 is 紅 at least
     text = generate(*args)
-    assert text.returncode == 0 and text.stdout.strip().split("\n\n") == ["\n".join(p["lines_traditional"])
+    assert text.returncode == 0 and text.stdout.strip().split("\n\n") == ["\n".join(p.lines_traditional)
                                                                        for p in poems]
 
 

@@ -243,14 +243,14 @@ def test_constrained_poems_pass_the_checker(lm, form, metre, rhyme, seed):
     model, vocab = lm
     for poem in sample(model, vocab, ["春", "月"], 2, form=form, metre=metre, rhyme=rhyme, seed=seed,
                        temperature=1.0):
-        verdict = check(poem["poem"], level=metre)
-        assert poem["poem"].startswith(poem["start"]) and verdict.form == form
-        if not poem["loosened"]:  # a dead end (said in `loosened`) may break the rule it dropped
+        verdict = check(poem.poem, level=metre)
+        assert poem.poem.startswith(poem.start) and verdict.form == form
+        if not poem.loosened:  # a dead end (said in `loosened`) may break the rule it dropped
             assert verdict.tones_ok, verdict.report()
             assert verdict.rhyme_ok or not rhyme, verdict.report()  # no 重韵 either
         if rhyme:
-            ends = [line[-2] for k, line in enumerate(poem["lines"]) if k in verdict.pattern.rhyme_lines]
-            assert len(set(ends)) == len(ends), poem["poem"]  # never a rhyme character twice
+            ends = [line[-2] for k, line in enumerate(poem.lines) if k in verdict.pattern.rhyme_lines]
+            assert len(set(ends)) == len(ends), poem.poem  # never a rhyme character twice
 
 
 def test_acrostic_and_rhyme_group_hold_under_metre(lm):
@@ -258,11 +258,11 @@ def test_acrostic_and_rhyme_group_hold_under_metre(lm):
     poems = sample(model, vocab, None, 4, acrostic="山水", form="wujue", metre="relaxed", rhyme_group="东", seed=2)
     table = tone_table()
     for poem in poems:
-        assert [line[0] for line in poem["lines"][:2]] == ["山", "水"]
-        verdict = check(poem["poem"])
-        rhymes = [poem["lines"][k][-2] for k in (1, 3)]
+        assert [line[0] for line in poem.lines[:2]] == ["山", "水"]
+        verdict = check(poem.poem)
+        rhymes = [poem.lines[k][-2] for k in (1, 3)]
         assert all("上平一东" in table.ping_groups(c) for c in rhymes), poem
-        assert verdict.tones_ok or poem["loosened"]
+        assert verdict.tones_ok or poem.loosened
 
 
 def test_heads_that_fit_no_pattern_are_refused_in_one_line(lm):
@@ -282,9 +282,9 @@ def test_a_dead_end_is_loosened_and_reported():
     torch.manual_seed(0)
     model = PoetryLM(len(vocab), embedding_dim=8, hidden_size=8)
     (poem,) = sample(model, vocab, None, 1, form="wujue", metre="strict", rhyme=True, seed=0)
-    assert len(poem["lines"]) == 4 and poem["loosened"]
-    assert any("tone" in note for note in poem["loosened"])
-    assert all("tone" in note or "重韵" in note for note in poem["loosened"])  # too few 平 rhymes to never repeat
+    assert len(poem.lines) == 4 and poem.loosened
+    assert any("tone" in note for note in poem.loosened)
+    assert all("tone" in note or "重韵" in note for note in poem.loosened)  # too few 平 rhymes to never repeat
 
 
 def generation_allows(metre: Metre, classes: TokenClasses, lines: list[str], k: int) -> bool:

@@ -45,6 +45,6 @@ def main(cfg: DictConfig) -> None:
     for note in notes_of(poems):  # converted input, and where a dead end loosened the metre (the JSON has both)
         print(note, file=sys.stderr)
     if cfg.output == "json":
-        print(json.dumps(poems, ensure_ascii=False))
+        print(json.dumps([p.as_dict() for p in poems], ensure_ascii=False))
     else:
         print("\n\n".join("\n".join(lines_in(p, cfg.script)) for p in poems))

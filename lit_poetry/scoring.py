@@ -1,0 +1,110 @@
+"""What makes one candidate line better than another, beyond the model's likelihood: the poem's own
+conventions, shared by the search (search.py), which uses them while writing and when choosing, and by
+the evaluation, which counts them in real poems and in the model's.
+
+- repeats: 律诗忌重字. A character that comes back in a poem counts once per extra use, except a 叠字
+  (the same character twice in a row, 依依, 萧萧), which is deliberate; three in a row count.
+- seasons: a poem keeps to one season; naming a second (春 夏 秋 冬, or a festival: 清明 寒食 重阳 ...)
+  counts as a change of scene.
+- 对仗: the second line of a 律诗's middle couplet pairs with the first (parallelism.py).
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+from lit_poetry.data.vocab import Vocabulary
+from lit_poetry.parallelism import PairTable
+from lit_poetry.text import PUNCTUATION, is_han
+
+# words that name a season: the season itself, and the festivals that fall in it
+SEASONS = {"春": ("春", "清明", "寒食", "上巳"), "夏": ("夏", "端午"), "秋": ("秋", "重阳", "中秋", "七夕"),
+           "冬": ("冬", "腊", "岁暮")}
+MIDDLE_SECOND_LINES = (3, 5)  # 0-based lines that close a 律诗's middle couplets
+
+
+def repeats(text: str) -> int:
+    """Extra uses of characters in `text` (punctuation ignored), a 叠字 pair not counted."""
+    chars = [c for c in text if c not in PUNCTUATION]
+    seen: set[str] = set()
+    count = 0
+    for k, c in enumerate(chars):
+        doubled = k > 0 and chars[k - 1] == c and (k < 2 or chars[k - 2] != c)
+        if c in seen and not doubled:
+            count += 1
+        seen.add(c)
+    return count
+
+
+def seasons_named(text: str) -> set[str]:
+    return {season for season, words in SEASONS.items() if any(w in text for w in words)}
+
+
+def seasons(text: str) -> int:
+    """How many seasons the text names beyond the first (0: one season or none)."""
+    return max(0, len(seasons_named(text)) - 1)
+
+
+def closes_middle_couplet(line_index: int, n_lines: int) -> bool:
+    return n_lines == 8 and line_index in MIDDLE_SECOND_LINES
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How much each convention weighs against the model's mean log-probability per character (the search's
+    score), and how strongly it steers the sampling of each character (a shift of the logits)."""
+
+    repeat: float = 1.0  # per repeated character, in mean log-probability
+    season: float = 1.0  # per season beyond the first
+    parallel: float = 0.5  # times the couplet's 对仗 score (mean pmi)
+    repeat_logit: float = 3.0  # a used character's logit is lowered by this
+    season_logit: float = 3.0  # another season's character, once the poem has one
+    parallel_logit: float = 0.5  # times a partner's pmi (capped at 4) with the character it stands beside
+
+
+def line_score(poem_so_far: str, line: str, logps: list[float], lines_before: list[str], n_lines: int,
+               table: PairTable, w: Weights) -> float:
+    """The search's score of a candidate `line` written after `poem_so_far` (its `lines_before`): mean
+    log-probability per character, minus what it adds in repeats and seasons, plus its 对仗 with the line
+    before when it closes a 律诗's middle couplet."""
+    score = sum(logps) / max(len(logps), 1)
+    score -= w.repeat * (repeats(poem_so_far + line) - repeats(poem_so_far))
+    score -= w.season * (seasons(poem_so_far + line) - seasons(poem_so_far))
+    if closes_middle_couplet(len(lines_before), n_lines) and lines_before:
+        score += w.parallel * table.score(lines_before[-1], line)
+    return score
+
+
+class Steering:
+    """Logit shifts (R, V) that lean each row's next character towards the conventions above."""
+
+    def __init__(self, vocab: Vocabulary, table: PairTable, w: Weights, device: torch.device):
+        self.vocab, self.w, self.device = vocab, w, device
+        self.season_ids = {s: vocab.stoi[s] for s in SEASONS if s in vocab.stoi}  # the season's own character
+        self.partners: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}  # char -> (ids, pmi) in the vocab
+        for char in vocab.itos:
+            if is_han(char):
+                found = [(vocab.stoi[b], min(p, 4.0)) for b, p in table.partners(char).items() if b in vocab.stoi]
+                if found:
+                    ids, pmi = zip(*found)
+                    self.partners[char] = (torch.tensor(ids, device=device), torch.tensor(pmi, device=device))
+
+    def shifts(self, texts: list[str], lines_before: list[list[str]], n_lines: int | None) -> torch.Tensor:
+        """texts: each row's poem so far; lines_before: its completed lines -> (R, V) logit shifts."""
+        shift = torch.zeros(len(texts), len(self.vocab), device=self.device)  # (R, V)
+        for r, text in enumerate(texts):
+            used = {c for c in text if c not in PUNCTUATION}
+            if text and text[-1] in used and (len(text) < 2 or text[-2] != text[-1]):
+                used.discard(text[-1])  # a 叠字 may follow once
+            ids = [self.vocab.stoi[c] for c in used if c in self.vocab.stoi]
+            shift[r, ids] -= self.w.repeat_logit
+            named = seasons_named(text)
+            if named:
+                shift[r, [i for s, i in self.season_ids.items() if s not in named]] -= self.w.season_logit
+            before = lines_before[r]
+            if n_lines and closes_middle_couplet(len(before), n_lines) and before:
+                j = len(text) - sum(map(len, before))  # position in the line being written
+                if j < len(before[-1]) - 1 and before[-1][j] in self.partners:
+                    ids_t, pmi = self.partners[before[-1][j]]
+                    shift[r, ids_t] += self.w.parallel_logit * pmi
+        return shift
