@@ -21,15 +21,16 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: n
 import gradio as gr  # noqa: E402
 
 from lit_poetry.errors import LitPoetryError  # noqa: E402
-from lit_poetry.generation import in_script, lines_in, notes_of, sample  # noqa: E402
+from lit_poetry.generation import AUTO, in_script, lines_in, notes_of, sample  # noqa: E402
 from lit_poetry.metre import check  # noqa: E402
 from lit_poetry.metre.patterns import LEVELS  # noqa: E402
+from lit_poetry.text import FORMS  # noqa: E402
 
 FORM_CHOICES = [("自由 free", "free"), ("五言绝句 5×4", "wujue"), ("七言绝句 7×4", "qijue"),
                 ("五言律诗 5×8", "wulv"), ("七言律诗 7×8", "qilv")]
 SCRIPT_CHOICES = [("简体 simplified", "simplified"), ("繁體 traditional", "traditional")]
-METRE_CHOICES = [("不限 off", "off"), ("宽 relaxed (一三五不论)", "relaxed"), ("严 strict (王力)", "strict"),
-                 ("全 every position", "every")]
+METRE_CHOICES = [("自动 auto (律绝用严)", "auto"), ("不限 off", "off"), ("宽 relaxed (一三五不论)", "relaxed"),
+                 ("严 strict (王力)", "strict"), ("全 every position", "every")]
 CSS = """
 #poems .poem { font-size: 1.7rem; line-height: 2.4rem; margin: 0.8rem 0 1.6rem; letter-spacing: 0.08em; }
 #poems .poem p { margin: 0; }
@@ -80,7 +81,7 @@ class PoemWriter:
             raise LitPoetryError(f"首数 number of poems must be 1 to {lim.max_poems}, got {num_poems}")
 
     def write(self, start: str, acrostic: str, form: str, prefix: str, temperature: float, top_p: float,
-              seed: float | None, num_poems: float, script: str, metre: str = "off", rhyme: bool = False) -> Reply:
+              seed: float | None, num_poems: float, script: str, metre: str = AUTO, rhyme: bool = False) -> Reply:
         start, acrostic, prefix = (str(t or "").strip() for t in (start, acrostic, prefix))
         try:
             num_poems = int(num_poems or 0)
@@ -96,8 +97,8 @@ class PoemWriter:
                 poems = in_script(poems, script or "simplified")
         except (LitPoetryError, ValueError, TypeError) as e:
             return Reply("", [], f"⚠ {e}")
-        marked = metre not in (None, "off") or bool(rhyme)
-        level = metre if metre in LEVELS else "relaxed"
+        marked = metre not in (None, "off", AUTO) or bool(rhyme) or (metre == AUTO and form in FORMS)
+        level = metre if metre in LEVELS else "strict" if metre == AUTO else "relaxed"
         laid_out = "".join(self._lay_out(lines_in(p, script), p.poem if marked else None, level) for p in poems)
         probabilities = []
         for k, poem in enumerate(poems):
@@ -161,7 +162,7 @@ def build_page(writer: PoemWriter, defaults: dict) -> gr.Blocks:
                     num_poems = gr.Slider(1, lim.max_poems, value=defaults["num_poems"], step=1,
                                           label="首数 Poems", elem_id="num_poems")
                 with gr.Row():
-                    metre = gr.Radio(METRE_CHOICES, value="off", label="平仄 Tones (fixed forms)", elem_id="metre")
+                    metre = gr.Radio(METRE_CHOICES, value="auto", label="平仄 Tones (fixed forms)", elem_id="metre")
                     rhyme = gr.Checkbox(value=False, label="押韵 Rhyme (平水韵)", elem_id="rhyme")
                 script = gr.Radio(SCRIPT_CHOICES, value="simplified", label="字体 Script", elem_id="script")
                 button = gr.Button("写诗 Write", variant="primary", elem_id="write")

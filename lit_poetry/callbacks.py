@@ -11,7 +11,7 @@ class SamplePoems(Callback):
     """Rank 0 writes one poem per start word after each validation epoch: printed, and logged as a table
     row per poem by loggers that take text (W&B). The seed is the epoch, so runs compare poem for poem."""
 
-    def __init__(self, starts: str = REPORT_STARTS, temperature: float = 0.8, max_len: int = 48):
+    def __init__(self, starts: str = REPORT_STARTS, temperature: float = 0.7, max_len: int = 48):
         self.starts, self.temperature, self.max_len = starts or "", temperature, max_len
 
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:

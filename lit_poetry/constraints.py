@@ -324,7 +324,7 @@ def poem_constraints(classes: TokenClasses, start: str, acrostic: str, form: str
     if form != "free" and form not in FORMS:
         raise LitPoetryError(f"form='{form}' is not one of free, {', '.join(FORMS)}")
     if metre not in METRES:
-        raise LitPoetryError(f"metre='{metre}' is not one of {', '.join(METRES)}")
+        raise LitPoetryError(f"metre='{metre}' is not one of auto, {', '.join(METRES)}")
     if (metre != "off" or rhyme or rhyme_group) and form not in FORMS:
         raise LitPoetryError("metre and rhyme need a fixed form: add form=wujue|qijue|wulv|qilv")
     if form in FORMS and len(acrostic) > FORMS[form][1]:

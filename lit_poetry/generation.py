@@ -17,6 +17,7 @@ from lit_poetry.search import Search, write
 from lit_poetry.text import FORMS, PUNCTUATION, is_han, split_lines, to_simplified, to_traditional
 
 REPORT_STARTS = "日红山夜湖海月"
+AUTO = "auto"  # metre=auto: strict tones and rhyme in the fixed forms, off in free verse
 SCRIPTS = ("simplified", "traditional")
 
 
@@ -114,6 +115,9 @@ class Poem:
 def checked_request(vocab: Vocabulary, request: Request) -> tuple[Request, list[str]]:
     """The request as the model reads it (normalise_inputs), its characters checked against the
     vocabulary, and the notes for the reader."""
+    if request.metre == AUTO:  # the fixed forms as Tang poets wrote them, free verse free
+        fixed = request.form in FORMS
+        request = replace(request, metre="strict" if fixed else "off", rhyme=request.rhyme or fixed)
     starts, acrostic, prefix, note = normalise_inputs(list(request.starts) or [""], request.acrostic,
                                                       request.prefix)
     for s in starts:
@@ -158,8 +162,9 @@ def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_sample
     training callback and the tests call this).
 
     temperature <= 0 is greedy decoding. `prefix` is read before the poem (mood) and not printed.
-    `metre` (off | relaxed | strict | every) and `rhyme` hold a fixed form to one 近体诗 pattern per poem,
-    chosen at random among those its start words and acrostic fit. `candidates`: lines drawn per line
+    `metre` (off | auto | relaxed | strict | every) and `rhyme` hold a fixed form to one 近体诗 pattern per
+    poem, chosen at random among those its start words and acrostic fit; auto is strict with the rhyme in
+    the fixed forms and off in free verse. `candidates`: lines drawn per line
     (search.py); 1 is plain sampling."""
     request = Request(tuple(starts) if starts else ("",), num_samples, acrostic.replace(" ", ""), form, prefix,
                       metre, rhyme, rhyme_group, max_len, seed)

@@ -26,9 +26,9 @@ class Search:
     """How poems are drawn: the sampling distribution, and how many candidate lines compete per line."""
 
     candidates: int = 8  # rows per poem; 1 = plain sampling
-    temperature: float = 0.8  # <= 0: greedy (then one row a poem)
+    temperature: float = 0.7  # <= 0: greedy (then one row a poem)
     top_k: int = 0
-    top_p: float = 1.0
+    top_p: float = 0.9
     weights: Weights = field(default_factory=Weights)
 
     @property

@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 import torch
@@ -9,8 +10,9 @@ from lit_poetry.checkpoint import load_poetry_lm
 from lit_poetry.constraints import Allow, Constraint, Position, TokenClasses
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
-from lit_poetry.generation import REPORT_STARTS, decode, notes_of, prepare_rows, sample
+from lit_poetry.generation import REPORT_STARTS, Request, notes_of, request_constraints, sample
 from lit_poetry.models.poetry_lm import PoetryLM
+from lit_poetry.search import Search, write
 from lit_poetry.text import FORMS, PUNCTUATION, is_han, split_lines
 
 from .helpers import ROOT
@@ -69,12 +71,12 @@ def test_same_seed_same_poems_different_seed_differs(lm):
 def test_temperature_to_zero_is_greedy(lm):
     model, vocab = lm
     greedy = sample(model, vocab, list("日红山"), 1, temperature=0, max_len=30)
-    assert sample(model, vocab, list("日红山"), 1, temperature=1e-4, max_len=30, seed=5) == greedy
+    assert sample(model, vocab, list("日红山"), 1, temperature=1e-4, max_len=30, seed=5, candidates=1) == greedy
     # greedy by hand: after <bos> 日, the argmax over characters and punctuation (no special tokens)
     logits, _ = model(torch.tensor([[vocab.bos_id, vocab.stoi["日"]]]))
     special = torch.tensor([not (is_han(c) or c in PUNCTUATION) for c in vocab.itos])
     first = vocab.itos[int(logits[0, -1].masked_fill(special, float("-inf")).argmax())]
-    assert greedy[0]["poem"][1] == first
+    assert greedy[0].poem[1] == first
 
 
 def test_never_writes_special_tokens(lm):
@@ -119,10 +121,10 @@ def test_generate_script_json_and_text(tiny_checkpoint):
                    "output=json")
     assert run.returncode == 0, run.stderr
     poems = json.loads(run.stdout)
-    assert [p.start for p in poems] == ["日", "日", "红", "红", "山", "山"]
-    assert all(len(p.lines) == 4 for p in poems)
+    assert [p["start"] for p in poems] == ["日", "日", "红", "红", "山", "山"]
+    assert all(len(p["lines"]) == 4 for p in poems)
     text = generate(f"ckpt_path={tiny_checkpoint}", "start=[日,红,山]", "num_samples=2", "form=wujue", "seed=0")
-    assert text.stdout.strip().split("\n\n") == ["\n".join(p.lines) for p in poems]
+    assert text.stdout.strip().split("\n\n") == ["\n".join(p["lines"]) for p in poems]
 
 
 @pytest.mark.parametrize("args, message", [
@@ -170,9 +172,9 @@ def test_every_poem_has_the_same_keys(lm):
     model, vocab = lm
     free = sample(model, vocab, ["月"], 1, seed=0)
     strict = sample(model, vocab, ["月"], 1, form="wujue", metre="strict", rhyme=True, seed=0)
-    assert free[0].keys() == strict[0].keys() == {"start", "poem", "lines", "probabilities", "pattern",
-                                                   "loosened", "notes"}
-    assert free[0]["pattern"] is None and "五言绝句" in strict[0]["pattern"]
+    keys = {"start", "poem", "lines", "probabilities", "pattern", "loosened", "notes"}
+    assert free[0].as_dict().keys() == strict[0].as_dict().keys() == keys
+    assert free[0].pattern is None and "五言绝句" in strict[0].pattern
 
 
 def test_generate_prints_the_input_note_on_stderr(tiny_checkpoint):
@@ -186,10 +188,10 @@ def test_script_traditional_converts_back_to_the_simplified_poem(tiny_checkpoint
 
     args = [f"ckpt_path={tiny_checkpoint}", "start=[日,红]", "form=wujue", "seed=0", "script=traditional"]
     poems = json.loads(generate(*args, "output=json").stdout)
-    assert all(to_simplified(p.poem_traditional) == p.poem for p in poems)
-    assert any(p.poem_traditional != p.poem for p in poems)  # 红 is 紅 at least
+    assert all(to_simplified(p["poem_traditional"]) == p["poem"] for p in poems)
+    assert any(p["poem_traditional"] != p["poem"] for p in poems)  # 红 is 紅 at least
     text = generate(*args)
-    assert text.returncode == 0 and text.stdout.strip().split("\n\n") == ["\n".join(p.lines_traditional)
+    assert text.returncode == 0 and text.stdout.strip().split("\n\n") == ["\n".join(p["lines_traditional"])
                                                                        for p in poems]
 
 
@@ -214,19 +216,18 @@ def test_a_new_constraint_plugs_in_through_the_protocol(lm):
     it and says so in its own words (constraints.decide knows nothing of it)."""
     model, vocab = lm
     classes = TokenClasses(vocab)
-    rows, prefix, _ = prepare_rows(vocab, classes, ["春"], 3, "", "qijue", "", "relaxed", False, None, seed=0)
-    rows = [(start, [*constraints, NoRepeat(classes)]) for start, constraints in rows]
-    texts, _, loosened = decode(model, vocab, rows, prefix, 32, 1.0, 0, 1.0, seed=0)
-    for text in texts:
-        chars = [c for c in text if is_han(c)]
-        assert len(chars) == 28 and len(set(chars)) == 28, text
-    assert loosened == [[], [], []]
+    request = Request(("春",), 3, form="qijue", metre="relaxed", seed=0)
+    rows = [[*constraints, NoRepeat(classes)] for _, constraints in request_constraints(classes, request)]
+    drafts = write(model, vocab, rows, "", 32, 4, Search(temperature=1.0), seed=0)
+    for draft in drafts:
+        chars = [c for c in draft.text if is_han(c)]
+        assert len(chars) == 28 and len(set(chars)) == 28, draft.text
+    assert [d.loosened for d in drafts] == [[], [], []]
 
     few = Vocabulary([*"春风花月", "，", "。"])  # 28 characters from 4: repeats are forced
     tiny = PoetryLM(len(few), embedding_dim=8, hidden_size=8)
     few_classes = TokenClasses(few)
-    rows, prefix, _ = prepare_rows(few, few_classes, ["春"], 1, "", "qijue", "", "off", False, None, seed=0)
-    texts, _, loosened = decode(tiny, few, [(s, [*c, NoRepeat(few_classes)]) for s, c in rows], prefix, 32,
-                                1.0, 0, 1.0, seed=0)
-    assert set(texts[0]) - set("，。") == set("春风花月")
-    assert len(loosened[0]) == 28 - 4 and all("no repeated character" in note for note in loosened[0])
+    rows = [[*c, NoRepeat(few_classes)] for _, c in request_constraints(few_classes, replace(request, num_samples=1))]
+    (draft,) = write(tiny, few, rows, "", 32, 4, Search(candidates=1, temperature=1.0), seed=0)
+    assert set(draft.text) - set("，。") == set("春风花月")
+    assert len(draft.loosened) == 28 - 4 and all("no repeated character" in note for note in draft.loosened)
