@@ -31,6 +31,10 @@ and every:
   share with a rhyme character twice (重韵);
 - sample_ppl (samples only): the model's perplexity of the poems it wrote, unconstrained (temperature 1):
   what the constraint costs.
+
+Craft (`craft_section`, lit_poetry/craft.py), for `craft.form`: real poems of the split beside the model's
+poems from the default search and from plain sampling: repeated characters, seasons, 对仗 of the middle
+couplets, the model's log-probability, 格律 and what is copied from the training poems.
 """
 
 import math
@@ -41,12 +45,13 @@ import torch
 from omegaconf import DictConfig
 
 from lit_poetry.constraints import METRES
+from lit_poetry.craft import TrainingLines, craft_report
 from lit_poetry.data.batching import EncodedSplit, padded_batches
 from lit_poetry.data.download import ensure_corpus
 from lit_poetry.data.processing import ProcessingConfig, encode_poems, prepare_poems, split_poems
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
-from lit_poetry.generation import sample
+from lit_poetry.generation import AUTO, sample
 from lit_poetry.metre import check
 from lit_poetry.text import is_regular, verse_lines
 
@@ -155,6 +160,9 @@ def evaluate(cfg: DictConfig, data_given: bool = False) -> dict:
         result["quality"] = quality_report([p.poem for p in poems], prepared.texts)
         result["quality"].update(temperature=q.temperature, starts=q.starts)
         result["samples"] = {p.start: p.poem for p in poems[:: q.num_samples]}
+    c = cfg.get("craft")
+    if c and c.form and c.num_samples > 0:
+        result["craft"] = craft_section(model, vocab, prepared, poem_ids, settings, cfg)
     m = cfg.get("metre")
     if m and m.form:
         result["metre"] = {"real poems": metre_report([prepared.texts[int(i)] for i in poem_ids])}
@@ -167,6 +175,23 @@ def evaluate(cfg: DictConfig, data_given: bool = False) -> dict:
     return result
 
 
+def craft_section(model, vocab: Vocabulary, prepared, poem_ids, settings: ProcessingConfig, cfg: DictConfig) -> dict:
+    """craft_report (craft.py) side by side: real poems of `craft.form` from the chosen split, the model's
+    poems with the default search, and with plain sampling (candidates=1, temperature 0.8, no top-p), both
+    under metre=auto, `craft.num_samples` per start word of `quality.starts`."""
+    c, starts = cfg.craft, list(cfg.quality.starts)
+    n = len(prepared.texts)
+    train_ids = range(n) if cfg.split == "all" else split_poems(n, settings)["train"]
+    training = TrainingLines([prepared.texts[int(i)] for i in train_ids])
+    real = [t for t in (prepared.texts[int(i)] for i in poem_ids) if is_regular(t, c.form)][: c.real_poems]
+    searched = sample(model, vocab, starts, c.num_samples, form=c.form, metre=AUTO, seed=c.seed)
+    plain = sample(model, vocab, starts, c.num_samples, form=c.form, metre=AUTO, seed=c.seed, candidates=1,
+                   temperature=0.8, top_p=1.0)
+    return {"form": c.form, "real poems": craft_report(model, vocab, real, training),
+            "search (default)": craft_report(model, vocab, [p.poem for p in searched], training),
+            "plain sampling": craft_report(model, vocab, [p.poem for p in plain], training)}
+
+
 def format_report(result: dict) -> str:
     lines = [f"{result['corpus']} ({result['split']}, {result['poems']} poems, {result['tokens']} tokens): "
              f"perplexity {result['ppl']:.2f} (NLL {result['nll']:.4f}, <unk> {result['unk_rate']:.2%})",
@@ -176,6 +201,10 @@ def format_report(result: dict) -> str:
         lines.append("quality: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                                              for k, v in result["quality"].items()))
         lines += [f"  {start}: {poem}" for start, poem in result["samples"].items()]
+    for name, report in result.get("craft", {}).items():
+        if name != "form":
+            lines.append(f"craft ({result['craft']['form']}, {name}): " + ", ".join(
+                f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in report.items()))
     for name, report in result.get("metre", {}).items():
         lines.append(f"metre ({name}): " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                                                        for k, v in report.items() if k != "by_form"))

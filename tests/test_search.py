@@ -1,0 +1,125 @@
+"""The search (search.py) and what it scores (scoring.py, parallelism.py), on the shipped model and real poems."""
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lit_poetry.checkpoint import load_for_use
+from lit_poetry.metre import check
+from lit_poetry.parallelism import PairTable, couplets, pair_table, parallel_rate
+from lit_poetry.scoring import repeats, seasons
+from lit_poetry.text import FORMS, is_regular, verse_lines
+
+from .test_generation import generate
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    trained = load_for_use(None, "cpu")
+    return trained.model, trained.vocab
+
+
+def sample_with(shipped, *args, **kwargs):
+    from lit_poetry.generation import sample
+
+    return sample(*shipped, *args, **kwargs)
+
+
+def test_repeats_count_extra_uses_but_not_a_doubled_character():
+    assert repeats("白日依山尽，黄河入海流。") == 0
+    assert repeats("杨柳依依，") == 0  # 叠字
+    assert repeats("有有有情，") == 1  # the third is a repeat
+    assert repeats("春风春草，春日。") == 2
+    assert seasons("春草生，秋风起。") == 1 and seasons("清明秋日") == 1 and seasons("春江花月夜") == 0
+
+
+@given(st.text(alphabet="山水风月花云", min_size=1, max_size=30))
+def test_repeats_is_characters_beyond_the_distinct_ones_less_the_doubled(text):
+    doubled = sum(1 for k in range(1, len(text)) if text[k] == text[k - 1] and (k < 2 or text[k - 2] != text[k]))
+    assert repeats(text) == len(text) - len(set(text)) - doubled
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(form=st.sampled_from(sorted(FORMS)), heads=st.sampled_from(["", "春秋", "山水云月"]),
+       metre=st.sampled_from(["relaxed", "strict"]), seed=st.integers(0, 2**32))
+def test_candidates_obey_every_constraint(shipped, form, heads, metre, seed):
+    poems = sample_with(shipped, ["月"] if not heads else None, 2, acrostic=heads, form=form, metre=metre,
+                        rhyme=True, seed=seed, candidates=4)
+    for poem in poems:
+        assert is_regular(poem.poem, form), poem.poem
+        assert [line[0] for line in poem.lines[: len(heads)]] == list(heads)
+        assert heads or poem.poem.startswith("月")
+        if not poem.loosened:  # a dead end is said; otherwise the metre holds as the checker reads it
+            verdict = check(poem.poem, level=metre)
+            assert verdict.tones_ok and verdict.rhyme_ok, (poem.poem, verdict.violations)
+
+
+def test_default_search_repeats_fewer_characters_than_plain_sampling(shipped):
+    starts = list("日红山夜湖海月")
+    searched = sample_with(shipped, starts, 1, form="qilv", metre="auto", seed=0)
+    plain = sample_with(shipped, starts, 1, form="qilv", metre="auto", seed=0, candidates=1, temperature=0.8,
+                        top_p=1.0)
+    mean = lambda poems: sum(repeats(p.poem) for p in poems) / len(poems)  # noqa: E731
+    assert mean(searched) <= 1.0 and 3 * mean(searched) < mean(plain), (mean(searched), mean(plain))
+
+
+def test_requests_that_differ_share_no_line(shipped):
+    """The seed is mixed with the request: 山 and 江 under seed 21 once wrote the same poem but its first
+    character. Several poems of one request share no line either."""
+    for candidates in (8, 1):  # plain sampling too: the stream, not the search, keeps them apart
+        shan, jiang = (sample_with(shipped, [s], 1, form="qilv", metre="strict", rhyme=True, seed=21,
+                                   candidates=candidates)[0] for s in "山江")
+        assert not set(verse_lines(shan.poem)[1:]) & set(verse_lines(jiang.poem)[1:])
+        assert verse_lines(shan.poem)[0][1:] != verse_lines(jiang.poem)[0][1:]
+    wujue, qilv = (sample_with(shipped, ["山"], 1, form=f, metre="strict", rhyme=True, seed=21)[0]
+                   for f in ("wujue", "qilv"))
+    assert verse_lines(wujue.poem)[0] != verse_lines(qilv.poem)[0][:5]
+    lines = [line for p in sample_with(shipped, ["月"], 4, form="wujue", seed=3) for line in verse_lines(p.poem)]
+    assert len(lines) == len(set(lines)) == 16
+
+
+def test_second_lines_of_middle_couplets_are_parallel(shipped):
+    poems = sample_with(shipped, list("日红山夜湖海月"), 1, form="qilv", seed=1)
+    plain = sample_with(shipped, list("日红山夜湖海月"), 1, form="qilv", seed=1, candidates=1, temperature=0.8,
+                        top_p=1.0)
+    table = pair_table()
+    assert parallel_rate(table, couplets(p.poem for p in poems)) >= 0.6 > parallel_rate(
+        table, couplets(p.poem for p in plain))
+
+
+def test_candidates_one_and_temperature_zero_are_the_plain_paths(tiny_checkpoint):
+    run = generate(f"ckpt_path={tiny_checkpoint}", "start=月", "form=wujue", "candidates=1", "seed=0", "output=json")
+    assert run.returncode == 0, run.stderr
+    assert len(json.loads(run.stdout)[0]["lines"]) == 4
+    refused = generate(f"ckpt_path={tiny_checkpoint}", "candidates=0")
+    assert refused.returncode == 2 and "candidates" in refused.stderr and "Traceback" not in refused.stderr
+
+
+@pytest.fixture(scope="module")
+def split_texts(data_dir):
+    import sys
+
+    from .helpers import ROOT
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from fit_duizhang import split_texts
+
+    return split_texts(str(data_dir))
+
+
+def test_duizhang_tells_real_middle_couplets_from_first_couplets_it_was_not_fitted_on(split_texts):
+    table = pair_table()
+    middle, first = couplets(split_texts["val"]), couplets(split_texts["val"], (0,))
+    assert parallel_rate(table, middle) > 0.6 > 0.25 > parallel_rate(table, first)
+    pairs = list(zip(middle[::2], first))  # one middle couplet beside each first couplet
+    ranked = sum(table.score(*m) > table.score(*f) for m, f in pairs) / len(pairs)
+    assert ranked > 0.75
+
+
+def test_the_shipped_duizhang_table_is_a_rebuild_from_the_corpus(split_texts):
+    rebuilt = PairTable.fit(split_texts["train"])
+    shipped = pair_table()
+    assert rebuilt.pairs == shipped.pairs and rebuilt.totals == shipped.totals
+    assert round(rebuilt.threshold, 4) == shipped.threshold
