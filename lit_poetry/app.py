@@ -21,10 +21,9 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: n
 import gradio as gr  # noqa: E402
 
 from lit_poetry.errors import LitPoetryError  # noqa: E402
-from lit_poetry.generation import AUTO, in_script, lines_in, notes_of, sample  # noqa: E402
+from lit_poetry.generation import AUTO, in_script, lines_in, notes_of, resolved_metre, sample  # noqa: E402
 from lit_poetry.metre import check  # noqa: E402
 from lit_poetry.metre.patterns import LEVELS  # noqa: E402
-from lit_poetry.text import FORMS  # noqa: E402
 
 FORM_CHOICES = [("自由 free", "free"), ("五言绝句 5×4", "wujue"), ("七言绝句 7×4", "qijue"),
                 ("五言律诗 5×8", "wulv"), ("七言律诗 7×8", "qilv")]
@@ -97,8 +96,9 @@ class PoemWriter:
                 poems = in_script(poems, script or "simplified")
         except (LitPoetryError, ValueError, TypeError) as e:
             return Reply("", [], f"⚠ {e}")
-        marked = metre not in (None, "off", AUTO) or bool(rhyme) or (metre == AUTO and form in FORMS)
-        level = metre if metre in LEVELS else "strict" if metre == AUTO else "relaxed"
+        metre, rhyme = resolved_metre(metre or "off", bool(rhyme), form or "free")
+        marked = metre != "off" or rhyme
+        level = metre if metre in LEVELS else "relaxed"
         laid_out = "".join(self._lay_out(lines_in(p, script), p.poem if marked else None, level) for p in poems)
         probabilities = []
         for k, poem in enumerate(poems):

@@ -5,7 +5,7 @@
 - seasons: share of poems that name more than one season (scoring.seasons);
 - duizhang: share of the 律诗 middle couplets that are 对仗 (parallelism.py), and of the first couplets
   (seldom parallel in real poems: the contrast shows the scorer reads parallelism, not noise);
-- logprob: the model's mean log-probability per character of the poems (punctuation included, <eos> not);
+- logprob: the model's mean log-probability per token of the poems (characters, punctuation and <eos>);
 - tones_ok / rhyme_ok: the checker's strict reading (lit_poetry/metre);
 - copied_lines: share of lines found whole in the training poems; longest_copy: the longest run of
   characters within a line found verbatim in a training poem, as the mean and the max over poems.
@@ -14,9 +14,6 @@
 import math
 from collections import Counter
 
-import torch
-
-from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.metre import check
 from lit_poetry.parallelism import couplets, pair_table, parallel_rate
 from lit_poetry.scoring import repeats, seasons
@@ -44,37 +41,24 @@ class TrainingLines:
         return best
 
 
-@torch.no_grad()
-def mean_logprob(model, vocab: Vocabulary, poems: list[str]) -> float:
-    """The model's mean log-probability per character over the poems (after <bos>, punctuation included)."""
-    model.eval()
-    device = next(model.parameters()).device
-    total, count = 0.0, 0
-    for poem in poems:
-        ids = torch.tensor([[vocab.bos_id, *vocab.encode(poem)]], device=device)  # (1, T + 1)
-        logits, _ = model(ids[:, :-1])  # (1, T, V)
-        logp = torch.log_softmax(logits.float(), -1).gather(2, ids[:, 1:, None])  # (1, T, 1)
-        total, count = total + float(logp.sum()), count + ids.shape[1] - 1
-    return total / max(count, 1)
-
-
-def craft_report(model, vocab: Vocabulary, poems: list[str], training: TrainingLines) -> dict:
-    """The measures above for a list of poems (see the module docstring)."""
+def craft_report(poems: list[str], training: TrainingLines, logprob: float) -> dict:
+    """The measures above for a list of poems (see the module docstring); `logprob`, the model's, is the
+    caller's (evaluation.perplexity)."""
     n = max(len(poems), 1)
     verdicts = [check(p, level="strict") for p in poems]
     regular = [v for v in verdicts if v.form]
     copies = [training.longest_copy(p) for p in poems]
     lines = [line for p in poems for line in verse_lines(p)]
-    table = pair_table()
+    table, middle, first = pair_table(), couplets(poems), couplets(poems, (0,))
     return {
         "poems": len(poems),
         "repeats": sum(map(repeats, poems)) / n,
         "three_times": sum(max(Counter(c for c in "".join(verse_lines(p))).values(), default=0) >= 3
                            for p in poems) / n,
         "seasons": sum(seasons(p) > 0 for p in poems) / n,
-        "duizhang_middle": parallel_rate(table, couplets(poems)) if couplets(poems) else math.nan,
-        "duizhang_first": parallel_rate(table, couplets(poems, (0,))) if couplets(poems) else math.nan,
-        "logprob": mean_logprob(model, vocab, poems),
+        "duizhang_middle": parallel_rate(table, middle) if middle else math.nan,
+        "duizhang_first": parallel_rate(table, first) if first else math.nan,
+        "logprob": logprob,
         "tones_ok": sum(v.tones_ok for v in regular) / max(len(regular), 1),
         "rhyme_ok": sum(v.rhyme_ok for v in regular) / max(len(regular), 1),
         "copied_lines": sum(line in training.lines for line in lines) / max(len(lines), 1),

@@ -187,9 +187,13 @@ def craft_section(model, vocab: Vocabulary, prepared, poem_ids, settings: Proces
     searched = sample(model, vocab, starts, c.num_samples, form=c.form, metre=AUTO, seed=c.seed)
     plain = sample(model, vocab, starts, c.num_samples, form=c.form, metre=AUTO, seed=c.seed, candidates=1,
                    temperature=0.8, top_p=1.0)
-    return {"form": c.form, "real poems": craft_report(model, vocab, real, training),
-            "search (default)": craft_report(model, vocab, [p.poem for p in searched], training),
-            "plain sampling": craft_report(model, vocab, [p.poem for p in plain], training)}
+    def report(poems: list[str]) -> dict:
+        split = EncodedSplit.from_sequences([[vocab.bos_id, *vocab.encode(p), vocab.eos_id] for p in poems],
+                                            list(range(len(poems))))
+        return craft_report(poems, training, -perplexity(model, vocab, split)["nll"] if poems else math.nan)
+
+    return {"form": c.form, "real poems": report(real), "search (default)": report([p.poem for p in searched]),
+            "plain sampling": report([p.poem for p in plain])}
 
 
 def format_report(result: dict) -> str:

@@ -112,12 +112,19 @@ class Poem:
         return {k: v for k, v in asdict(self).items() if v is not None or not k.endswith("traditional")}
 
 
+def resolved_metre(metre: str, rhyme: bool, form: str) -> tuple[str, bool]:
+    """metre=auto as what it means for `form`: the fixed forms as Tang poets wrote them (strict tones and
+    the rhyme), free verse free; any other setting as it is."""
+    if metre != AUTO:
+        return metre, rhyme
+    return ("strict", True) if form in FORMS else ("off", rhyme)
+
+
 def checked_request(vocab: Vocabulary, request: Request) -> tuple[Request, list[str]]:
     """The request as the model reads it (normalise_inputs), its characters checked against the
     vocabulary, and the notes for the reader."""
-    if request.metre == AUTO:  # the fixed forms as Tang poets wrote them, free verse free
-        fixed = request.form in FORMS
-        request = replace(request, metre="strict" if fixed else "off", rhyme=request.rhyme or fixed)
+    metre, rhyme = resolved_metre(request.metre, request.rhyme, request.form)
+    request = replace(request, metre=metre, rhyme=rhyme)
     starts, acrostic, prefix, note = normalise_inputs(list(request.starts) or [""], request.acrostic,
                                                       request.prefix)
     for s in starts:
@@ -154,8 +161,8 @@ def write_poems(model, vocab: Vocabulary, request: Request, search: Search | Non
 
 
 def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_samples: int = 1, *,
-           acrostic: str = "", form: str = "free", prefix: str = "", temperature: float = 0.8,
-           top_k: int = 0, top_p: float = 1.0, max_len: int = 64, seed: int | None = None,
+           acrostic: str = "", form: str = "free", prefix: str = "", temperature: float = Search.temperature,
+           top_k: int = 0, top_p: float = Search.top_p, max_len: int = 64, seed: int | None = None,
            metre: str = "off", rhyme: bool = False, rhyme_group: str | None = None,
            candidates: int = Search.candidates) -> list[Poem]:
     """`write_poems` with the request and the search given as keywords (the commands, the page, the
@@ -166,8 +173,8 @@ def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_sample
     poem, chosen at random among those its start words and acrostic fit; auto is strict with the rhyme in
     the fixed forms and off in free verse. `candidates`: lines drawn per line
     (search.py); 1 is plain sampling."""
-    request = Request(tuple(starts) if starts else ("",), num_samples, acrostic.replace(" ", ""), form, prefix,
-                      metre, rhyme, rhyme_group, max_len, seed)
+    request = Request(tuple(starts) if starts else ("",), num_samples, acrostic, form, prefix, metre, rhyme,
+                      rhyme_group, max_len, seed)
     return write_poems(model, vocab, request, Search(candidates, temperature, top_k, top_p))
 
 

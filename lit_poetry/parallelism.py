@@ -7,7 +7,7 @@ couplets of the train split's 律诗 and scores a pair by its pointwise mutual i
     pmi(a, b) = log( (n(a, b) + eps) * N / ((n(a) + alpha) * (n(b) + alpha)) )
 
 with n(a, b) the aligned count (both orders), n(a) a character's aligned total and N the sum of all; pairs
-seen once are dropped from the shipped table (a quarter of the size, the same ranking: docs/results.md).
+seen once are left out of the shipped table (a quarter of the pairs remain; an unseen pair scores as rare).
 A couplet's score is the mean pmi over its positions; it is 对仗 when the score passes the threshold that
 best tells the train split's middle couplets from its first couplets (which are seldom parallel).
 
@@ -23,7 +23,7 @@ import math
 from collections import Counter
 from pathlib import Path
 
-from lit_poetry.text import is_regular, verse_lines
+from lit_poetry.text import PUNCTUATION, is_regular, verse_lines
 
 TABLE_FILE = Path(__file__).resolve().parent / "assets" / "duizhang.json"
 MIN_PAIR_COUNT = 2  # pairs seen fewer times are left out of the table
@@ -70,7 +70,7 @@ class PairTable:
 
     def score(self, first: str, second: str) -> float:
         """Mean pmi of the aligned characters of two lines (punctuation and a length mismatch ignored)."""
-        pairs = list(zip(first.rstrip("，。？！；："), second.rstrip("，。？！；：")))
+        pairs = list(zip(first.rstrip(PUNCTUATION), second.rstrip(PUNCTUATION)))
         return sum(self.pmi(a, b) for a, b in pairs) / max(len(pairs), 1)
 
     def is_parallel(self, first: str, second: str) -> bool:

@@ -9,6 +9,7 @@ the evaluation, which counts them in real poems and in the model's.
 - 对仗: the second line of a 律诗's middle couplet pairs with the first (parallelism.py).
 """
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -75,19 +76,27 @@ def line_score(poem_so_far: str, line: str, logps: list[float], lines_before: li
     return score
 
 
+@functools.lru_cache(maxsize=4)  # a few vocabularies at most; built in ~0.1 s, once per vocabulary
+def partner_ids(table: PairTable, itos: tuple[str, ...], device: str) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """char -> (vocabulary ids of its 对仗 partners, their pmi capped at 4)."""
+    stoi = {c: i for i, c in enumerate(itos)}
+    out = {}
+    for char in itos:
+        if is_han(char):
+            found = [(stoi[b], min(p, 4.0)) for b, p in table.partners(char).items() if b in stoi]
+            if found:
+                ids, pmi = zip(*found)
+                out[char] = (torch.tensor(ids, device=device), torch.tensor(pmi, device=device))
+    return out
+
+
 class Steering:
     """Logit shifts (R, V) that lean each row's next character towards the conventions above."""
 
     def __init__(self, vocab: Vocabulary, table: PairTable, w: Weights, device: torch.device):
         self.vocab, self.w, self.device = vocab, w, device
         self.season_ids = {s: vocab.stoi[s] for s in SEASONS if s in vocab.stoi}  # the season's own character
-        self.partners: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}  # char -> (ids, pmi) in the vocab
-        for char in vocab.itos:
-            if is_han(char):
-                found = [(vocab.stoi[b], min(p, 4.0)) for b, p in table.partners(char).items() if b in vocab.stoi]
-                if found:
-                    ids, pmi = zip(*found)
-                    self.partners[char] = (torch.tensor(ids, device=device), torch.tensor(pmi, device=device))
+        self.partners = partner_ids(table, tuple(vocab.itos), str(device))
 
     def shifts(self, texts: list[str], lines_before: list[list[str]], n_lines: int | None) -> torch.Tensor:
         """texts: each row's poem so far; lines_before: its completed lines -> (R, V) logit shifts."""

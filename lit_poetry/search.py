@@ -77,7 +77,8 @@ def write(model, vocab: Vocabulary, constraints: list[list[Constraint]], prefix:
         allowed, forced = allowed.to(device), forced.to(device)
         scaled = logits if search.temperature <= 0 else logits / search.temperature
         if steering is not None:
-            scaled = scaled + steering.shifts(texts, [split_lines(drafts[r // K].text) for r in range(R)], n_lines)
+            kept = [split_lines(d.text) for d in drafts]  # each poem's lines so far
+            scaled = scaled + steering.shifts(texts, [kept[r // K] for r in range(R)], n_lines)
         choice = (scaled.masked_fill(~allowed, float("-inf")).argmax(-1) if search.temperature <= 0
                   else _sample_masked(scaled, allowed, search.top_k, search.top_p, generator))  # (R,)
         tokens = torch.where(forced >= 0, forced, choice)  # (R,)

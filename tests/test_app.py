@@ -99,7 +99,8 @@ def test_writer_is_the_generation_code_path(writer):
     from lit_poetry.generation import sample
 
     reply = writer.write("月", "", "wujue", "", 0.8, 0.9, 5, 1, "simplified")
-    (poem,) = sample(writer.model, writer.vocab, ["月"], 1, form="wujue", top_p=0.9, seed=5, max_len=64, metre="auto")
+    (poem,) = sample(writer.model, writer.vocab, ["月"], 1, form="wujue", temperature=0.8, top_p=0.9, seed=5,
+                     max_len=64, metre="auto")
     assert lines_of(reply.poems_html) == [poem.lines]
 
 
