@@ -3,7 +3,8 @@ conventions, shared by the search (search.py), which uses them while writing and
 the evaluation, which counts them in real poems and in the model's.
 
 - repeats: 律诗忌重字. A character that comes back in a poem counts once per extra use, except a 叠字
-  (the same character twice in a row, 依依, 萧萧), which is deliberate; three in a row count.
+  (the same character twice in a row, 依依, 萧萧), which is deliberate; three in a row count. The search
+  lets only the characters real poems double come twice (not 何何, 独独).
 - seasons: a poem keeps to one season; naming a second (春 夏 秋 冬, or a festival: 清明 寒食 重阳 ...)
   counts as a change of scene.
 - 对仗: the second line of a 律诗's middle couplet pairs with the first (parallelism.py).
@@ -24,14 +25,16 @@ SEASONS = {"春": ("春", "清明", "寒食", "上巳"), "夏": ("夏", "端午"
 MIDDLE_SECOND_LINES = (3, 5)  # 0-based lines that close a 律诗's middle couplets
 
 
-def repeats(text: str) -> int:
-    """Extra uses of characters in `text` (punctuation ignored), a 叠字 pair not counted."""
+def repeats(text: str, doubled: frozenset[str] | None = None) -> int:
+    """Extra uses of characters in `text` (punctuation ignored), a 叠字 pair not counted: any pair, or with
+    `doubled` only a pair of those characters (what real poems double: PairTable.doubled)."""
     chars = [c for c in text if c not in PUNCTUATION]
     seen: set[str] = set()
     count = 0
     for k, c in enumerate(chars):
-        doubled = k > 0 and chars[k - 1] == c and (k < 2 or chars[k - 2] != c)
-        if c in seen and not doubled:
+        doubled_here = k > 0 and chars[k - 1] == c and (k < 2 or chars[k - 2] != c)
+        doubled_here = doubled_here and (doubled is None or c in doubled)
+        if c in seen and not doubled_here:
             count += 1
         seen.add(c)
     return count
@@ -69,7 +72,7 @@ def line_score(poem_so_far: str, line: str, logps: list[float], lines_before: li
     log-probability per character, minus what it adds in repeats and seasons, plus its 对仗 with the line
     before when it closes a 律诗's middle couplet."""
     score = sum(logps) / max(len(logps), 1)
-    score -= w.repeat * (repeats(poem_so_far + line) - repeats(poem_so_far))
+    score -= w.repeat * (repeats(poem_so_far + line, table.doubled) - repeats(poem_so_far, table.doubled))
     score -= w.season * (seasons(poem_so_far + line) - seasons(poem_so_far))
     if closes_middle_couplet(len(lines_before), n_lines) and lines_before:
         score += w.parallel * table.score(lines_before[-1], line)
@@ -94,7 +97,7 @@ class Steering:
     """Logit shifts (R, V) that lean each row's next character towards the conventions above."""
 
     def __init__(self, vocab: Vocabulary, table: PairTable, w: Weights, device: torch.device):
-        self.vocab, self.w, self.device = vocab, w, device
+        self.vocab, self.w, self.device, self.doubled = vocab, w, device, table.doubled
         self.season_ids = {s: vocab.stoi[s] for s in SEASONS if s in vocab.stoi}  # the season's own character
         self.partners = partner_ids(table, tuple(vocab.itos), str(device))
 
@@ -103,8 +106,8 @@ class Steering:
         shift = torch.zeros(len(texts), len(self.vocab), device=self.device)  # (R, V)
         for r, text in enumerate(texts):
             used = {c for c in text if c not in PUNCTUATION}
-            if text and text[-1] in used and (len(text) < 2 or text[-2] != text[-1]):
-                used.discard(text[-1])  # a 叠字 may follow once
+            if text and text[-1] in self.doubled and (len(text) < 2 or text[-2] != text[-1]):
+                used.discard(text[-1])  # a 叠字 that real poems use may follow once
             ids = [self.vocab.stoi[c] for c in used if c in self.vocab.stoi]
             shift[r, ids] -= self.w.repeat_logit
             named = seasons_named(text)

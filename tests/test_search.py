@@ -32,6 +32,7 @@ def test_repeats_count_extra_uses_but_not_a_doubled_character():
     assert repeats("杨柳依依，") == 0  # 叠字
     assert repeats("有有有情，") == 1  # the third is a repeat
     assert repeats("春风春草，春日。") == 2
+    assert repeats("不知何何，", frozenset("依")) == 1 and repeats("杨柳依依，", frozenset("依")) == 0
     assert seasons("春草生，秋风起。") == 1 and seasons("清明秋日") == 1 and seasons("春江花月夜") == 0
 
 
@@ -121,5 +122,6 @@ def test_duizhang_tells_real_middle_couplets_from_first_couplets_it_was_not_fitt
 def test_the_shipped_duizhang_table_is_a_rebuild_from_the_corpus(split_texts):
     rebuilt = PairTable.fit(split_texts["train"])
     shipped = pair_table()
-    assert rebuilt.pairs == shipped.pairs and rebuilt.totals == shipped.totals
+    assert rebuilt.pairs == shipped.pairs and rebuilt.totals == shipped.totals and rebuilt.doubled == shipped.doubled
+    assert {"依", "萧", "纷"} <= shipped.doubled and not {"何", "不"} & shipped.doubled
     assert round(rebuilt.threshold, 4) == shipped.threshold
