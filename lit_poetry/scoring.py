@@ -5,8 +5,8 @@ the evaluation, which counts them in real poems and in the model's.
 - repeats: 律诗忌重字. A character that comes back in a poem counts once per extra use, except a 叠字
   (the same character twice in a row, 依依, 萧萧), which is deliberate; three in a row count. The search
   lets only the characters real poems double come twice (not 何何, 独独).
-- seasons: a poem keeps to one season; naming a second (春 夏 秋 冬, or a festival: 清明 寒食 重阳 ...)
-  counts as a change of scene.
+- seasons: a poem keeps to one season; naming a second (春 夏 秋 冬, a festival: 清明 寒食 重阳 ..., or an
+  image of one season: 桃花 柳絮 黄叶 白雪 ...) counts as a change of scene.
 - 对仗: the second line of a 律诗's middle couplet pairs with the first (parallelism.py).
 """
 
@@ -19,9 +19,12 @@ from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.parallelism import PairTable
 from lit_poetry.text import PUNCTUATION, is_han
 
-# words that name a season: the season itself, and the festivals that fall in it
-SEASONS = {"春": ("春", "清明", "寒食", "上巳"), "夏": ("夏", "端午"), "秋": ("秋", "重阳", "中秋", "七夕"),
-           "冬": ("冬", "腊", "岁暮")}
+# words that name a season: the season itself, its festivals, and a few of its unmistakable images
+# (黄叶 is autumn's, 柳絮 spring's); real 近体 poems name two seasons in 3.5% of cases (docs/results.md)
+SEASONS = {"春": ("春", "清明", "寒食", "上巳", "桃花", "杏花", "柳絮", "新柳"),
+           "夏": ("夏", "端午", "荷花", "蝉鸣"),
+           "秋": ("秋", "重阳", "中秋", "七夕", "黄叶", "落叶", "菊花", "霜叶"),
+           "冬": ("冬", "腊", "岁暮", "白雪", "冰雪", "飞雪")}
 MIDDLE_SECOND_LINES = (3, 5)  # 0-based lines that close a 律诗's middle couplets
 
 

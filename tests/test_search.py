@@ -34,6 +34,7 @@ def test_repeats_count_extra_uses_but_not_a_doubled_character():
     assert repeats("春风春草，春日。") == 2
     assert repeats("不知何何，", frozenset("依")) == 1 and repeats("杨柳依依，", frozenset("依")) == 0
     assert seasons("春草生，秋风起。") == 1 and seasons("清明秋日") == 1 and seasons("春江花月夜") == 0
+    assert seasons("春风吹柳色，黄叶送行人。") == 1  # a reader's catch: autumn leaves in a spring wind
 
 
 @given(st.text(alphabet="山水风月花云", min_size=1, max_size=30))
