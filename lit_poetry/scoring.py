@@ -20,7 +20,7 @@ from lit_poetry.parallelism import PairTable
 from lit_poetry.text import PUNCTUATION, is_han
 
 # words that name a season: the season itself, its festivals, and a few of its unmistakable images
-# (黄叶 is autumn's, 柳絮 spring's); real 近体 poems name two seasons in 3.5% of cases (docs/results.md)
+# (黄叶 is autumn's, 柳絮 spring's); how often real poems name two: the craft table of docs/results.md
 SEASONS = {"春": ("春", "清明", "寒食", "上巳", "桃花", "杏花", "柳絮", "新柳"),
            "夏": ("夏", "端午", "荷花", "蝉鸣"),
            "秋": ("秋", "重阳", "中秋", "七夕", "黄叶", "落叶", "菊花", "霜叶"),
