@@ -2,7 +2,7 @@
 
 - repeats: extra uses of a character per poem, a 叠字 pair not counted (scoring.repeats); three_times:
   share of poems with one character three times or more;
-- seasons: share of poems that name more than one season (scoring.seasons);
+- seasons / hours: share of poems that name more than one season / time of day (scoring.py);
 - duizhang: share of the 律诗 middle couplets that are 对仗 (parallelism.py), and of the first couplets
   (seldom parallel in real poems: the contrast shows the scorer reads parallelism, not noise);
 - logprob: the model's mean log-probability per token of the poems (characters, punctuation and <eos>);
@@ -16,7 +16,7 @@ from collections import Counter
 
 from lit_poetry.metre import check
 from lit_poetry.parallelism import couplets, pair_table, parallel_rate
-from lit_poetry.scoring import repeats, seasons
+from lit_poetry.scoring import hours, repeats, seasons
 from lit_poetry.text import verse_lines
 
 
@@ -56,6 +56,7 @@ def craft_report(poems: list[str], training: TrainingLines, logprob: float) -> d
         "three_times": sum(max(Counter(c for c in "".join(verse_lines(p))).values(), default=0) >= 3
                            for p in poems) / n,
         "seasons": sum(seasons(p) > 0 for p in poems) / n,
+        "hours": sum(hours(p) > 0 for p in poems) / n,
         "duizhang_middle": parallel_rate(table, middle) if middle else math.nan,
         "duizhang_first": parallel_rate(table, first) if first else math.nan,
         "logprob": logprob,

@@ -152,8 +152,8 @@ def write_poems(model, vocab: Vocabulary, request: Request, search: Search | Non
     """request -> checked request -> constraints -> search -> poems, `num_samples` for each start word."""
     request, notes = checked_request(vocab, request)
     rows = request_constraints(TokenClasses(vocab, next(model.parameters()).device), request)
-    n_lines = FORMS[request.form][1] if request.form in FORMS else None
-    drafts = write(model, vocab, [c for _, c in rows], request.prefix, request.length, n_lines, search or Search(),
+    drafts = write(model, vocab, [c for _, c in rows], request.prefix, request.length, FORMS.get(request.form),
+                   search or Search(),
                    request.stream_seed())
     patterns = [next((c.pattern.name for c in constraints if isinstance(c, Metre)), None) for _, constraints in rows]
     return [Poem(start, d.text, split_lines(d.text), d.probabilities, pattern, d.loosened, list(notes))

@@ -8,10 +8,10 @@ couplets of the train split's 律诗 and scores a pair by its pointwise mutual i
 
 with n(a, b) the aligned count (both orders), n(a) a character's aligned total and N the sum of all; pairs
 seen once are left out of the shipped table (a quarter of the pairs remain; an unseen pair scores as rare).
-The table also keeps the characters real poems double (叠字 such as 依依, seen at least MIN_DOUBLED times),
-which the search lets come twice in a row. A couplet's score is the mean pmi over its positions; it is
-对仗 when the score passes the threshold that best tells the train split's middle couplets from its first
-couplets (which are seldom parallel).
+The table also keeps the characters real poems double (叠字, seen at least MIN_DOUBLED times), within a
+line (依依, 人人) and to end one (悠悠, 纷纷), which the search lets come twice in a row there. A couplet's score
+is the mean pmi over its positions; it is 对仗 when the score passes the threshold that best tells the
+train split's middle couplets from its first couplets (which are seldom parallel).
 
 Rebuild the shipped table (lit_poetry/assets/duizhang.json) from the corpus:
 
@@ -47,9 +47,11 @@ def couplets(texts, which: tuple[int, ...] = (1, 2)) -> list[tuple[str, str]]:
 class PairTable:
     """Aligned-pair counts of middle couplets and the 对仗 score they give."""
 
-    def __init__(self, pairs: dict[str, int], totals: dict[str, int], threshold: float, doubled: str = ""):
+    def __init__(self, pairs: dict[str, int], totals: dict[str, int], threshold: float, doubled: str = "",
+                 doubled_end: str = ""):
         self.pairs, self.totals, self.threshold = pairs, totals, threshold  # pairs: "ab" (a <= b) -> count
-        self.doubled = frozenset(doubled)  # characters real poems double: 依 萧 纷 ..., not 何 or 不
+        self.doubled = frozenset(doubled)  # what real poems double within a line: 依 萧 人 ..., not 何 or 不
+        self.doubled_end = frozenset(doubled_end)  # ... and to end a line: 悠 纷 苍 ..., not 人 or 来
         self.n = sum(totals.values())
         self._neighbours: dict[str, list[str]] | None = None  # built on first use of `partners`
 
@@ -63,10 +65,15 @@ class PairTable:
         for pair, n in counts.items():
             totals[pair[0]] += n
             totals[pair[1]] += n
-        doubles = Counter(t[k] for t in texts for k in range(1, len(t))
-                          if t[k] == t[k - 1] and t[k - 2 : k - 1] != t[k] and t[k + 1 : k + 2] != t[k])
+        within, ending = Counter(), Counter()
+        for text in texts:
+            for v in verse_lines(text):
+                for k in range(1, len(v)):
+                    if v[k] == v[k - 1] and v[k - 2 : k - 1] != v[k] and v[k + 1 : k + 2] != v[k]:
+                        (ending if k == len(v) - 1 else within)[v[k]] += 1
+        often = lambda counts: "".join(sorted(c for c, n in counts.items() if n >= MIN_DOUBLED))  # noqa: E731
         table = cls({p: n for p, n in sorted(counts.items()) if n >= MIN_PAIR_COUNT}, dict(sorted(totals.items())), 0.0,
-                    "".join(sorted(c for c, n in doubles.items() if n >= MIN_DOUBLED)))
+                    often(within), often(ending))
         table.threshold = best_threshold([table.score(*c) for c in couplets(texts)],
                                          [table.score(*c) for c in couplets(texts, (0,))])
         return table
@@ -95,13 +102,14 @@ class PairTable:
 
     def save(self, path: Path = TABLE_FILE) -> None:
         data = {"threshold": round(self.threshold, 4), "min_pair_count": MIN_PAIR_COUNT,
-                "doubled": "".join(sorted(self.doubled)), "totals": self.totals, "pairs": self.pairs}
+                "doubled": "".join(sorted(self.doubled)), "doubled_end": "".join(sorted(self.doubled_end)),
+                "totals": self.totals, "pairs": self.pairs}
         path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path = TABLE_FILE) -> "PairTable":
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(data["pairs"], data["totals"], data["threshold"], data["doubled"])
+        return cls(data["pairs"], data["totals"], data["threshold"], data["doubled"], data["doubled_end"])
 
 
 @functools.cache

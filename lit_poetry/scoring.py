@@ -5,8 +5,10 @@ the evaluation, which counts them in real poems and in the model's.
 - repeats: 律诗忌重字. A character that comes back in a poem counts once per extra use, except a 叠字
   (the same character twice in a row, 依依, 萧萧), which is deliberate; three in a row count. The search
   lets only the characters real poems double come twice (not 何何, 独独).
-- seasons: a poem keeps to one season; naming a second (春 夏 秋 冬, a festival: 清明 寒食 重阳 ..., or an
-  image of one season: 桃花 柳絮 黄叶 白雪 ...) counts as a change of scene.
+- doubles: a 叠字 costs half a repeat, so it stays where the model wants it;
+- seasons and hours: a poem keeps to one season and one time of day (dawn, noon, dusk, night); naming
+  a second (春 夏 秋 冬, a festival: 清明 寒食 重阳 ..., an image of one season: 桃花 柳絮 黄叶 白雪 ...;
+  晓 落日 夜 ...) counts as a change of scene.
 - 对仗: the second line of a 律诗's middle couplet pairs with the first (parallelism.py).
 """
 
@@ -17,7 +19,7 @@ import torch
 
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.parallelism import PairTable
-from lit_poetry.text import PUNCTUATION, is_han
+from lit_poetry.text import PUNCTUATION, is_han, split_lines, verse_lines
 
 # words that name a season: the season itself, its festivals, and a few of its unmistakable images
 # (黄叶 is autumn's, 柳絮 spring's); how often real poems name two: the craft table of docs/results.md
@@ -25,31 +27,48 @@ SEASONS = {"春": ("春", "清明", "寒食", "上巳", "桃花", "杏花", "柳
            "夏": ("夏", "端午", "荷花", "蝉鸣"),
            "秋": ("秋", "重阳", "中秋", "七夕", "黄叶", "落叶", "菊花", "霜叶"),
            "冬": ("冬", "腊", "岁暮", "白雪", "冰雪", "飞雪")}
+# times of day: real 近体 poems name two (dusk and night, say) about 10 times less often than the model
+HOURS = {"晓": ("晓", "清晨", "凌晨", "破晓", "朝阳", "朝日"), "午": ("日高", "日午", "正午", "亭午"),
+         "暮": ("夕阳", "落日", "日暮", "黄昏", "斜阳", "残阳", "夕照", "日落", "暮"), "夜": ("夜", "三更", "五更")}
 MIDDLE_SECOND_LINES = (3, 5)  # 0-based lines that close a 律诗's middle couplets
 
 
-def repeats(text: str, doubled: frozenset[str] | None = None) -> int:
-    """Extra uses of characters in `text` (punctuation ignored), a 叠字 pair not counted: any pair, or with
-    `doubled` only a pair of those characters (what real poems double: PairTable.doubled)."""
-    chars = [c for c in text if c not in PUNCTUATION]
+def repeats(text: str, table: PairTable | None = None) -> int:
+    """Extra uses of characters in `text`, line by line, a 叠字 pair not counted: any pair, or with `table`
+    only a pair real poems use there (PairTable.doubled within a line, doubled_end to end one: 悠悠 ends a
+    line, 人人 never does)."""
     seen: set[str] = set()
     count = 0
-    for k, c in enumerate(chars):
-        doubled_here = k > 0 and chars[k - 1] == c and (k < 2 or chars[k - 2] != c)
-        doubled_here = doubled_here and (doubled is None or c in doubled)
-        if c in seen and not doubled_here:
-            count += 1
-        seen.add(c)
+    for line in split_lines(text):
+        verse = line.rstrip(PUNCTUATION)
+        for k, c in enumerate(verse):
+            pair = k > 0 and verse[k - 1] == c and (k < 2 or verse[k - 2] != c)
+            if pair and table is not None:
+                ends = verse != line and k == len(verse) - 1
+                pair = c in (table.doubled_end if ends else table.doubled)
+            count += c in seen and not pair
+            seen.add(c)
     return count
 
 
-def seasons_named(text: str) -> set[str]:
-    return {season for season, words in SEASONS.items() if any(w in text for w in words)}
+def doubles(text: str) -> int:
+    """叠字 pairs in the text (the same character twice in a row within a line)."""
+    return sum(v[k] == v[k - 1] for v in verse_lines(text) for k in range(1, len(v)))
+
+
+def named(text: str, kinds: dict[str, tuple[str, ...]]) -> set[str]:
+    """The kinds (seasons, hours) whose words the text holds."""
+    return {kind for kind, words in kinds.items() if any(w in text for w in words)}
 
 
 def seasons(text: str) -> int:
     """How many seasons the text names beyond the first (0: one season or none)."""
-    return max(0, len(seasons_named(text)) - 1)
+    return max(0, len(named(text, SEASONS)) - 1)
+
+
+def hours(text: str) -> int:
+    """How many times of day the text names beyond the first."""
+    return max(0, len(named(text, HOURS)) - 1)
 
 
 def closes_middle_couplet(line_index: int, n_lines: int) -> bool:
@@ -62,7 +81,8 @@ class Weights:
     score), and how strongly it steers the sampling of each character (a shift of the logits)."""
 
     repeat: float = 1.0  # per repeated character, in mean log-probability
-    season: float = 1.0  # per season beyond the first
+    double: float = 0.5  # per 叠字: allowed where real poems use it, still not free
+    scene: float = 1.0  # per season or time of day beyond the first
     parallel: float = 0.5  # times the couplet's 对仗 score (mean pmi)
     repeat_logit: float = 3.0  # a used character's logit is lowered by this
     season_logit: float = 3.0  # another season's character, once the poem has one
@@ -75,8 +95,10 @@ def line_score(poem_so_far: str, line: str, logps: list[float], lines_before: li
     log-probability per character, minus what it adds in repeats and seasons, plus its 对仗 with the line
     before when it closes a 律诗's middle couplet."""
     score = sum(logps) / max(len(logps), 1)
-    score -= w.repeat * (repeats(poem_so_far + line, table.doubled) - repeats(poem_so_far, table.doubled))
-    score -= w.season * (seasons(poem_so_far + line) - seasons(poem_so_far))
+    after = poem_so_far + line
+    score -= w.repeat * (repeats(after, table) - repeats(poem_so_far, table))
+    score -= w.double * (doubles(after) - doubles(poem_so_far))
+    score -= w.scene * (seasons(after) + hours(after) - seasons(poem_so_far) - hours(poem_so_far))
     if closes_middle_couplet(len(lines_before), n_lines) and lines_before:
         score += w.parallel * table.score(lines_before[-1], line)
     return score
@@ -100,25 +122,28 @@ class Steering:
     """Logit shifts (R, V) that lean each row's next character towards the conventions above."""
 
     def __init__(self, vocab: Vocabulary, table: PairTable, w: Weights, device: torch.device):
-        self.vocab, self.w, self.device, self.doubled = vocab, w, device, table.doubled
+        self.vocab, self.w, self.device, self.table = vocab, w, device, table
         self.season_ids = {s: vocab.stoi[s] for s in SEASONS if s in vocab.stoi}  # the season's own character
         self.partners = partner_ids(table, tuple(vocab.itos), str(device))
 
-    def shifts(self, texts: list[str], lines_before: list[list[str]], n_lines: int | None) -> torch.Tensor:
-        """texts: each row's poem so far; lines_before: its completed lines -> (R, V) logit shifts."""
+    def shifts(self, texts: list[str], lines_before: list[list[str]], shape: tuple[int, int] | None) -> torch.Tensor:
+        """texts: each row's poem so far; lines_before: its completed lines; shape: (characters per line,
+        lines) of a fixed form, else None -> (R, V) logit shifts."""
         shift = torch.zeros(len(texts), len(self.vocab), device=self.device)  # (R, V)
         for r, text in enumerate(texts):
+            before = lines_before[r]
+            j = len(text) - sum(map(len, before))  # position in the line being written
             used = {c for c in text if c not in PUNCTUATION}
-            if text and text[-1] in self.doubled and (len(text) < 2 or text[-2] != text[-1]):
-                used.discard(text[-1])  # a 叠字 that real poems use may follow once
+            ends = shape is not None and j == shape[0] - 1
+            if j and (j < 2 or text[-2] != text[-1]) and text[-1] in (
+                    self.table.doubled_end if ends else self.table.doubled):
+                used.discard(text[-1])  # a 叠字 real poems use there may follow once
             ids = [self.vocab.stoi[c] for c in used if c in self.vocab.stoi]
             shift[r, ids] -= self.w.repeat_logit
-            named = seasons_named(text)
-            if named:
-                shift[r, [i for s, i in self.season_ids.items() if s not in named]] -= self.w.season_logit
-            before = lines_before[r]
-            if n_lines and closes_middle_couplet(len(before), n_lines) and before:
-                j = len(text) - sum(map(len, before))  # position in the line being written
+            season = named(text, SEASONS)
+            if season:
+                shift[r, [i for s, i in self.season_ids.items() if s not in season]] -= self.w.season_logit
+            if shape and closes_middle_couplet(len(before), shape[1]) and before:
                 if j < len(before[-1]) - 1 and before[-1][j] in self.partners:
                     ids_t, pmi = self.partners[before[-1][j]]
                     shift[r, ids_t] += self.w.parallel_logit * pmi

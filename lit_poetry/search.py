@@ -49,7 +49,7 @@ class Draft:
 
 @torch.no_grad()
 def write(model, vocab: Vocabulary, constraints: list[list[Constraint]], prefix: str, max_len: int,
-          n_lines: int | None, search: Search, seed: int | None) -> list[Draft]:
+          shape: tuple[int, int] | None, search: Search, seed: int | None) -> list[Draft]:
     """One Draft per constraints list, each under its constraints, written by `search`."""
     device = next(model.parameters()).device
     generator = torch.Generator(device=device)
@@ -78,7 +78,7 @@ def write(model, vocab: Vocabulary, constraints: list[list[Constraint]], prefix:
         scaled = logits if search.temperature <= 0 else logits / search.temperature
         if steering is not None:
             kept = [split_lines(d.text) for d in drafts]  # each poem's lines so far
-            scaled = scaled + steering.shifts(texts, [kept[r // K] for r in range(R)], n_lines)
+            scaled = scaled + steering.shifts(texts, [kept[r // K] for r in range(R)], shape)
         choice = (scaled.masked_fill(~allowed, float("-inf")).argmax(-1) if search.temperature <= 0
                   else _sample_masked(scaled, allowed, search.top_k, search.top_p, generator))  # (R,)
         tokens = torch.where(forced >= 0, forced, choice)  # (R,)
@@ -96,7 +96,7 @@ def write(model, vocab: Vocabulary, constraints: list[list[Constraint]], prefix:
         for p, draft in enumerate(drafts):
             rows = range(p * K, p * K + K)
             if not draft.ended and all(paused[r] for r in rows):  # every row has its line: keep the best
-                best = _choose(draft, rows, lines, logps, used_lines, n_lines, search.weights)
+                best = _choose(draft, rows, lines, logps, used_lines, shape[1] if shape else 0, search.weights)
                 _keep(draft, lines[best], logps[best], notes[best], max_len, used_lines)
                 logits[list(rows)] = logits[best].clone()
                 state = _copy_row(state, best, rows)
@@ -129,7 +129,7 @@ def _constrain(drafts: list[Draft], texts: list[str], frozen: list[bool], K: int
 
 
 def _choose(draft: Draft, rows: range, lines: list[str], logps: list[list[float]], used_lines: set[str],
-            n_lines: int | None, weights: Weights) -> int:
+            n_lines: int, weights: Weights) -> int:
     """The row whose line the poem keeps. <eos> in the first row ends the poem (free form)."""
     first = rows[0]
     if len(rows) == 1 or lines[first] == "\n":
@@ -137,7 +137,7 @@ def _choose(draft: Draft, rows: range, lines: list[str], logps: list[list[float]
     candidates = [r for r in rows if lines[r] != "\n"]
     fresh = [r for r in candidates if lines[r].rstrip(PUNCTUATION) not in used_lines] or candidates
     before = split_lines(draft.text)
-    return max(fresh, key=lambda r: line_score(draft.text, lines[r], logps[r], before, n_lines or 0,
+    return max(fresh, key=lambda r: line_score(draft.text, lines[r], logps[r], before, n_lines,
                                                  pair_table(), weights))
 
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from lit_poetry.checkpoint import load_for_use
 from lit_poetry.metre import check
 from lit_poetry.parallelism import PairTable, couplets, pair_table, parallel_rate
-from lit_poetry.scoring import repeats, seasons
+from lit_poetry.scoring import hours, repeats, seasons
 from lit_poetry.text import FORMS, is_regular, verse_lines
 
 from .test_generation import generate
@@ -32,9 +32,12 @@ def test_repeats_count_extra_uses_but_not_a_doubled_character():
     assert repeats("杨柳依依，") == 0  # 叠字
     assert repeats("有有有情，") == 1  # the third is a repeat
     assert repeats("春风春草，春日。") == 2
-    assert repeats("不知何何，", frozenset("依")) == 1 and repeats("杨柳依依，", frozenset("依")) == 0
+    table = pair_table()  # 叠字 where real poems use them: 依依 within a line, 悠悠 at its end, never 人人 there
+    assert repeats("不知何何，", table) == 1 and repeats("杨柳依依，", table) == 0
+    assert repeats("人人知，", table) == 0 and repeats("几人人。", table) == 1 and repeats("水悠悠。", table) == 0
     assert seasons("春草生，秋风起。") == 1 and seasons("清明秋日") == 1 and seasons("春江花月夜") == 0
     assert seasons("春风吹柳色，黄叶送行人。") == 1  # a reader's catch: autumn leaves in a spring wind
+    assert hours("夜凉秋月晓，梦觉夕阳归。") == 2 and hours("日暮归来晚") == 0
 
 
 @given(st.text(alphabet="山水风月花云", min_size=1, max_size=30))
@@ -123,6 +126,7 @@ def test_duizhang_tells_real_middle_couplets_from_first_couplets_it_was_not_fitt
 def test_the_shipped_duizhang_table_is_a_rebuild_from_the_corpus(split_texts):
     rebuilt = PairTable.fit(split_texts["train"])
     shipped = pair_table()
-    assert rebuilt.pairs == shipped.pairs and rebuilt.totals == shipped.totals and rebuilt.doubled == shipped.doubled
+    assert rebuilt.pairs == shipped.pairs and rebuilt.totals == shipped.totals
+    assert rebuilt.doubled == shipped.doubled and rebuilt.doubled_end == shipped.doubled_end
     assert {"依", "萧", "纷"} <= shipped.doubled and not {"何", "不"} & shipped.doubled
     assert round(rebuilt.threshold, 4) == shipped.threshold
