@@ -38,7 +38,7 @@ class Search:
 
 @dataclass
 class Draft:
-    """One poem while it is written: the lines kept so far, and its rows' lines in progress."""
+    """One poem while it is written: its constraints and what it has kept so far."""
 
     constraints: list[Constraint]
     text: str = ""
@@ -93,15 +93,17 @@ def write(model, vocab: Vocabulary, constraints: list[list[Constraint]], prefix:
         still = torch.tensor(frozen, device=device)  # (R,): rows that wait keep their logits and state
         logits = torch.where(still[:, None], logits, new_logits[:, -1].float())
         state = _where_rows(still, state, new_state)
+        source = list(range(R))  # the row each row continues from: the kept line's, where a poem chose
         for p, draft in enumerate(drafts):
             rows = range(p * K, p * K + K)
             if not draft.ended and all(paused[r] for r in rows):  # every row has its line: keep the best
                 best = _choose(draft, rows, lines, logps, used_lines, shape[1] if shape else 0, search.weights)
                 _keep(draft, lines[best], logps[best], notes[best], max_len, used_lines)
-                logits[list(rows)] = logits[best].clone()
-                state = _copy_row(state, best, rows)
                 for r in rows:
+                    source[r] = best
                     lines[r], logps[r], notes[r], paused[r] = "", [], [], False
+        if source != list(range(R)):
+            logits, state = logits[source], _rows(state, source)
     model.train(was_training)
     return drafts
 
@@ -156,12 +158,10 @@ def _where_rows(frozen: torch.Tensor, old, new):
     return tuple(torch.where(frozen[None, :, None], o, n) for o, n in zip(old, new))
 
 
-def _copy_row(state, source: int, rows: range):
-    """The state with row `source` copied to every row in `rows`."""
-    out = tuple(s.clone() for s in state)
-    for s in out:
-        s[:, rows.start : rows.stop] = s[:, source : source + 1]
-    return out
+def _rows(state, source: list[int]):
+    """The recurrent state with row r taken from row source[r] (state tensors are (L, R, H))."""
+    index = torch.tensor(source, device=state[0].device)
+    return tuple(s.index_select(1, index) for s in state)
 
 
 def _sample_masked(logits: torch.Tensor, allowed: torch.Tensor, top_k: int, top_p: float,
