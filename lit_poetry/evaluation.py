@@ -13,7 +13,8 @@ limit, long-poem handling, t2s, min_freq, split seed; the report prints them), u
 `data.<key>=...` is given; `corpus=` only swaps the corpus. `split=val|test|train` re-creates the
 training split, `split=all` uses every poem.
 
-Quality metrics of generated poems (`quality_report`):
+Quality metrics of generated poems (`quality_report`; plain sampling, `quality.candidates=1`, so they describe
+the model's own writing, and so do the metre samples below):
 - format_valid: share of poems with an even number of lines, all of 5 or all of 7 characters, odd lines
   ending in ，and even lines in 。？！;
 - novelty: share of generated lines (punctuation stripped) that do not occur as a line of the corpus;
@@ -155,8 +156,8 @@ def evaluate(cfg: DictConfig, data_given: bool = False) -> dict:
               "data_settings_from": source}
     q = cfg.quality
     if q.num_samples > 0:
-        poems = sample(model, vocab, list(q.starts), q.num_samples, temperature=q.temperature,
-                       max_len=q.max_len, seed=q.seed)
+        poems = sample(model, vocab, list(q.starts), q.num_samples, temperature=q.temperature, top_p=1.0,
+                       max_len=q.max_len, seed=q.seed, candidates=q.candidates)
         result["quality"] = quality_report([p.poem for p in poems], prepared.texts)
         result["quality"].update(temperature=q.temperature, starts=q.starts)
         result["samples"] = {p.start: p.poem for p in poems[:: q.num_samples]}
@@ -169,7 +170,8 @@ def evaluate(cfg: DictConfig, data_given: bool = False) -> dict:
         result["metre_form"] = m.form
         for setting in METRES if m.num_samples > 0 else ():
             poems = sample(model, vocab, list(q.starts), m.num_samples, form=m.form, metre=setting,
-                           rhyme=setting != "off", temperature=q.temperature, seed=q.seed)
+                           rhyme=setting != "off", temperature=q.temperature, top_p=1.0, seed=q.seed,
+                           candidates=q.candidates)
             result["metre"][f"samples, metre={setting}"] = dict(
                 metre_report([p.poem for p in poems]), sample_ppl=sample_perplexity(poems))
     return result

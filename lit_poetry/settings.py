@@ -65,6 +65,7 @@ RANGES: dict[str, Range] = {
     "top_p": Range(0, 1, low_open=True), "num_samples": POSITIVE_INT,
     "max_len": POSITIVE_INT, "batch_size": POSITIVE_INT, "max_poems": POSITIVE_INT,
     "port": Range(1, 65535, integer=True), "quality.num_samples": COUNT, "quality.temperature": NON_NEGATIVE,
+    "quality.candidates": Range(1, 64, integer=True),
     "quality.max_len": POSITIVE_INT,
 }
 
