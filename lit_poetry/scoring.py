@@ -92,8 +92,8 @@ class Weights:
 def line_score(poem_so_far: str, line: str, logps: list[float], lines_before: list[str], n_lines: int,
                table: PairTable, w: Weights) -> float:
     """The search's score of a candidate `line` written after `poem_so_far` (its `lines_before`): mean
-    log-probability per character, minus what it adds in repeats and seasons, plus its 对仗 with the line
-    before when it closes a 律诗's middle couplet."""
+    log-probability per character, minus what it adds in repeats, 叠字, seasons and times of day, plus its
+    对仗 with the line before when it closes a 律诗's middle couplet."""
     score = sum(logps) / max(len(logps), 1)
     after = poem_so_far + line
     score -= w.repeat * (repeats(after, table) - repeats(poem_so_far, table))
