@@ -8,11 +8,14 @@ from lit_poetry.generation import REPORT_STARTS, notes_of, sample
 
 
 class SamplePoems(Callback):
-    """Rank 0 writes one poem per start word after each validation epoch: printed, and logged as a table
-    row per poem by loggers that take text (W&B). The seed is the epoch, so runs compare poem for poem."""
+    """Rank 0 writes one poem per start word after each validation epoch, and one per title where the
+    model reads titles: printed, and logged as a table row per poem by loggers that take text (W&B). The
+    seed is the epoch, so runs compare poem for poem."""
 
-    def __init__(self, starts: str = REPORT_STARTS, temperature: float = 0.7, max_len: int = 48):
+    def __init__(self, starts: str = REPORT_STARTS, temperature: float = 0.7, max_len: int = 48,
+                 titles: tuple[str, ...] = ()):
         self.starts, self.temperature, self.max_len = starts or "", temperature, max_len
+        self.titles = list(titles or ())
 
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.sanity_checking or not trainer.is_global_zero or not self.starts:
@@ -20,12 +23,16 @@ class SamplePoems(Callback):
         epoch = trainer.current_epoch
         poems = sample(pl_module.net, pl_module.vocab, list(self.starts), temperature=self.temperature,
                        max_len=self.max_len, seed=epoch)
+        rows = [(p.start, p) for p in poems]
+        if pl_module.vocab.title_ids is not None:
+            rows += [(f"《{t}》", sample(pl_module.net, pl_module.vocab, temperature=self.temperature,
+                                       max_len=self.max_len, seed=epoch, title=t)[0]) for t in self.titles]
         print(f"\nsamples after epoch {epoch}:\n" + "\n".join(
-            [f"  {p.start}: {p.poem}" for p in poems] + [f"  {note}" for note in notes_of(poems)]))
+            [f"  {head}: {p.poem}" for head, p in rows] + [f"  {note}" for note in notes_of(poems)]))
         for logger in trainer.loggers:
             if hasattr(logger, "log_text"):
                 logger.log_text("samples", columns=["epoch", "start", "poem"],
-                                data=[[epoch, p.start, p.poem] for p in poems])
+                                data=[[epoch, head, p.poem] for head, p in rows])
 
 
 class ValidatedEnd(Timer):

@@ -63,7 +63,7 @@ def perplexity(model, vocab: Vocabulary, split: EncodedSplit, batch_size: int = 
     model.eval()
     device = next(model.parameters()).device
     total, tokens, unks = 0.0, 0, 0
-    for inputs, targets in padded_batches(split, batch_size, vocab.pad_id):
+    for inputs, targets in padded_batches(split, batch_size, vocab.pad_id, title_ids=vocab.title_ids):
         inputs, targets = inputs.to(device), targets.to(device)
         loss, _, target_ids = model.loss(inputs, targets, vocab.pad_id)  # mean NLL over the N targets
         total += loss.item() * len(target_ids)
@@ -129,6 +129,7 @@ def data_settings(cfg: DictConfig, trained_data: dict | None, data_given: bool) 
         settings, source = {**trained_data, "data_dir": cfg.data.data_dir}, "the checkpoint"
     if cfg.corpus:
         settings["corpus"] = cfg.corpus
+    settings["train_also"] = ()  # corpora that only trained (全宋诗) hold none of the measured poems
     return ProcessingConfig.from_settings(settings), source
 
 
@@ -147,7 +148,7 @@ def evaluate(cfg: DictConfig, data_given: bool = False) -> dict:
     if cfg.split == "all":
         poem_ids = range(len(prepared.texts))
     elif cfg.split in ("train", "val", "test"):
-        poem_ids = split_poems(len(prepared.texts), settings)[cfg.split]
+        poem_ids = split_poems(prepared, settings)[cfg.split]
     else:
         raise LitPoetryError(f"split='{cfg.split}' is not one of all, train, val, test")
     result = {"corpus": settings.corpus, "split": cfg.split, "poems": len(poem_ids),
@@ -182,8 +183,7 @@ def craft_section(model, vocab: Vocabulary, prepared, poem_ids, settings: Proces
     poems with the default search, and with plain sampling (candidates=1, temperature 0.8, no top-p), both
     under metre=auto, `craft.num_samples` per start word of `quality.starts`."""
     c, starts = cfg.craft, list(cfg.quality.starts)
-    n = len(prepared.texts)
-    train_ids = range(n) if cfg.split == "all" else split_poems(n, settings)["train"]
+    train_ids = range(len(prepared.texts)) if cfg.split == "all" else split_poems(prepared, settings)["train"]
     training = TrainingLines([prepared.texts[int(i)] for i in train_ids])
     real = [t for t in (prepared.texts[int(i)] for i in poem_ids) if is_regular(t, c.form)][: c.real_poems]
     searched = sample(model, vocab, starts, c.num_samples, form=c.form, metre=AUTO, seed=c.seed)

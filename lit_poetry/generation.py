@@ -7,32 +7,46 @@ list of constraints per poem (constraints.py), and the search (search.py) writes
 
 import hashlib
 import random
+import re
 from dataclasses import asdict, dataclass, replace
 
 from lit_poetry.constraints import MAX_FREE_LINE, Metre, MetreClasses, TokenClasses, poem_constraints
-from lit_poetry.data.cleaning import clean_line
+from lit_poetry.data.cleaning import TITLE_MAX_LEN, clean_line
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.search import Search, write
-from lit_poetry.text import FORMS, PUNCTUATION, is_han, split_lines, to_simplified, to_traditional
+from lit_poetry.text import (
+    FORMS,
+    LINE_END,
+    PUNCTUATION,
+    is_han,
+    split_lines,
+    title_header,
+    to_simplified,
+    to_traditional,
+)
+from lit_poetry.variants import standard_form
 
 REPORT_STARTS = "日红山夜湖海月"
 AUTO = "auto"  # metre=auto: strict tones and rhyme in the fixed forms, off in free verse
 SCRIPTS = ("simplified", "traditional")
 
 
-def normalise_inputs(starts: list[str], acrostic: str, prefix: str) -> tuple[list[str], str, str, str]:
+def normalise_inputs(starts: list[str], acrostic: str, prefix: str, title: str = ""
+                     ) -> tuple[list[str], str, str, str, str]:
     """Take input as people type it: traditional characters become simplified (OpenCC t2s, as the corpus
-    was converted), spaces go, and a prefix takes the corpus's punctuation (`秋风,萧瑟` -> `秋风，萧瑟`).
-    Returns the inputs and a one-line note of what changed ("" when nothing did)."""
-    new_starts = [to_simplified(s.replace(" ", "")) for s in starts]
-    new_acrostic = to_simplified(acrostic.replace(" ", ""))
+    was converted), variants their standard form, spaces go, a prefix takes the corpus's punctuation
+    (`秋风,萧瑟` -> `秋风，萧瑟`) and a title loses its marks (《秋夜》 -> 秋夜). Returns the inputs and a
+    one-line note of what changed ("" when nothing did)."""
+    new_starts = [standard_form(to_simplified(s.replace(" ", ""))) for s in starts]
+    new_acrostic = standard_form(to_simplified(acrostic.replace(" ", "")))
     new_prefix = to_simplified(clean_line(prefix))
+    new_title = standard_form(to_simplified(re.sub(r"[\s《》<>〈〉「」『』\"'“”]", "", title)))
     changes = [f"{what} {old} -> {new}" for what, old, new in [
         *(("start", a, b) for a, b in zip(starts, new_starts)), ("acrostic", acrostic, new_acrostic),
-        ("prefix", prefix, new_prefix)] if old != new]
+        ("prefix", prefix, new_prefix), ("title", title, new_title)] if old != new]
     note = "note: input written as the corpus is (simplified, full-width punctuation): " + "; ".join(changes)
-    return new_starts, new_acrostic, new_prefix, note if changes else ""
+    return new_starts, new_acrostic, new_prefix, new_title, note if changes else ""
 
 
 def check_in_vocab(text: str, vocab: Vocabulary, what: str) -> None:
@@ -59,7 +73,7 @@ def suggest(char: str, vocab: Vocabulary, n: int = 5) -> str:
 @dataclass(frozen=True)
 class Request:
     """What a reader asks for: start words (one poem each, `num_samples` times), an acrostic, a form,
-    a mood prefix, the metre, and the seed that makes it reproducible."""
+    a mood prefix, the metre, a title (the poem's theme), and the seed that makes it reproducible."""
 
     starts: tuple[str, ...] = ("",)
     num_samples: int = 1
@@ -71,6 +85,7 @@ class Request:
     rhyme_group: str | None = None
     max_len: int = 64  # characters, for form=free
     seed: int | None = None
+    title: str = ""
 
     def stream_seed(self) -> int | None:
         """The random stream of this request: the seed mixed with everything that shapes the poem, so a
@@ -78,7 +93,7 @@ class Request:
         if self.seed is None:
             return None
         fields = (self.seed, self.starts, self.acrostic, self.form, self.prefix, self.metre, self.rhyme,
-                  self.rhyme_group)
+                  self.rhyme_group) + ((self.title,) if self.title else ())  # untitled: the streams as before
         return int.from_bytes(hashlib.sha256(repr(fields).encode()).digest()[:7], "big")
 
     @property
@@ -125,15 +140,30 @@ def checked_request(vocab: Vocabulary, request: Request) -> tuple[Request, list[
     vocabulary, and the notes for the reader."""
     metre, rhyme = resolved_metre(request.metre, request.rhyme, request.form)
     request = replace(request, metre=metre, rhyme=rhyme)
-    starts, acrostic, prefix, note = normalise_inputs(list(request.starts) or [""], request.acrostic,
-                                                      request.prefix)
+    starts, acrostic, prefix, title, note = normalise_inputs(list(request.starts) or [""], request.acrostic,
+                                                             request.prefix, request.title)
+    if title and vocab.title_ids is None:
+        raise LitPoetryError("this model was trained without titles, so title= cannot set its theme; use a "
+                             "model trained with data.titles=true (the shipped one is), or start words and prefix=")
+    if len(title) > TITLE_MAX_LEN:
+        raise LitPoetryError(f"title={title} has {len(title)} characters; give at most {TITLE_MAX_LEN}, as titles "
+                             "were in training")
+    check_in_vocab(title, vocab, "title")
     for s in starts:
         check_in_vocab(s, vocab, "start")
     check_in_vocab(acrostic, vocab, "acrostic")
     check_in_vocab(prefix.rstrip(PUNCTUATION), vocab, "prefix")
     if acrostic and any(s and s[0] != acrostic[0] for s in starts):
         raise LitPoetryError(f"start words {starts} must begin with the acrostic's first character '{acrostic[0]}'")
-    return replace(request, starts=tuple(starts), acrostic=acrostic, prefix=prefix), [note] if note else []
+    return (replace(request, starts=tuple(starts), acrostic=acrostic, prefix=prefix, title=title),
+            [note] if note else [])
+
+
+def head_of(request: Request) -> str:
+    """What the model reads before the poem: the title as training showed it (《秋夜》), then the prefix,
+    closed as a sentence."""
+    prefix = request.prefix + ("。" if request.prefix and request.prefix[-1] not in LINE_END else "")
+    return (title_header(request.title) if request.title else "") + prefix
 
 
 def request_constraints(classes: TokenClasses, request: Request) -> list[tuple[str, list]]:
@@ -152,7 +182,7 @@ def write_poems(model, vocab: Vocabulary, request: Request, search: Search | Non
     """request -> checked request -> constraints -> search -> poems, `num_samples` for each start word."""
     request, notes = checked_request(vocab, request)
     rows = request_constraints(TokenClasses(vocab, next(model.parameters()).device), request)
-    drafts = write(model, vocab, [c for _, c in rows], request.prefix, request.length, FORMS.get(request.form),
+    drafts = write(model, vocab, [c for _, c in rows], head_of(request), request.length, FORMS.get(request.form),
                    search or Search(),
                    request.stream_seed())
     patterns = [next((c.pattern.name for c in constraints if isinstance(c, Metre)), None) for _, constraints in rows]
@@ -164,7 +194,7 @@ def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_sample
            acrostic: str = "", form: str = "free", prefix: str = "", temperature: float = Search.temperature,
            top_k: int = 0, top_p: float = Search.top_p, max_len: int = 64, seed: int | None = None,
            metre: str = "off", rhyme: bool = False, rhyme_group: str | None = None,
-           candidates: int = Search.candidates) -> list[Poem]:
+           candidates: int = Search.candidates, title: str = "") -> list[Poem]:
     """`write_poems` with the request and the search given as keywords (the commands, the page, the
     training callback and the tests call this).
 
@@ -172,9 +202,9 @@ def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_sample
     `metre` (off | auto | relaxed | strict | every) and `rhyme` hold a fixed form to one 近体诗 pattern per
     poem, chosen at random among those its start words and acrostic fit; auto is strict with the rhyme in
     the fixed forms and off in free verse. `candidates`: lines drawn per line
-    (search.py); 1 is plain sampling."""
+    (search.py); 1 is plain sampling. `title`: the theme, read before the poem as training showed it."""
     request = Request(tuple(starts) if starts else ("",), num_samples, acrostic, form, prefix, metre, rhyme,
-                      rhyme_group, max_len, seed)
+                      rhyme_group, max_len, seed, title)
     return write_poems(model, vocab, request, Search(candidates, temperature, top_k, top_p))
 
 

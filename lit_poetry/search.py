@@ -18,7 +18,7 @@ from lit_poetry.constraints import MAX_FREE_LINE, Constraint, Force, Position, d
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.parallelism import pair_table
 from lit_poetry.scoring import Steering, Weights, line_score
-from lit_poetry.text import LINE_END, PUNCTUATION, split_lines
+from lit_poetry.text import PUNCTUATION, split_lines
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,10 @@ class Draft:
 
 
 @torch.no_grad()
-def write(model, vocab: Vocabulary, constraints: list[list[Constraint]], prefix: str, max_len: int,
+def write(model, vocab: Vocabulary, constraints: list[list[Constraint]], head: str, max_len: int,
           shape: tuple[int, int] | None, search: Search, seed: int | None) -> list[Draft]:
-    """One Draft per constraints list, each under its constraints, written by `search`."""
+    """One Draft per constraints list, each under its constraints, written by `search` after `<bos>` and
+    `head` (a title and a mood prefix, read and not written)."""
     device = next(model.parameters()).device
     generator = torch.Generator(device=device)
     generator.manual_seed(seed if seed is not None else torch.seed())
@@ -60,7 +61,7 @@ def write(model, vocab: Vocabulary, constraints: list[list[Constraint]], prefix:
     drafts = [Draft(c) for c in constraints]
     R = len(drafts) * K
     steering = Steering(vocab, pair_table(), search.weights, device) if K > 1 else None
-    lead = [vocab.bos_id] + vocab.encode(prefix + ("。" if prefix and prefix[-1] not in LINE_END else ""))
+    lead = [vocab.bos_id] + vocab.encode(head)
     logits, state = model(torch.tensor([lead] * R, device=device))  # (R, P, V)
     logits = logits[:, -1].float()  # (R, V)
     lines = [""] * R  # each row's line in progress (with its closing mark, or "\n" for <eos>)

@@ -51,9 +51,10 @@ def main(overrides: list[str]) -> None:
         given = any(o.split("=")[0] == "data" for o in overrides)  # 全唐诗 unless another corpus is named
         cfg = compose("eval", overrides=overrides if given else ["data=tang", *overrides])
     settings = ProcessingConfig.from_settings(dict(cfg.data))
-    poems = prepare_poems(settings).texts
+    prepared = prepare_poems(settings)
+    poems = prepared.texts
     if cfg.split != "all":  # the split every other figure uses
-        poems = [poems[int(i)] for i in split_poems(len(poems), settings)[cfg.split]]
+        poems = [poems[int(i)] for i in split_poems(prepared, settings)[cfg.split]]
     shipped = tone_table()
     tables = {"as shipped": shipped,
               "without mending.py": build_table(default_data_dir(), mended=False),

@@ -40,7 +40,7 @@ def main(cfg: DictConfig) -> None:
     poems = sample(model, vocab, as_starts(cfg.start), cfg.num_samples, acrostic=str(cfg.acrostic or ""),
                    form=cfg.form, prefix=str(cfg.prefix or ""), temperature=cfg.temperature, top_k=cfg.top_k,
                    top_p=cfg.top_p, max_len=cfg.max_len, seed=cfg.seed, metre=as_metre(cfg.metre),
-                   candidates=cfg.candidates,
+                   candidates=cfg.candidates, title=str(cfg.title or ""),
                    rhyme=bool(cfg.rhyme), rhyme_group=str(cfg.rhyme_group) if cfg.rhyme_group else None)
     poems = in_script(poems, cfg.script)
     for note in notes_of(poems):  # converted input, and where a dead end loosened the metre (the JSON has both)

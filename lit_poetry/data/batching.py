@@ -38,22 +38,32 @@ class EncodedSplit:
 class PadCollate:
     """Pad a list of id sequences to the batch's longest and shift by one: inputs predict targets.
 
-    Plain torch, no Lightning: the DataModule, the evaluation and the NumPy twin share it."""
+    With `title_ids` (the vocabulary's 《 》 ids), a sequence that opens `<bos>《…》` has the title's targets
+    padded: the model reads its title and is scored on the poem only. Plain torch, no Lightning: the
+    DataModule, the evaluation and the NumPy twin share it."""
 
-    def __init__(self, pad_id: int):
-        self.pad_id = pad_id
+    def __init__(self, pad_id: int, title_ids: tuple[int, int] | None = None):
+        self.pad_id, self.title_ids = pad_id, title_ids
 
     def __call__(self, seqs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         T = max(len(s) for s in seqs) - 1
         batch = torch.full((len(seqs), T + 1), self.pad_id, dtype=torch.long)  # (B, T+1)
         for row, s in zip(batch, seqs):
             row[: len(s)] = s
-        return batch[:, :-1], batch[:, 1:]  # (B, T) inputs, (B, T) targets (<pad> where no target)
+        inputs, targets = batch[:, :-1], batch[:, 1:].clone()  # (B, T) inputs, (B, T) targets (<pad>: none)
+        if self.title_ids is not None:
+            opening, closing = self.title_ids
+            for row, s in zip(targets, seqs):
+                if len(s) > 1 and s[1] == opening:
+                    closes = (s == closing).nonzero()
+                    row[: int(closes[0]) if len(closes) else len(s)] = self.pad_id  # 《 … 》: read, not scored
+        return inputs, targets
 
 
-def padded_batches(split: EncodedSplit, batch_size: int, pad_id: int, order=None):
+def padded_batches(split: EncodedSplit, batch_size: int, pad_id: int, order=None,
+                   title_ids: tuple[int, int] | None = None):
     """(inputs, targets) batches of `split` taken in `order` (default: as stored); the last may be short."""
-    collate = PadCollate(pad_id)
+    collate = PadCollate(pad_id, title_ids)
     order = range(len(split)) if order is None else order
     for start in range(0, len(order), batch_size):
         yield collate([split[int(i)] for i in order[start : start + batch_size]])

@@ -20,31 +20,34 @@ from lit_poetry.data.processing import ProcessedCorpus, ProcessingConfig, proces
 from lit_poetry.data.vocab import Vocabulary
 
 log = logging.getLogger(__name__)
-CACHE_VERSION = 1  # bump when processing changes what a cached file holds
+CACHE_VERSION = 2  # bump when processing changes what a cached file holds
 
 
 def cache_key(cfg: ProcessingConfig) -> str:
     """Hash of the settings, the code version and the corpus files (path, size, mtime)."""
-    files = [(str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in corpus_files(cfg.corpus, cfg.data_dir)]
+    files = [(str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns)
+             for corpus in cfg.corpora for p in corpus_files(corpus, cfg.data_dir)]
     settings = {k: v for k, v in asdict(cfg).items() if k != "data_dir"}
     blob = json.dumps({"v": CACHE_VERSION, "cfg": settings, "files": files}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def cache_path(cfg: ProcessingConfig, cache_dir: str | os.PathLike) -> Path:
-    return Path(cache_dir) / f"{Path(cfg.corpus.replace('*', '_')).stem}-{cache_key(cfg)}.pt"
+    name = "+".join(Path(c.replace("*", "_")).stem for c in cfg.corpora)
+    return Path(cache_dir) / f"{name}-{cache_key(cfg)}.pt"
 
 
 def _read(path: Path) -> ProcessedCorpus:
     blob = torch.load(path, weights_only=True)  # tensors, lists, dicts and strings only
     return ProcessedCorpus(Vocabulary.from_dict(blob["vocab"]),
-                           {k: EncodedSplit(**v) for k, v in blob["splits"].items()}, blob["texts"], blob["stats"])
+                           {k: EncodedSplit(**v) for k, v in blob["splits"].items()}, blob["texts"], blob["stats"],
+                           blob["titles"])
 
 
 def _write(corpus: ProcessedCorpus, path: Path) -> None:
     """Atomic: readers see the old file or the whole new one, never half."""
     blob = {"vocab": corpus.vocab.to_dict(), "splits": {k: vars(v) for k, v in corpus.splits.items()},
-            "texts": corpus.texts, "stats": corpus.stats}
+            "texts": corpus.texts, "stats": corpus.stats, "titles": corpus.titles}
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     try:

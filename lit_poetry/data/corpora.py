@@ -43,6 +43,7 @@ CORPORA = {
     "tangshi": CorpusSpec("nndl/tangshi.txt", "it ships with the package", builtin=BUILTIN_DIR / "tangshi.txt"),
     "tang300": CorpusSpec("chinese-poetry/mengxue/tangshisanbaishou.json", NPM_HINT, downloadable=True),
     "tang": CorpusSpec("chinese-poetry/quantangshi/poet.tang.*.json", NPM_HINT, downloadable=True),
+    "song": CorpusSpec("chinese-poetry/quantangshi/poet.song.*.json", NPM_HINT, downloadable=True),  # 全宋诗
 }
 
 

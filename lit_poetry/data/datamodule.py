@@ -31,7 +31,8 @@ class PoetryDataModule(L.LightningDataModule):
 
     def prepare_data(self) -> None:
         """Runs once per node: downloads a missing corpus (once), fills the cache for every rank's `setup`."""
-        ensure_corpus(self.processing.corpus, self.processing.data_dir, self.download)
+        for corpus in self.processing.corpora:
+            ensure_corpus(corpus, self.processing.data_dir, self.download)
         load_or_process(self.processing, self.cache_dir)
 
     def setup(self, stage: str | None = None) -> None:
@@ -52,7 +53,7 @@ class PoetryDataModule(L.LightningDataModule):
         return DataLoader(
             data,
             batch_sampler=LengthBuckets(share, data.lengths(), self.batch_size, self.bucket_window, on_epoch),
-            collate_fn=PadCollate(self.corpus.vocab.pad_id),
+            collate_fn=PadCollate(self.corpus.vocab.pad_id, self.corpus.vocab.title_ids),
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )

@@ -1,11 +1,11 @@
-"""Fetch the chinese-poetry corpora (全唐诗, 唐诗三百首, their 平仄) from the npm registry into the data directory.
+"""Fetch the chinese-poetry corpora (全唐诗 and its 平仄, 全宋诗, 唐诗三百首) from npm into the data directory.
 
     python -m lit_poetry download                          # into $LIT_POETRY_DATA, else ~/.cache/lit_poetry/data
     python -m lit_poetry download data_dir=~/poetry      # then: python train.py data=tang data.data_dir=~/poetry
     python -m lit_poetry download tarball=chinese-poetry-2.0.1.tgz   # offline: `npm pack` it elsewhere
 
-Training does this by itself on first use of `data=tang` / `data=tang300` (`ensure_corpus`, called by the
-DataModule's prepare_data: one process per node); `data.download=false` turns that off.
+Training does this by itself on first use of `data=tang` / `data=tang300` / `data=tang_song` (`ensure_corpus`,
+called by the DataModule's prepare_data: one process per node); `data.download=false` turns that off.
 
 Downloads chinese-poetry@2.0.1 (85 MB), checks its SHA-1 against the registry's, and extracts only the
 corpus files, into a temporary folder first: an interrupted or failed run leaves nothing half-written.
@@ -32,9 +32,10 @@ log = logging.getLogger(__name__)
 TARBALL_URL = "https://registry.npmjs.org/chinese-poetry/-/chinese-poetry-2.0.1.tgz"
 TARBALL_SHA1 = "b6e7e60d0accac7c723d066a5c360549aab8299d"  # the registry's dist.shasum for 2.0.1
 # tarball members (glob) -> folder under the data directory (the layout corpora.CORPORA reads); the
-# package also holds Song poetry, which is left out
+# package's 宋词 and other collections are left out
 MEMBERS = {
     "package/dist/quantangshi/poet.tang.*.json": "chinese-poetry/quantangshi",
+    "package/dist/quantangshi/poet.song.*.json": "chinese-poetry/quantangshi",
     "package/dist/quantangshi/authors.tang.json": "chinese-poetry/quantangshi",
     "package/dist/mengxue/tangshisanbaishou.json": "chinese-poetry/mengxue",
     "package/dist/strains/json/poet.tang.*.json": "chinese-poetry/strains",

@@ -4,6 +4,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from lit_poetry.errors import LitPoetryError
+from lit_poetry.text import TITLE_MARKS
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIALS = (PAD, UNK, BOS, EOS)
@@ -22,13 +23,20 @@ class Vocabulary:
         self.pad_id, self.unk_id, self.bos_id, self.eos_id = (self.stoi[s] for s in SPECIALS)
 
     @classmethod
-    def build(cls, texts: Iterable[str], min_freq: int = 1) -> "Vocabulary":
-        """Keep characters seen at least `min_freq` times (report 000: more than twice, i.e. min_freq=3)."""
+    def build(cls, texts: Iterable[str], min_freq: int = 1, extra: str = "") -> "Vocabulary":
+        """Keep characters seen at least `min_freq` times (report 000: more than twice, i.e. min_freq=3);
+        `extra` characters (the title marks) come last."""
         counts = Counter()
         for text in texts:
             counts.update(text)
         kept = sorted((c for c, n in counts.items() if n >= min_freq), key=lambda c: (-counts[c], ord(c)))
-        return cls(kept)
+        return cls(kept + [c for c in extra if c not in counts or counts[c] < min_freq])
+
+    @property
+    def title_ids(self) -> tuple[int, int] | None:
+        """Ids of the title marks 《 》, or None for a vocabulary trained without titles."""
+        marks = [self.stoi.get(c) for c in TITLE_MARKS]
+        return None if None in marks else (marks[0], marks[1])
 
     def __len__(self) -> int:
         return len(self.itos)

