@@ -11,7 +11,9 @@ and scored like any other target (the model learned <unk> for rare characters); 
 many there were. The corpus is read with the data settings the checkpoint was trained with (length
 limit, long-poem handling, t2s, min_freq, split seed; the report prints them), unless `data=...` or
 `data.<key>=...` is given; `corpus=` only swaps the corpus. `split=val|test|train` re-creates the
-training split, `split=all` uses every poem.
+training split, `split=all` uses every poem. A model trained with titles (`data.titles=true`) is scored
+three times: each poem after its own title (the perplexity reported first, as in training), after another
+poem's of the same split (shuffled), and with none; the gap between own and shuffled is what the title tells.
 
 Quality metrics of generated poems (`quality_report`; plain sampling, `quality.candidates=1`, so they describe
 the model's own writing, and so do the metre samples below):
@@ -49,12 +51,15 @@ from lit_poetry.constraints import METRES
 from lit_poetry.craft import TrainingLines, craft_report
 from lit_poetry.data.batching import EncodedSplit, padded_batches
 from lit_poetry.data.download import ensure_corpus
-from lit_poetry.data.processing import ProcessingConfig, encode_poems, prepare_poems, split_poems
+from lit_poetry.data.processing import ProcessingConfig, encode_poems, prepare_poems, split_poems, title_headers
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.generation import AUTO, sample
 from lit_poetry.metre import check
 from lit_poetry.text import is_regular, verse_lines
+
+
+TITLE_MODES = ("own", "shuffled", "none")  # a titled model's perplexity is first the one training reports
 
 
 @torch.no_grad()
@@ -151,10 +156,14 @@ def evaluate(cfg: DictConfig, data_given: bool = False) -> dict:
         poem_ids = split_poems(prepared, settings)[cfg.split]
     else:
         raise LitPoetryError(f"split='{cfg.split}' is not one of all, train, val, test")
-    result = {"corpus": settings.corpus, "split": cfg.split, "poems": len(poem_ids),
-              **perplexity(model, vocab, encode_poems(prepared, poem_ids, vocab), cfg.batch_size),
+    modes = TITLE_MODES if settings.titles and vocab.title_ids is not None else ("none",)
+    by_title = {mode: perplexity(model, vocab, encode_poems(prepared, poem_ids, vocab, title_headers(
+        prepared, poem_ids, mode, seed=settings.split_seed)), cfg.batch_size) for mode in modes}
+    result = {"corpus": settings.corpus, "split": cfg.split, "poems": len(poem_ids), **by_title[modes[0]],
               "data_settings": {k: v for k, v in asdict(settings).items() if k != "data_dir"},
               "data_settings_from": source}
+    if len(modes) > 1:  # how much the title tells: each poem after its own, another poem's, or no title
+        result["titles"] = {mode: {k: r[k] for k in ("ppl", "nll", "tokens")} for mode, r in by_title.items()}
     q = cfg.quality
     if q.num_samples > 0:
         poems = sample(model, vocab, list(q.starts), q.num_samples, temperature=q.temperature, top_p=1.0,
@@ -201,6 +210,8 @@ def craft_section(model, vocab: Vocabulary, prepared, poem_ids, settings: Proces
 def format_report(result: dict) -> str:
     lines = [f"{result['corpus']} ({result['split']}, {result['poems']} poems, {result['tokens']} tokens): "
              f"perplexity {result['ppl']:.2f} (NLL {result['nll']:.4f}, <unk> {result['unk_rate']:.2%})",
+             *(f"  {mode} titles: perplexity {r['ppl']:.2f} (NLL {r['nll']:.4f})"
+               for mode, r in result.get("titles", {}).items()),
              f"data settings (from {result['data_settings_from']}): "
              + ", ".join(f"{k} {v}" for k, v in result["data_settings"].items() if k != "corpus")]
     if "quality" in result:

@@ -16,7 +16,7 @@ from lit_poetry.parallelism import TABLE_FILE, PairTable, couplets, parallel_rat
 
 def split_texts(data_dir: str | None = None) -> dict[str, list[str]]:
     """The train and val poems of data=tang as the shipped model was trained on them."""
-    cfg = ProcessingConfig(corpus="tang", data_dir=data_dir, max_len=48, min_freq=3)
+    cfg = ProcessingConfig(corpus="tang", data_dir=data_dir, max_len=64, min_freq=3)
     prepared = prepare_poems(cfg)
     return {name: [prepared.texts[int(i)] for i in ids] for name, ids in split_poems(prepared, cfg).items()}
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lit_poetry.data.cache import load_or_process
-from lit_poetry.data.cleaning import clean_line, clean_poem
+from lit_poetry.data.cleaning import clean_line, clean_poem, clean_title
 from lit_poetry.data.corpora import Poem, read_corpus
 from lit_poetry.data.datamodule import PoetryDataModule
 from lit_poetry.data.processing import ProcessingConfig, fit_length, process
@@ -87,6 +87,64 @@ def test_cleaned_poems_hold_only_han_and_punctuation(lines):
     assert (poem is None) == bool(reason)
     if poem is not None:
         assert all(is_han(c) or c in PUNCTUATION for c in poem.text)
+
+
+@pytest.fixture(scope="module")
+def tang_poems(data_dir):
+    """全唐诗 as read (simplified, not cleaned), by (title, author)."""
+    return {(p.title, p.author): p for p in read_corpus("tang", data_dir)}
+
+
+def test_a_note_closing_after_the_verse_leaves_no_stray_mark(tang_poems):
+    # 。。 came from `…以便参攷。` / `）。`: the note goes, its `。` stayed after the verse's own
+    poem = tang_poems["佛教梵文唵字唐玄宗书并读（原刻石在河南登封，还有御制《老子赞》。） 二", "唐明皇"]
+    assert poem.lines[-1] == "）。"
+    assert clean_poem(poem)[0].text == "鹤立蛇形势未休，五尺文字鬼神愁。儒门弟子无人识，穿耳胡僧笑点头。"
+    # a line that begins with the mark the previous one ended with
+    assert clean_poem(tang_poems["偈", "齐安和尚"])[0].text == "猛炽焰中人有路，旋风顶上屹然栖。镇常历劫谁差互，杲日无言运照齐。"
+
+
+def test_footnote_markers_are_not_verse(tang_poems):
+    text = clean_poem(tang_poems["杂诗", "崔湜"])[0].text
+    assert "宁知猗梧凤" in text and "猗一梧" not in text
+    assert "下流不可居斯言可佩服" in text
+
+
+def test_editors_prose_drops_the_poem(tang_poems):
+    poem = tang_poems["又句", "李揆"]
+    assert "以上各句见《四部丛刊》本《唐诗纪事》卷二十八" in poem.lines[1]
+    assert clean_poem(poem) == (None, "editorial")
+
+
+def test_variant_characters_take_their_standard_form(tang_poems):
+    poem, _ = clean_poem(tang_poems["秋日二首 一", "太宗皇帝"])
+    assert poem.lines[0] == "菊散金风起，荷疏玉露圆。"  # 荷疎 in the source
+    assert clean_line("劒外九华英") == "剑外九华英" and clean_line("花暎水") == "花映水"
+
+
+def test_the_metre_reads_a_variant_as_its_standard_form():
+    from lit_poetry.metre import tone_table
+    from lit_poetry.variants import VARIANTS
+
+    table = tone_table()
+    read = [v for v, s in VARIANTS.items() if table.tones_of(s)]
+    assert len(read) > 150 and all(table.tones_of(v) == table.tones_of(VARIANTS[v]) for v in read)
+
+
+@pytest.mark.parametrize("title, expected", [
+    ("秋日二首 一", "秋日"),
+    ("杂曲歌辞 轻薄篇二首 一", "轻薄篇"),
+    ("和微之诗二十三首 和寄问", "和微之诗和寄问"),
+    ("题梵书（伯三九八六）", "题梵书"),
+    ("荅韩翃", "答韩翃"),
+    ("遣悲怀三首·其一", "遣悲怀"),
+    ("无题·相见时难别亦难", "无题相见时难别亦难"),
+    ("前出塞九首 四", "前出塞"),
+    ("早春登龙山静胜寺时非休澣司空特许是行因赠幕中诸公", "早春登龙山静胜寺时非休浣司空特许"),
+    ("Ａ", ""),
+])
+def test_clean_title(title, expected):
+    assert clean_title(title) == expected
 
 
 def test_vocabulary_order_and_min_freq():

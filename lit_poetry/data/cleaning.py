@@ -73,7 +73,7 @@ def clean_title(title: str) -> str:
     秋日二首 一 -> 秋日; 杂曲歌辞 轻薄篇二首 一 -> 轻薄篇; 和微之诗二十三首 和寄问 -> 和微之诗和寄问."""
     title = _NOTES.sub("", title.translate(_HALF_TO_FULL))
     title = standard_form(re.sub(r"[《》「」『』〈〉“”‘’\[\]]", "", title))
-    parts = [p for p in re.split(r"[\s\u3000，。？！；：]+", title) if p]
+    parts = [p for p in re.split(r"[\s\u3000，。？！；：·・]+", title) if p]
     if len(parts) > 1 and parts[0].endswith(("歌辞", "曲辞")):  # 乐府's category, not this poem's theme
         parts = parts[1:]
     parts = [_TITLE_COUNT.sub("", p) for p in parts if not _TITLE_NUMBERING.match(p)]

@@ -45,7 +45,7 @@ from lit_poetry.metre.mending import ADDED, BORROWED, CORRECTED, VARIANT_ONLY_PI
 from lit_poetry.metre.mending import __file__ as mending_source
 from lit_poetry.resources import user_cache_dir
 from lit_poetry.text import HAN_RANGES, to_simplified
-from lit_poetry.variants import VARIANTS
+from lit_poetry.variants import VARIANTS, standard_form
 from lit_poetry.variants import __file__ as variants_source
 
 log = logging.getLogger(__name__)
@@ -196,9 +196,15 @@ def mend(tones: dict[str, set[str]], groups: dict[str, set[str]], source: dict[s
         tones[char], groups[char], source[char] = set(char_tones), set(char_groups), "mended"
     for variant, standard in (*BORROWED.items(), *VARIANTS.items()):  # borrowed first: 罇 -> 樽 -> 尊
         wanted = [g for g in groups.get(standard, ()) if variant not in VARIANT_ONLY_PING or is_ping(g)]
-        if wanted:  # a standard form the source lacks too (仿) leaves its variant unknown, as before
+        if wanted:
             groups[variant] = set(wanted)
             tones[variant] = set(map(group_tone, wanted))
+            source[variant] = f"variant of {standard}"
+        elif groups.get(variant):  # the source lists the old form only (姪, not 侄): one character, one reading
+            groups[standard], tones[standard] = set(groups[variant]), set(tones[variant])
+            source[standard] = f"standard form of {variant}"
+        elif standard in tones:
+            tones[variant] = set(tones[standard])
             source[variant] = f"variant of {standard}"
 
 
@@ -209,7 +215,7 @@ def strains_counts(data_dir: Path) -> tuple[dict[str, Counter], dict[str, Counte
     texts = {}
     for path in sorted(poems_dir.glob("poet.tang.*.json")):
         for poem in json.loads(path.read_text(encoding="utf-8")):
-            texts[poem.get("id")] = to_simplified("".join(poem.get("paragraphs", [])))
+            texts[poem.get("id")] = standard_form(to_simplified("".join(poem.get("paragraphs", []))))
     chars: dict[str, Counter] = defaultdict(Counter)
     words: dict[str, Counter] = defaultdict(Counter)
     for path in sorted(strains_dir.glob("poet.tang.*.json")):
@@ -249,6 +255,9 @@ def build_table(data_dir: Path | None, mended: bool = True) -> ToneTable:
         tone, n = counts.most_common(1)[0]
         if table.distinguished(char) and counts.total() >= WORD_MIN and n >= WORD_SHARE * counts.total():
             table.words[word] = tone
+    for variant, standard in VARIANTS.items():  # the strains count a poem's 鸜 as 鸲, as the corpus reads it
+        if table.source.get(variant, "strains") == "strains" and standard in table.tones:
+            table.tones[variant], table.source[variant] = set(table.tones[standard]), f"variant of {standard}"
     return table
 
 

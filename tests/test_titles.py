@@ -1,0 +1,137 @@
+"""A poem on a theme (data.titles, generate.py title=) and corpora that only train (data.train_also):
+sequences, masks, splits, a titled checkpoint's writing and scoring, and the errors around titles."""
+
+import json
+
+import pytest
+import torch
+
+from lit_poetry.data.batching import PadCollate
+from lit_poetry.data.processing import (ProcessingConfig, prepare_poems, process, split_poems,
+                                        title_headers)
+from lit_poetry.errors import LitPoetryError
+from lit_poetry.generation import sample
+
+from .helpers import ROOT, compose_train, run_cli
+
+
+def titled(data_dir, **settings) -> ProcessingConfig:
+    return ProcessingConfig(corpus="tang300", data_dir=str(data_dir), max_len=64, long_poems="drop", titles=True,
+                            **settings)
+
+
+def test_a_titled_poem_is_read_after_its_title_and_scored_on_the_poem_alone(data_dir):
+    corpus = process(titled(data_dir))
+    vocab, split = corpus.vocab, corpus.splits["val"]
+    collate = PadCollate(vocab.pad_id, vocab.title_ids)
+    assert sum(map(bool, corpus.titles)) > 0.9 * len(corpus.titles)
+    for i in range(len(split)):
+        poem = int(split.poem_index[i])
+        head = [vocab.bos_id] + (vocab.encode(f"《{corpus.titles[poem]}》") if corpus.titles[poem] else [])
+        assert split[i].tolist()[: len(head)] == head
+        _, targets = collate([split[i]])
+        scored = [t for t in targets[0].tolist() if t != vocab.pad_id]
+        assert scored == vocab.encode(corpus.texts[poem]) + [vocab.eos_id]  # no title character scored
+
+
+def test_untitled_share_is_seeded_and_only_in_train(data_dir):
+    a, b = process(titled(data_dir, untitled_fraction=0.3)), process(titled(data_dir, untitled_fraction=0.3))
+    n_train = len(a.splits["train"])
+    assert 0.2 < 1 - a.stats["titled"]["train"] / n_train < 0.4
+    assert a.stats["titled"]["val"] == len(a.splits["val"])
+    assert torch.equal(a.splits["train"].ids, b.splits["train"].ids)
+    untitled = process(ProcessingConfig(corpus="tang300", data_dir=str(data_dir), max_len=64, long_poems="drop"))
+    assert "《" not in untitled.vocab and untitled.vocab.title_ids is None
+
+
+def test_shuffled_titles_give_no_poem_its_own(data_dir):
+    prepared = prepare_poems(titled(data_dir))
+    ids = split_poems(prepared, titled(data_dir))["val"]
+    own, shuffled = title_headers(prepared, ids, "own"), title_headers(prepared, ids, "shuffled", seed=3)
+    assert set(own) == set(shuffled) == set(int(i) for i in ids)
+    assert sorted(own.values()) == sorted(shuffled.values())
+    assert sum(own[i] == shuffled[i] for i in own) <= sum(list(own.values()).count(t) > 1 for t in own.values())
+    assert title_headers(prepared, ids, "none") == {}
+    with pytest.raises(LitPoetryError, match="own, shuffled, none"):
+        title_headers(prepared, ids, "mine")
+
+
+def test_train_also_adds_train_poems_only(data_dir):
+    alone = process(ProcessingConfig(corpus="tangshi", long_poems="window"))
+    both = process(ProcessingConfig(corpus="tangshi", long_poems="window", data_dir=str(data_dir),
+                                    train_also=("tang300",), measured_repeat=2))
+    n = both.stats["poems_measured"]
+    assert n == alone.stats["poems_kept"] and both.stats["poems_kept"] > n + 250
+    assert both.vocab == alone.vocab  # the measured corpus's train split decides the vocabulary
+    assert torch.equal(both.splits["val"].ids, alone.splits["val"].ids)
+    train = both.splits["train"].poem_index
+    assert len(train[train < n]) == 2 * len(alone.splits["train"])  # measured_repeat
+    assert set(train[train >= n].tolist()) == set(range(n, both.stats["poems_kept"]))
+    with pytest.raises(LitPoetryError, match=r"train_also=\[song\]"):
+        ProcessingConfig(train_also="song")
+
+
+def test_song_corpus_is_read_beside_tang(data_dir, tmp_path):
+    """全宋诗 has the layout of 全唐诗 (poet.song.N.json): a slice of a Tang file stands in for it."""
+    folder = tmp_path / "chinese-poetry" / "quantangshi"
+    folder.mkdir(parents=True)
+    (tmp_path / "chinese-poetry" / "mengxue").mkdir()
+    (tmp_path / "chinese-poetry" / "mengxue" / "tangshisanbaishou.json").write_bytes(
+        (data_dir / "chinese-poetry" / "mengxue" / "tangshisanbaishou.json").read_bytes())
+    tang = json.loads((data_dir / "chinese-poetry" / "quantangshi" / "poet.tang.1000.json").read_text("utf-8"))
+    (folder / "poet.song.0.json").write_text(json.dumps(tang[:60], ensure_ascii=False), "utf-8")
+    corpus = process(ProcessingConfig(corpus="tang300", data_dir=str(tmp_path), train_also=("song",), titles=True))
+    assert corpus.stats["poems_read"] == 320 + 60
+    assert 40 < corpus.stats["poems_kept"] - corpus.stats["poems_measured"] <= 60
+
+
+@pytest.fixture(scope="module")
+def titled_checkpoint(data_dir, tmp_path_factory):
+    """A tiny model trained on 唐诗三百首 with titles, saved by the real checkpoint callback."""
+    from lit_poetry.training import train
+
+    out = tmp_path_factory.mktemp("titled_run")
+    train(compose_train(out, ["data=tang300", "data.titles=true", "data.untitled_fraction=0.3",
+                              "callbacks=default", "~callbacks.rich_progress_bar", "trainer.enable_progress_bar=false",
+                              "trainer.limit_train_batches=10", "trainer.limit_val_batches=null"]))
+    return out / "checkpoints" / "last.ckpt"
+
+
+def test_a_titled_checkpoint_writes_with_and_without_a_title(titled_checkpoint):
+    from lit_poetry.checkpoint import load_for_use
+
+    trained = load_for_use(str(titled_checkpoint), "cpu")
+    model, vocab = trained.model, trained.vocab
+    kwargs = dict(form="wujue", seed=0, candidates=1, temperature=0.0)
+    plain, = sample(model, vocab, ["月"], **kwargs)
+    autumn, = sample(model, vocab, ["月"], title="秋夜", **kwargs)
+    assert len(plain.lines) == len(autumn.lines) == 4
+    assert (plain.poem, plain.probabilities) != (autumn.poem, autumn.probabilities)  # the title was read
+    converted, = sample(model, vocab, ["月"], title="《鞦夜》", **kwargs)  # marks go, traditional converts
+    assert converted.poem == autumn.poem and converted.notes == ["note: input written as the corpus is "
+                                                                 "(simplified, full-width punctuation): title 《鞦夜》 -> 秋夜"]
+
+
+def test_titles_on_the_command_line(titled_checkpoint, tiny_checkpoint):
+    ok = run_cli(ROOT / "generate.py", f"ckpt_path={titled_checkpoint}", "title=長安", "form=qijue", "seed=0")
+    assert ok.returncode == 0 and len(ok.stdout.split()) == 4 and "title 長安 -> 长安" in ok.stderr
+    start = run_cli(ROOT / "generate.py", f"ckpt_path={titled_checkpoint}", "start=龘", "seed=0")
+    title = run_cli(ROOT / "generate.py", f"ckpt_path={titled_checkpoint}", "title=秋龘", "seed=0")
+    assert start.returncode == title.returncode == 2
+    assert start.stderr.strip().splitlines() == [start.stderr.strip()] and title.stderr.count("\n") == 1
+    assert title.stderr.replace("title character", "start character") == start.stderr
+    assert "try a character read 'da'" in title.stderr
+    old = run_cli(ROOT / "generate.py", f"ckpt_path={tiny_checkpoint}", "title=秋夜", "seed=0")
+    assert old.returncode == 2 and old.stderr.count("\n") == 1 and "trained without titles" in old.stderr
+    assert run_cli(ROOT / "generate.py", f"ckpt_path={tiny_checkpoint}", "seed=0").returncode == 0
+
+
+def test_evaluate_scores_own_shuffled_and_no_titles(titled_checkpoint):
+    out = run_cli("-m", "lit_poetry", "evaluate", f"ckpt_path={titled_checkpoint}", "quality.num_samples=0",
+                  "craft.form=null", "metre.form=null", "output=json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    titles = result["titles"]
+    assert list(titles) == ["own", "shuffled", "none"] and result["ppl"] == titles["own"]["ppl"]
+    assert len({round(t["ppl"], 6) for t in titles.values()}) == 3
+    assert len({t["tokens"] for t in titles.values()}) == 1  # the same poem characters, whatever the title
