@@ -20,10 +20,12 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: n
 
 import gradio as gr  # noqa: E402
 
+from lit_poetry.data.cleaning import TITLE_MAX_LEN  # noqa: E402
 from lit_poetry.errors import LitPoetryError  # noqa: E402
 from lit_poetry.generation import AUTO, in_script, lines_in, notes_of, resolved_metre, sample  # noqa: E402
 from lit_poetry.metre import check  # noqa: E402
 from lit_poetry.metre.patterns import LEVELS  # noqa: E402
+from lit_poetry.text import to_traditional  # noqa: E402
 
 FORM_CHOICES = [("自由 free", "free"), ("五言绝句 5×4", "wujue"), ("七言绝句 7×4", "qijue"),
                 ("五言律诗 5×8", "wulv"), ("七言律诗 7×8", "qilv")]
@@ -35,6 +37,7 @@ CSS = """
 #poems .poem p { margin: 0; }
 #poems .poem .marks { font-size: 1.0rem; line-height: 1.2rem; color: #667085; letter-spacing: 0.95em; }
 #poems .poem .pattern { font-size: 0.95rem; color: #667085; letter-spacing: 0; }
+#poems .poem .title { font-weight: 600; margin-bottom: 0.4rem; }
 #message { color: #b42318; font-size: 1.1rem; }
 """
 
@@ -47,6 +50,7 @@ class Limits:
     max_start: int = 16  # characters
     max_acrostic: int = 8
     max_prefix: int = 32
+    max_title: int = TITLE_MAX_LEN
     max_temperature: float = 2.0
     max_len: int = 64  # characters of a free-form poem
 
@@ -66,10 +70,10 @@ class PoemWriter:
         self._lock = threading.Lock()  # one request at a time on the shared model
 
     def check(self, start: str, acrostic: str, prefix: str, temperature: float, top_p: float,
-              num_poems: int) -> None:
+              num_poems: int, title: str = "") -> None:
         lim = self.limits
         for what, text, most in [("起首字 start", start, lim.max_start), ("藏头 acrostic", acrostic, lim.max_acrostic),
-                                 ("意境 prefix", prefix, lim.max_prefix)]:
+                                 ("意境 prefix", prefix, lim.max_prefix), ("题目 title", title, lim.max_title)]:
             if len(text) > most:
                 raise LitPoetryError(f"{what}: at most {most} characters (got {len(text)})")
         if not 0 < temperature <= lim.max_temperature:
@@ -80,11 +84,12 @@ class PoemWriter:
             raise LitPoetryError(f"首数 number of poems must be 1 to {lim.max_poems}, got {num_poems}")
 
     def write(self, start: str, acrostic: str, form: str, prefix: str, temperature: float, top_p: float,
-              seed: float | None, num_poems: float, script: str, metre: str = AUTO, rhyme: bool = False) -> Reply:
-        start, acrostic, prefix = (str(t or "").strip() for t in (start, acrostic, prefix))
+              seed: float | None, num_poems: float, script: str, metre: str = AUTO, rhyme: bool = False,
+              title: str = "") -> Reply:
+        start, acrostic, prefix, title = (str(t or "").strip() for t in (start, acrostic, prefix, title))
         try:
             num_poems = int(num_poems or 0)
-            self.check(start, acrostic, prefix, float(temperature), float(top_p), num_poems)
+            self.check(start, acrostic, prefix, float(temperature), float(top_p), num_poems, title)
             seed = None if seed is None or int(seed) < 0 else int(seed)
             if seed is not None and seed >= 2**63:  # torch's seeds are 64-bit
                 raise LitPoetryError(f"种子 seed must be -1 (random) or 0 to {2**63 - 1}, got {seed}")
@@ -92,14 +97,16 @@ class PoemWriter:
                 poems = sample(self.model, self.vocab, [start] if start else None, num_poems, acrostic=acrostic,
                                form=form or "free", prefix=prefix, temperature=float(temperature),
                                top_p=float(top_p), max_len=self.limits.max_len, seed=seed,
-                               metre=metre or "off", rhyme=bool(rhyme))
+                               metre=metre or "off", rhyme=bool(rhyme), title=title)
                 poems = in_script(poems, script or "simplified")
         except (LitPoetryError, ValueError, TypeError) as e:
             return Reply("", [], f"⚠ {e}")
         metre, rhyme = resolved_metre(metre or "off", bool(rhyme), form or "free")
         marked = metre != "off" or rhyme
         level = metre if metre in LEVELS else "relaxed"
-        laid_out = "".join(self._lay_out(lines_in(p, script), p.poem if marked else None, level) for p in poems)
+        heading = poems[0].title if script != "traditional" else to_traditional(poems[0].title)
+        laid_out = "".join(self._lay_out(lines_in(p, script), p.poem if marked else None, level, heading)
+                           for p in poems)
         probabilities = []
         for k, poem in enumerate(poems):
             probabilities += ([("\n\n", None)] if k else []) + [(c, round(q, 4)) for c, q in
@@ -108,10 +115,11 @@ class PoemWriter:
 
 
     @staticmethod
-    def _lay_out(lines: list[str], checked_poem: str | None, level: str) -> str:
-        """One poem, line by line; under metre or rhyme, each line's 平仄 marks beneath it and the pattern."""
+    def _lay_out(lines: list[str], checked_poem: str | None, level: str, title: str = "") -> str:
+        """One poem, its title above it, line by line; under metre or rhyme, each line's 平仄 marks beneath
+        it and the pattern."""
         verdict = check(checked_poem, level=level) if checked_poem else None
-        out = []
+        out = [f'<p class="title">{html.escape(title)}</p>'] if title else []
         for k, line in enumerate(lines):
             out.append(f"<p>{html.escape(line)}</p>")
             if verdict and verdict.form and k < len(verdict.marks):
@@ -151,6 +159,7 @@ def build_page(writer: PoemWriter, defaults: dict) -> gr.Blocks:
                 acrostic = gr.Textbox(label="藏头 Acrostic", placeholder="春夏秋冬", elem_id="acrostic")
                 start = gr.Textbox(label="起首字 Start characters", placeholder="月", elem_id="start")
                 form = gr.Dropdown(FORM_CHOICES, value=defaults["form"], label="体裁 Form", elem_id="form")
+                title = gr.Textbox(label="题目 Title (the poem's theme)", placeholder="秋夜", elem_id="title")
                 prefix = gr.Textbox(label="意境 Mood prefix (not printed)", placeholder="秋风萧瑟", elem_id="prefix")
                 with gr.Row():
                     temperature = gr.Slider(0.05, lim.max_temperature, value=defaults["temperature"], step=0.05,
@@ -177,7 +186,7 @@ def build_page(writer: PoemWriter, defaults: dict) -> gr.Blocks:
             reply = writer.write(*args)
             return reply.poems_html, reply.probabilities, reply.message
 
-        inputs = [start, acrostic, form, prefix, temperature, top_p, seed, num_poems, script, metre, rhyme]
+        inputs = [start, acrostic, form, prefix, temperature, top_p, seed, num_poems, script, metre, rhyme, title]
         for field in inputs:
             quiet(field)
         button.click(on_click, inputs, [poems, probabilities, message], api_name="write")

@@ -58,7 +58,6 @@ from lit_poetry.generation import AUTO, sample
 from lit_poetry.metre import check
 from lit_poetry.text import is_regular, verse_lines
 
-
 TITLE_MODES = ("own", "shuffled", "none")  # a titled model's perplexity is first the one training reports
 
 

@@ -122,9 +122,11 @@ class Poem:
     notes: list[str]
     poem_traditional: str | None = None
     lines_traditional: list[str] | None = None
+    title: str = ""  # the theme it was asked for, as the model read it (simplified, no marks)
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v is not None or not k.endswith("traditional")}
+        return {k: v for k, v in asdict(self).items()
+                if (v is not None or not k.endswith("traditional")) and (v or k != "title")}
 
 
 def resolved_metre(metre: str, rhyme: bool, form: str) -> tuple[str, bool]:
@@ -186,8 +188,8 @@ def write_poems(model, vocab: Vocabulary, request: Request, search: Search | Non
                    search or Search(),
                    request.stream_seed())
     patterns = [next((c.pattern.name for c in constraints if isinstance(c, Metre)), None) for _, constraints in rows]
-    return [Poem(start, d.text, split_lines(d.text), d.probabilities, pattern, d.loosened, list(notes))
-            for (start, _), d, pattern in zip(rows, drafts, patterns)]
+    return [Poem(start, d.text, split_lines(d.text), d.probabilities, pattern, d.loosened, list(notes),
+                 title=request.title) for (start, _), d, pattern in zip(rows, drafts, patterns)]
 
 
 def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_samples: int = 1, *,

@@ -68,3 +68,15 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     ckpt = out / "checkpoints" / "last.ckpt"
     assert ckpt.is_file()
     return ckpt
+
+
+@pytest.fixture(scope="session")
+def titled_checkpoint(data_dir, tmp_path_factory):
+    """A tiny model trained on 唐诗三百首 with titles, saved by the real checkpoint callback."""
+    from lit_poetry.training import train
+
+    out = tmp_path_factory.mktemp("titled_run")
+    train(compose_train(out, ["data=tang300", "data.titles=true", "data.untitled_fraction=0.3",
+                              "callbacks=default", "~callbacks.rich_progress_bar", "trainer.enable_progress_bar=false",
+                              "trainer.limit_train_batches=10", "trainer.limit_val_batches=null"]))
+    return out / "checkpoints" / "last.ckpt"

@@ -104,6 +104,19 @@ def test_writer_is_the_generation_code_path(writer):
     assert lines_of(reply.poems_html) == [poem.lines]
 
 
+def test_the_page_writes_on_a_title_and_shows_it(titled_checkpoint, writer):
+    model, vocab = load_poetry_lm(titled_checkpoint)
+    titled = PoemWriter(model, vocab, Limits(max_poems=4))
+    reply = titled.write("", "", "wujue", "", 0.8, 0.9, 0, 2, "traditional", "auto", False, "《长安》")
+    assert reply.poems_html.count('<p class="title">長安</p>') == 2 and len(lines_of(reply.poems_html)[0]) == 4
+    assert "title 《长安》 -> 长安" in reply.message
+    untitled = titled.write("", "", "wujue", "", 0.8, 0.9, 0, 1, "simplified")
+    assert 'class="title"' not in untitled.poems_html and len(lines_of(untitled.poems_html)[0]) == 4
+    assert "at most 16" in titled.write("", "", "wujue", "", 0.8, 0.9, 0, 1, "simplified", title="秋" * 17).message
+    refused = writer.write("", "", "wujue", "", 0.8, 0.9, 0, 1, "simplified", title="秋夜")  # a model without titles
+    assert refused.poems_html == "" and "trained without titles" in refused.message
+
+
 @pytest.fixture(scope="module")
 def browser():
     if not os.path.exists(CHROMIUM) or shutil.which("chromium") is None:

@@ -101,7 +101,8 @@ def test_a_note_closing_after_the_verse_leaves_no_stray_mark(tang_poems):
     assert poem.lines[-1] == "）。"
     assert clean_poem(poem)[0].text == "鹤立蛇形势未休，五尺文字鬼神愁。儒门弟子无人识，穿耳胡僧笑点头。"
     # a line that begins with the mark the previous one ended with
-    assert clean_poem(tang_poems["偈", "齐安和尚"])[0].text == "猛炽焰中人有路，旋风顶上屹然栖。镇常历劫谁差互，杲日无言运照齐。"
+    assert clean_poem(tang_poems["偈", "齐安和尚"])[0].lines == ("猛炽焰中人有路，旋风顶上屹然栖。",
+                                                             "镇常历劫谁差互，杲日无言运照齐。")
 
 
 def test_footnote_markers_are_not_verse(tang_poems):

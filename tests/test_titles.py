@@ -7,12 +7,11 @@ import pytest
 import torch
 
 from lit_poetry.data.batching import PadCollate
-from lit_poetry.data.processing import (ProcessingConfig, prepare_poems, process, split_poems,
-                                        title_headers)
+from lit_poetry.data.processing import ProcessingConfig, prepare_poems, process, split_poems, title_headers
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.generation import sample
 
-from .helpers import ROOT, compose_train, run_cli
+from .helpers import ROOT, run_cli
 
 
 def titled(data_dir, **settings) -> ProcessingConfig:
@@ -85,18 +84,6 @@ def test_song_corpus_is_read_beside_tang(data_dir, tmp_path):
     assert 40 < corpus.stats["poems_kept"] - corpus.stats["poems_measured"] <= 60
 
 
-@pytest.fixture(scope="module")
-def titled_checkpoint(data_dir, tmp_path_factory):
-    """A tiny model trained on 唐诗三百首 with titles, saved by the real checkpoint callback."""
-    from lit_poetry.training import train
-
-    out = tmp_path_factory.mktemp("titled_run")
-    train(compose_train(out, ["data=tang300", "data.titles=true", "data.untitled_fraction=0.3",
-                              "callbacks=default", "~callbacks.rich_progress_bar", "trainer.enable_progress_bar=false",
-                              "trainer.limit_train_batches=10", "trainer.limit_val_batches=null"]))
-    return out / "checkpoints" / "last.ckpt"
-
-
 def test_a_titled_checkpoint_writes_with_and_without_a_title(titled_checkpoint):
     from lit_poetry.checkpoint import load_for_use
 
@@ -108,8 +95,9 @@ def test_a_titled_checkpoint_writes_with_and_without_a_title(titled_checkpoint):
     assert len(plain.lines) == len(autumn.lines) == 4
     assert (plain.poem, plain.probabilities) != (autumn.poem, autumn.probabilities)  # the title was read
     converted, = sample(model, vocab, ["月"], title="《鞦夜》", **kwargs)  # marks go, traditional converts
-    assert converted.poem == autumn.poem and converted.notes == ["note: input written as the corpus is "
-                                                                 "(simplified, full-width punctuation): title 《鞦夜》 -> 秋夜"]
+    assert converted.poem == autumn.poem and converted.title == "秋夜"
+    assert converted.notes == ["note: input written as the corpus is (simplified, full-width punctuation): "
+                               "title 《鞦夜》 -> 秋夜"]
 
 
 def test_titles_on_the_command_line(titled_checkpoint, tiny_checkpoint):
