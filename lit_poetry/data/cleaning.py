@@ -35,14 +35,22 @@ _LOST = re.compile(r"[□●○{}]")
 _EDITORIAL = re.compile(rf"全唐诗|诗纪事|四部丛刊|录自|校录|以上[各均]|见[^，。]{{0,12}}卷[{_NUMERAL}]+")
 
 
+LINE_RULES = {  # rules 1-7, in order (scripts/cleaning_counts.py counts what each one changes)
+    "punctuation": lambda line: line.translate(_HALF_TO_FULL),
+    "footnote markers": lambda line: _FOOTNOTES.sub("", line),
+    "editorial notes": lambda line: _NOTES.sub("", line),
+    "supplied characters": lambda line: _SUPPLIED.sub(r"\1", line),
+    "quotation and title marks": lambda line: _MARKS.sub("", line),
+    "variant characters": standard_form,
+    "punctuation runs": lambda line: _PUNCTUATION_RUN.sub(r"\1", line),
+}
+
+
 def clean_line(line: str) -> str:
     """Rules 1-7 on one verse line (or several, joined by newlines)."""
-    line = line.translate(_HALF_TO_FULL)
-    line = _FOOTNOTES.sub("", line)
-    line = _NOTES.sub("", line)
-    line = _SUPPLIED.sub(r"\1", line)
-    line = standard_form(_MARKS.sub("", line))
-    return _PUNCTUATION_RUN.sub(r"\1", line)
+    for rule in LINE_RULES.values():
+        line = rule(line)
+    return line
 
 
 def clean_poem(poem: Poem) -> tuple[Poem | None, str]:
