@@ -184,7 +184,7 @@ class MetreClasses:
         table = tone_table()
         device = classes.han.device
         han = classes.han.tolist()
-        tones = [table.tones_of(c) if h else set() for c, h in zip(classes.vocab.itos, han)]
+        tones = [table.verse_tones(c) if h else set() for c, h in zip(classes.vocab.itos, han)]  # as the checker
         self.ping = torch.tensor([PING in t for t in tones], device=device)
         self.ze = torch.tensor([ZE in t for t in tones], device=device)
         common = [table.common_tone(c) if len(t) == 2 else None for c, t in zip(classes.vocab.itos, tones)]
@@ -281,7 +281,7 @@ class Metre(Constraint):
         shared = None
         for k in self.pattern.rhyme_lines:
             if k < len(lines) and lines[k]:
-                groups = self.masks.table.ping_groups(lines[k][-1])
+                groups = self.masks.table.rhymes_on(lines[k][-1])
                 shared = groups if shared is None else shared & groups
         return shared
 

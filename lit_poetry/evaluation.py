@@ -32,6 +32,8 @@ and every:
 - fixed_positions_ok: share of the positions the relaxed reading fixes that hold;
 - rhyme_ok: share whose rhyming lines share one 平声 group with no rhyme character twice; repeated_rhyme:
   share with a rhyme character twice (重韵);
+- improbable_readings: share of the fixed tone positions and rhyme positions where a character stands on
+  a reading (or rhymes in a group) the 平水韵 lists but verse uses under a tenth of the time (metre.checker);
 - sample_ppl (samples only): the model's perplexity of the poems it wrote, unconstrained (temperature 1):
   what the constraint costs.
 
@@ -55,7 +57,7 @@ from lit_poetry.data.processing import ProcessingConfig, encode_poems, prepare_p
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.generation import AUTO, sample
-from lit_poetry.metre import check
+from lit_poetry.metre import check, improbable_readings
 from lit_poetry.text import is_regular, verse_lines
 
 TITLE_MODES = ("own", "shuffled", "none")  # a titled model's perplexity is first the one training reports
@@ -95,6 +97,7 @@ def quality_report(poems: list[str], corpus_texts: list[str]) -> dict:
 def metre_report(poems: list[str]) -> dict:
     """Tone and rhyme compliance of the poems that have a regular shape (see the module docstring)."""
     verdicts = [v for v in map(check, poems) if v.form]
+    improbable = [sum(counts) for counts in zip((0, 0), *map(improbable_readings, verdicts))]
     strict = [check("，".join(v.lines), level="strict") for v in verdicts]
     every = [check("，".join(v.lines), level="every") for v in verdicts]
 
@@ -114,7 +117,8 @@ def metre_report(poems: list[str]) -> dict:
             "fixed_positions_ok": sum(v.fixed_correct for v in verdicts) / max(sum(v.fixed_total for v in verdicts), 1),
             "rhyme_ok": share(verdicts, lambda v: v.rhyme_ok),
             "repeated_rhyme": share(verdicts, lambda v: v.repeated_rhyme),
-            "not_jinti": share(verdicts, lambda v: v.kind != "近体")}
+            "not_jinti": share(verdicts, lambda v: v.kind != "近体"),
+            "improbable_readings": improbable[0] / max(improbable[1], 1)}
 
 
 def sample_perplexity(poems: list[dict]) -> float:

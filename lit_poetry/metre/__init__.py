@@ -5,8 +5,8 @@ page use it.
     python -m lit_poetry metre "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
 """
 
-from lit_poetry.metre.checker import Verdict, check
+from lit_poetry.metre.checker import Verdict, check, improbable_readings
 from lit_poetry.metre.patterns import Pattern, patterns
 from lit_poetry.metre.table import PING, ZE, ToneTable, tone_table
 
-__all__ = ["PING", "ZE", "Pattern", "ToneTable", "Verdict", "check", "patterns", "tone_table"]
+__all__ = ["PING", "ZE", "Pattern", "ToneTable", "Verdict", "check", "improbable_readings", "patterns", "tone_table"]

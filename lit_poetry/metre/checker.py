@@ -7,9 +7,10 @@ The form comes from the shape (4 or 8 lines of 5 or 7 characters); the pattern i
 with the fewest tone faults (then rhyme faults). `level`: relaxed | strict | every (patterns.py). A 多音字
 is read by its word where the tone strains tell it, else it may stand where either reading fits, and the
 孤平 / 三平尾 rules read its common reading (table.py). Each violation names the character that causes it,
-the rule, what was expected and one fix. Rhymes: the even lines share one 平声 group (the first line's
-rhyme is not held to it, since 首句借韵 takes a neighbouring group; which groups neighbour is not
-checked); the lines outside the group most of them share are the faults, and a
+the rule, what was expected and one fix. Rhymes: the even lines share one 平声 group, and a first line that
+rhymes is in it or in a neighbouring group (首句借邻韵, named: table.NEIGHBOURS); a character rhymes only in the
+groups verse rhymes it in (干 in 寒, not 先); the lines outside the group most even lines share are the
+faults, and a
 rhyme character used twice is 重韵. A poem whose even lines end in 仄 is 仄韵; one that breaks 粘对 (a
 fault at a second character) and has faults in two lines or more is 古体: not 近体 either way, and the
 report says so in one line instead of listing faults (the JSON keeps them).
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.metre.patterns import LEVELS, Pattern, fits, patterns, read_line
-from lit_poetry.metre.table import PING, ZE, ToneTable, rhyme_char, simplified_char, tone_table
+from lit_poetry.metre.table import PING, ZE, ToneTable, neighbouring, rhyme_char, simplified_char, tone_table
 from lit_poetry.text import FORMS, PUNCTUATION, split_lines
 
 MARKS = {frozenset({PING}): "○", frozenset({ZE}): "●", frozenset({PING, ZE}): "◐", frozenset(): "？"}
@@ -64,7 +65,7 @@ class Verdict:
     @property
     def rhyme_ok(self) -> bool:
         return (self.kind == "近体" and self.form is not None and self.rhyme_group is not None
-                and not any(v.rule == "重韵" for v in self.violations))
+                and not any(v.rule in ("rhyme", "重韵") for v in self.violations))
 
     @property
     def repeated_rhyme(self) -> bool:
@@ -105,7 +106,7 @@ def form_of(lines: list[str]) -> str | None:
 def tone_fix(table: ToneTable, line: str, j: int, want: str, faults_at: dict[int, str]) -> str:
     """'swap with ...' when swapping with a neighbour at fault the other way mends both, else characters."""
     for other in (j - 1, j + 1):
-        if faults_at.get(other) == ("仄" if want == PING else PING) and want in table.tones_of(line[other]):
+        if faults_at.get(other) == ("仄" if want == PING else PING) and want in table.verse_tones(line[other]):
             return f"swap '{line[j]}' with '{line[other]}'"
     return f"a {want} character (e.g. {', '.join(table.usual(tone=want, avoid=line))})"
 
@@ -135,11 +136,13 @@ def _against(pattern: Pattern, lines: list[str], tones: list[list[set[str]]], co
 
 
 def check_rhymes(verdict: Verdict, pattern: Pattern, lines: list[str], table: ToneTable) -> None:
-    """The rhyme group the even lines share (the lines outside the one most share are the faults) and 重韵."""
+    """The rhyme group the even lines share (the lines outside the one most share are the faults), a first
+    line that rhymes in it or borrows a neighbouring group (首句借邻韵, named), and 重韵. A character
+    rhymes only in the groups verse rhymes it in (`ToneTable.rhymes_on`: 干 in 寒, not 先)."""
     ends = {k: lines[k][-1] for k in pattern.rhyme_lines}
-    groups = {k: table.ping_groups(c) for k, c in ends.items()}
+    groups = {k: table.rhymes_on(c) for k, c in ends.items()}
     verdict.rhyme_groups = [sorted(g) for g in groups.values()]
-    even = [k for k in ends if k > 0]  # the first line may borrow a neighbouring group (首句借韵): not held
+    even = [k for k in ends if k > 0]
     # the group most even lines share (the first line's counts half); a tie goes to the earlier line's group
     votes = {g: (sum(g in groups[k] for k in even) + 0.5 * (g in groups.get(0, ())),
                  -min(k for k in even if g in groups[k])) for k in even for g in groups[k]}
@@ -153,6 +156,15 @@ def check_rhymes(verdict: Verdict, pattern: Pattern, lines: list[str], table: To
             fix = (f"a 平 rhyme of {best} (e.g. {', '.join(table.usual(group=best, avoid=poem))})"
                    if best else "平 rhymes of one group")
             verdict.violations.append(Violation(k + 1, len(lines[k]), ends[k], expected, "rhyme", fix))
+    if 0 in ends and verdict.rhyme_group and verdict.rhyme_group not in groups[0]:
+        near = sorted(g for g in groups[0] if neighbouring(verdict.rhyme_group, g))
+        if near:
+            verdict.accepted.append(f"line 1, character {len(lines[0])} '{ends[0]}': 首句借邻韵 "
+                                    f"{rhyme_char(near[0])} ({near[0]})")
+        else:
+            fix = f"a 平 rhyme of {rhyme_char(verdict.rhyme_group)} or a neighbouring group, or a 仄 ending"
+            verdict.violations.append(Violation(1, len(lines[0]), ends[0], f"{verdict.rhyme_group} or a neighbour",
+                                                "rhyme", fix))
     seen: dict[str, int] = {}
     for k, char in ends.items():
         if char in seen:
@@ -166,7 +178,7 @@ def check_rhymes(verdict: Verdict, pattern: Pattern, lines: list[str], table: To
 def classify(verdict: Verdict, table: ToneTable) -> None:
     """仄韵 and 古体 poems are not 近体: say so (the violations stay in the JSON for who wants them)."""
     even_ends = [line[-1] for k, line in enumerate(verdict.lines) if k % 2 == 1]
-    if all(table.tones_of(c) == {ZE} or table.common_tone(c) == ZE for c in even_ends):
+    if all(table.verse_tones(c) == {ZE} or table.common_tone(c) == ZE for c in even_ends):
         verdict.kind, verdict.kind_note = "仄韵", f"not 近体: 仄韵 (the even lines end in 仄: {''.join(even_ends)})"
     tone_faults = [v for v in verdict.violations if v.rule in ("tone", "孤平", "三平尾")]
     broken = sorted({v.line for v in tone_faults if v.position == 2})  # 粘对 rests on the second character
@@ -198,3 +210,29 @@ def check(poem: str, level: str = "relaxed", table: ToneTable | None = None) -> 
                                            sum(x.rule in ("rhyme", "重韵") for x in v.violations), -v.fixed_correct))
     classify(verdict, table)
     return verdict
+
+
+def improbable_readings(verdict: Verdict, table: ToneTable | None = None, rhymes: bool = True) -> tuple[int, int]:
+    """(positions standing on an improbable reading, positions counted) of a poem of regular shape: the fixed
+    tone positions of its pattern (relaxed: 2nd, 4th, 6th, last) and its rhyme positions. A reading is
+    improbable where the 平水韵 lists it but verse uses it under a tenth of the time (`ToneTable.verse_tones`,
+    a word's reading aside: 苍龙 仄, 身难 仄), a rhyme where the character rarely rhymes in that group
+    (`ToneTable.rhymes_on`: 栏干 in 先); `rhymes=False` counts the tone positions only."""
+    if verdict.form is None:
+        return 0, 0
+    table = table or tone_table()
+    improbable = counted = 0
+    for k, (line, want) in enumerate(zip(verdict.lines, verdict.pattern.lines)):
+        readings = table.readings_in(line)
+        for j, char in enumerate(line):
+            if verdict.pattern.fixed(k, j):
+                counted += 1
+                improbable += want[j] in table.tones_of(char) and want[j] not in readings[j]
+    if verdict.rhyme_group and rhymes:
+        for k in verdict.pattern.rhyme_lines:
+            char = verdict.lines[k][-1]
+            in_group = verdict.rhyme_group in table.ping_groups(char)
+            counted += k > 0
+            improbable += k > 0 and in_group and verdict.rhyme_group not in table.rhymes_on(char)
+    return improbable, counted
+

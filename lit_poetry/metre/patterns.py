@@ -20,8 +20,9 @@ Three levels of reading (`LEVELS`):
 - every: every position as the pattern says (孤平 and 三平尾 checked too: a 多音字 fits either reading, but
   the rules read its common one).
 Relaxed and strict accept the 拗救 of the rulebooks and name them (`Reading.accepted`): 特拗 (平平平仄仄
-written 平平仄平仄), 本句自救 (仄平平仄平: the third rescues the first of a 平平仄仄平 line) and 对句相救 (a
-仄仄平平仄 line with its third and/or fourth 仄, rescued by a 平 third in the next line). A poem that passes
+written 平平仄平仄; at strict only with a 平 first, as 王力 has it), 本句自救 (仄平平仄平: the third rescues the
+first of a 平平仄仄平 line) and 对句相救 (a 仄仄平平仄 line with its third and/or fourth 仄, rescued by a 平
+third in the next line); strict also accepts 半拗 (仄仄仄平仄 unrescued: 王力's 可救可不救). A poem that passes
 strict passes relaxed. `allowed_tone` says what one position may take given the characters before it:
 generation (constraints.Metre) writes by it and the checker's tone faults are read by it, so a line
 written position by position passes `read_line` (拗救 aside, which generation does not write).
@@ -167,16 +168,20 @@ def read_line(want: str, tones: list[set[str]], level: str, common: list[str | N
     ruled = ruled_tones(want, tones, common, level)
     if level != "every":
         after_first = tones[core + 1 :]
-        if want.endswith(C_LINE) and matches(after_first, TE_AO[1:]) and not matches(after_first, C_LINE[1:]):
+        te_ao = matches(after_first, TE_AO[1:]) and not matches(after_first, C_LINE[1:])
+        if want.endswith(C_LINE) and te_ao and (level == "relaxed" or PING in tones[core]):  # 王力: 平 first
             want = want[:core] + TE_AO
             accepted.append((core + 2, "特拗 平平仄平仄"))
-        if want.endswith(A_LINE) and next_line and next_line[0].endswith(B_LINE):
+        if want.endswith(A_LINE):
             third, fourth = (tones[core + k] == {ZE} for k in (2, 3))
-            rescuer = next_line[1][len(next_line[0]) - 3]
-            if (third or fourth) and PING in rescuer:
-                written = "仄仄" + ("仄" if third else "平") + ("仄" if fourth else "平") + "仄"
+            rescued = next_line and next_line[0].endswith(B_LINE) and PING in next_line[1][len(next_line[0]) - 3]
+            written = "仄仄" + ("仄" if third else "平") + ("仄" if fourth else "平") + "仄"
+            if (third or fourth) and rescued:
                 want = want[:core] + written
                 accepted.append((core + (3 if fourth else 2), f"拗 {written}, 对句相救"))
+            elif third and not fourth and level == "strict":  # 王力: 半拗, 可救可不救
+                want = want[:core] + written
+                accepted.append((core + 2, "半拗 仄仄仄平仄"))
         if want.endswith(B_LINE) and ruled[core] == ZE and tones[core + 2] == {PING}:
             accepted.append((core, "本句自救 仄平平仄平"))
     faults = [Fault(j, "tone", need.tone) for j, can in enumerate(tones)

