@@ -40,10 +40,10 @@ def assert_acrostic_qijue(poems: list[list[str]], heads: str) -> None:
 
 
 def ask(client, start="", acrostic="", form="qijue", prefix="", temperature=0.8, top_p=0.9, seed=0, poems=1,
-        script="simplified", metre="off", rhyme=False):
+        script="simplified", metre="off", rhyme=False, title=""):
     """One request through the page's API, in the order of its fields."""
     return client.predict(start, acrostic, form, prefix, temperature, top_p, seed, poems, script, metre, rhyme,
-                          api_name="/write")
+                          title, api_name="/write")
 
 
 def test_api_writes_bounded_poems_and_explains_bad_input(url, capfd):
