@@ -41,7 +41,8 @@ def test_optimizer_configs_have_the_reports_settings(name, tmp_path):
 def test_config_groups_compose(group, option, key, value, tmp_path):
     cfg = compose_train(tmp_path, [f"{group}={option}"])
     assert cfg[group][key] == value
-    assert cfg.data.max_len == (48 if option in ("tang", "tang300") else 24)
+    assert cfg.data.max_len == {"tang": 64, "tang300": 48}.get(option, 24)
+    assert cfg.data.titles == (option == "tang")
 
 
 @pytest.mark.parametrize("name", REPORT_OPTIMIZERS)
