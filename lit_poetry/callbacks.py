@@ -5,6 +5,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.callbacks import Timer
 
 from lit_poetry.generation import REPORT_STARTS, notes_of, sample
+from lit_poetry.text import title_header
 
 
 class SamplePoems(Callback):
@@ -25,7 +26,7 @@ class SamplePoems(Callback):
                        max_len=self.max_len, seed=epoch)
         rows = [(p.start, p) for p in poems]
         if pl_module.vocab.title_ids is not None:
-            rows += [(f"《{t}》", sample(pl_module.net, pl_module.vocab, temperature=self.temperature,
+            rows += [(title_header(t), sample(pl_module.net, pl_module.vocab, temperature=self.temperature,
                                        max_len=self.max_len, seed=epoch, title=t)[0]) for t in self.titles]
         print(f"\nsamples after epoch {epoch}:\n" + "\n".join(
             [f"  {head}: {p.poem}" for head, p in rows] + [f"  {note}" for note in notes_of(poems)]))

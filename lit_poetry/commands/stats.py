@@ -22,7 +22,8 @@ def main(cfg: DictConfig) -> None:
     from lit_poetry.data.processing import ProcessingConfig
 
     settings = ProcessingConfig.from_settings(cfg.data)
-    ensure_corpus(settings.corpus, settings.data_dir, cfg.data.download)  # first use: download, untimed
+    for corpus in settings.corpora:  # first use: download, untimed
+        ensure_corpus(corpus, settings.data_dir, cfg.data.download)
     t0 = time.perf_counter()
     corpus = load_or_process(settings, None if cfg.no_cache else cfg.data.cache_dir)
     stats = dict(corpus.stats, total_seconds=round(time.perf_counter() - t0, 3))
