@@ -38,10 +38,13 @@ def normalise_inputs(starts: list[str], acrostic: str, prefix: str, title: str =
     was converted), variants their standard form, spaces go, a prefix takes the corpus's punctuation
     (`秋风,萧瑟` -> `秋风，萧瑟`) and a title loses its marks (《秋夜》 -> 秋夜). Returns the inputs and a
     one-line note of what changed ("" when nothing did)."""
-    new_starts = [standard_form(to_simplified(s.replace(" ", ""))) for s in starts]
-    new_acrostic = standard_form(to_simplified(acrostic.replace(" ", "")))
-    new_prefix = to_simplified(clean_line(prefix))
-    new_title = standard_form(to_simplified(re.sub(r"[\s《》<>〈〉「」『』\"'“”]", "", title)))
+    def standard(text: str) -> str:
+        return standard_form(to_simplified(text))
+
+    new_starts = [standard(s.replace(" ", "")) for s in starts]
+    new_acrostic = standard(acrostic.replace(" ", ""))
+    new_prefix = to_simplified(clean_line(prefix))  # clean_line maps variants itself
+    new_title = standard(re.sub(r"[\s《》<>〈〉「」『』\"'“”]", "", title))
     changes = [f"{what} {old} -> {new}" for what, old, new in [
         *(("start", a, b) for a, b in zip(starts, new_starts)), ("acrostic", acrostic, new_acrostic),
         ("prefix", prefix, new_prefix), ("title", title, new_title)] if old != new]
