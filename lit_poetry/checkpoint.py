@@ -41,20 +41,39 @@ def load_poetry_lm(path: str | Path, device: str | torch.device = "cpu") -> tupl
 
 def read_checkpoint(path: str | Path) -> dict:
     """The contents of a lit-poetry file (a training checkpoint or an export), checked: one clear error
-    for a missing, damaged or foreign file."""
+    for a missing, damaged or foreign file. Weights only, always: the explicit `weights_only=True` is the
+    one setting that TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD does not override, so no file runs code here."""
     path = Path(path)
+    if path.is_dir():
+        raise LitPoetryError(f"ckpt_path={path} is a folder; give the checkpoint file in it, such as "
+                             f"{path / 'checkpoints' / 'best.ckpt'}")
     if not path.is_file():
         raise LitPoetryError(f"checkpoint {path} not found; train one with `python train.py` "
                              "(it writes <run dir>/checkpoints/best.ckpt and last.ckpt)")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)  # plain tensors and containers only
     except Exception as e:
-        why = (str(e).splitlines() or [f"{type(e).__name__}: the file ends early"])[0][:200]  # EOFError has no text
-        raise LitPoetryError(f"{path} is not a lit-poetry checkpoint (torch.load failed: {why})") from None
+        raise LitPoetryError(f"{path} is not a lit-poetry checkpoint ({load_failure(path, e)})") from None
     hparams = ckpt.get("hyper_parameters", {}) if isinstance(ckpt, dict) else {}
     if not {"vocab", "model"} <= hparams.keys() or not ({"state_dict", "weights"} & ckpt.keys()):
         raise LitPoetryError(f"{path} is not a lit-poetry checkpoint (no vocabulary and model settings in it)")
     return ckpt
+
+
+def load_failure(path: Path, error: Exception) -> str:
+    """Why torch.load refused a file, in a reader's words (torch's own text quotes pickle opcodes, or
+    advises turning the weights-only protection off, which lit-poetry never does)."""
+    with open(path, "rb") as f:
+        magic = f.read(2)
+    if not magic:
+        return "the file is empty"
+    if magic != b"PK" and magic[:1] != b"\x80":  # a torch file is a zip archive, or a pickle from torch < 1.6
+        return "it is not a file torch saved"
+    if isinstance(error, EOFError) or "EOF" in str(error) or "central directory" in str(error):
+        return "the file ends early: a write cut short"
+    if "Weights only load failed" in str(error):
+        return "it holds objects other than tensors and plain containers, and lit-poetry loads weights only"
+    return f"torch.load failed: {(str(error).splitlines() or [type(error).__name__])[0][:200]}"
 
 
 def net_weights(ckpt: dict) -> dict:

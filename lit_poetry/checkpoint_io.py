@@ -7,13 +7,18 @@ from pathlib import Path
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from lit_poetry.checkpoint import read_checkpoint
 from lit_poetry.errors import LitPoetryError
 
 
 class SameFolderCheckpointIO(TorchCheckpointIO):
     """Checkpoints written beside their target and renamed into place: Lightning's own writer stages each
     one in the system temp folder and moves it (a copy across filesystems, and ENOSPC on small node-local
-    /tmp folders). A failed write leaves the previous checkpoint as it was and is one clear error."""
+    /tmp folders). A failed write leaves the previous checkpoint as it was and is one clear error.
+    Read back as generate.py reads them (`read_checkpoint`): weights only, whatever the environment says."""
+
+    def load_checkpoint(self, path, map_location=None, weights_only=None) -> dict:
+        return read_checkpoint(path)
 
     def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
         path = Path(path)

@@ -77,14 +77,33 @@ def resume_path(cfg: DictConfig) -> str | None:
     """`ckpt_path` when given; else, with `resume=true`, the newest readable checkpoint in this run's own
     folder (a requeued or restarted job, a run started again with the same hydra.run.dir)."""
     if cfg.ckpt_path:
-        if not Path(cfg.ckpt_path).is_file():
+        if not Path(cfg.ckpt_path).exists():
             raise LitPoetryError(f"ckpt_path={cfg.ckpt_path} does not exist; give a checkpoint such as "
                                  "<run dir>/checkpoints/last.ckpt, or leave ckpt_path unset to start fresh")
         return training_checkpoint(cfg.ckpt_path)
-    newest = newest_checkpoint(Path(cfg.paths.output_dir)) if cfg.get("resume", True) else None
+    run_dir = Path(cfg.paths.output_dir)
+    newest = newest_checkpoint(run_dir) if cfg.get("resume", True) else None
     if newest:
         log.info(f"Resuming from {newest}, the newest checkpoint in this run's folder (resume=false starts afresh)")
-    return str(newest) if newest else None
+        return str(newest)
+    set_aside_requeue_checkpoints(run_dir)
+    return None
+
+
+def set_aside_requeue_checkpoints(run_dir: Path) -> None:
+    """Under SLURM, Lightning resumes from the highest hpc_ckpt_<n>.ckpt in the run folder whenever fit is
+    given no checkpoint. The run starts afresh only where resume_path chose none (resume=false, or nothing
+    readable), so Lightning must find none either: each moves to the run's set-aside/ folder (kept, never
+    read; Lightning counts every name in the run folder that holds `hpc_ckpt_`)."""
+    for path in sorted(run_dir.glob("hpc_ckpt_*.ckpt")):
+        aside = run_dir / "set-aside" / path.name
+        aside.parent.mkdir(exist_ok=True)
+        try:
+            path.replace(aside)
+        except FileNotFoundError:  # DDP: another rank moved it first
+            continue
+        log.warning(f"Moved {path.name} to {aside.parent}: this run starts afresh, and Lightning's SLURM "
+                    "resume would load it")
 
 
 def time_guard(max_time) -> ValidatedEnd:

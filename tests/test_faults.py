@@ -169,3 +169,60 @@ def test_a_full_disk_is_one_line_wherever_the_write_was(full, small_disk, tmp_pa
         assert run.returncode == 2 and run.stderr.strip().splitlines()[-1].startswith("error: could not write")
     else:
         assert run.returncode == 0 and "not written" in run.stderr + run.stdout
+
+
+class RunsCode:
+    """A pickle that runs a command when it is loaded without the weights-only protection."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (subprocess.call, (["touch", self.marker],))
+
+
+SLURM_JOB = {"SLURM_NTASKS": "1", "SLURM_JOB_NAME": "train", "SLURM_JOB_ID": "7", "SLURM_NODELIST": "node1",
+             "SLURM_PROCID": "0", "SLURM_LOCALID": "0", "SLURM_NODEID": "0",
+             "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}  # the way out torch's own error text suggests
+
+
+@pytest.mark.parametrize(("planted", "resume"), [("code", "true"), ("empty", "false")])
+def test_a_planted_requeue_checkpoint_is_never_loaded_by_lightning_or_anyone(planted, resume, tmp_path):
+    """#41: Lightning's SLURM auto-resume loaded the hpc_ckpt_<n>.ckpt that the project had skipped. The
+    project decides alone: the run starts afresh, the file is kept aside, and no code in it runs."""
+    run, marker = tmp_path / "run", tmp_path / "code-ran"
+    run.mkdir()
+    planted_file = run / "hpc_ckpt_1.ckpt"
+    if planted == "code":
+        torch.save({"state_dict": {}, "loops": RunsCode(marker)}, planted_file)
+    else:
+        planted_file.touch()
+    result = run_cli("train.py", *TINY_RUN, f"resume={resume}", f"hydra.run.dir={run}",
+                     env=SLURM_JOB)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not marker.exists()
+    assert not planted_file.exists() and (run / "set-aside" / "hpc_ckpt_1.ckpt").is_file()
+    assert read_checkpoint(run / "checkpoints" / "last.ckpt")["global_step"] == 3  # trained afresh
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_in_words_that_keep_the_protection(tmp_path):
+    marker, bad = tmp_path / "code-ran", tmp_path / "bad.ckpt"
+    torch.save({"hyper_parameters": RunsCode(marker)}, bad)
+    for command in ("generate.py", "train.py"):
+        result = run_cli(command, f"ckpt_path={bad}", *(TINY_RUN if command == "train.py" else ()),
+                         f"hydra.run.dir={tmp_path / 'run'}", env={"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"})
+        assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr[-2000:]
+        assert "holds objects other than tensors" in result.stderr
+        assert "weights_only=False" not in result.stderr and "TORCH_FORCE" not in result.stderr
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("given", ["folder", "text file"])
+def test_ckpt_path_that_is_no_checkpoint_says_what_it_is(given, tmp_path):
+    path = tmp_path / ("run" if given == "folder" else "notes.txt")
+    path.mkdir() if given == "folder" else path.write_text("101\n")
+    expected = "is a folder; give the checkpoint file in it" if given == "folder" else "it is not a file torch saved"
+    for command in ("generate.py", "train.py"):
+        result = run_cli(command, f"ckpt_path={path}", *(TINY_RUN if command == "train.py" else ()),
+                         f"hydra.run.dir={tmp_path / 'out'}")
+        assert result.returncode == 2 and expected in result.stderr, result.stderr[-2000:]
