@@ -5,6 +5,8 @@
 
 - `start=日` and `start=[日,红,山]` pass Hydra's override grammar (it takes non-ASCII only in quotes), and
   so do paths with `=` in them (`ckpt_path=.../epoch=2-step=40.ckpt`, as Lightning names checkpoints);
+- an override whose key or group option no config knows (a typo) is one line naming the nearest
+  (config_keys.py), before Hydra composes;
 - a `LitPoetryError` prints one `error: ...` line and exits with status 2, no traceback; so does a run
   folder (`hydra.run.dir=`, `hydra.sweep.dir=`) that cannot be made, before Hydra tries;
 - the configs' `${lit_poetry.*:}` resolvers are registered before any config is composed;
@@ -23,6 +25,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from lit_poetry.config_keys import check_override_keys
 from lit_poetry.errors import LitPoetryError, exit_with_error
 from lit_poetry.resources import CONFIG_DIR
 
@@ -198,6 +201,7 @@ def hydra_command(config_name: str) -> Callable[[Callable], Callable[[], object]
             quote_unicode_overrides()
             try:
                 check_run_dirs(sys.argv[1:])
+                check_override_keys(config_name, [a for a in sys.argv[1:] if not a.startswith("-")])
             except LitPoetryError as e:
                 exit_with_error(e)
             return hydra_main()

@@ -49,3 +49,44 @@ def test_the_commands_refuse_impossible_settings_before_any_work(args, message):
     run = run_cli(*args)
     assert run.returncode == 2 and run.stderr.strip() == f"error: {message}" or message in run.stderr, run.stderr
     assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("args", "nearest"), [
+    (["train.py", "optimzer=adam"], "did you mean optimizer?"),
+    (["train.py", "model.hidden_sise=256"], "did you mean model.hidden_size"),
+    (["train.py", "optimizer=adma"], "did you mean adam or adamw?"),
+    (["train.py", "callbacks.sample_poems.start=月"], "did you mean callbacks.sample_poems.starts?"),
+    (["generate.py", "strat=月"], "did you mean start?"),
+    (["-m", "lit_poetry", "evaluate", "splt=val"], "did you mean split?"),
+])
+def test_a_typo_in_a_key_or_an_option_is_one_line_naming_the_nearest(args, nearest):
+    """#41: Hydra's block advised `+optimzer=adam`, wrong for a typo."""
+    run = run_cli(*args)
+    assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert run.stderr.startswith("error: ") and nearest in run.stderr
+
+
+def test_every_key_and_option_the_configs_define_passes_the_typo_check():
+    """The check knows what Hydra knows: every group option, and every key of a composed config."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from lit_poetry.config_keys import check_override_keys, known
+    from lit_poetry.resources import CONFIG_DIR
+
+    for command in ("train", "generate", "evaluate", "export", "stats", "app"):
+        _, options = known(command)
+        check_override_keys(command, [f"{group}={o}" for group, choices in options.items() for o in choices])
+        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+            for experiment in (options.get("experiment") or (None,)):
+                cfg = compose(command, overrides=[f"experiment={experiment}"] if experiment else [])
+                flat = OmegaConf.to_container(cfg, resolve=False)
+                paths = list(key_paths({k: v for k, v in flat.items() if k != "hydra"}))
+                check_override_keys(command, [f"{p}=1" for p in paths if p not in options])
+
+
+def key_paths(node: dict, prefix: str = ""):
+    for k, v in node.items():
+        yield prefix + str(k)
+        if isinstance(v, dict):
+            yield from key_paths(v, f"{prefix}{k}.")

@@ -1,0 +1,94 @@
+"""The keys and group options a command's configs know, read from configs/ before Hydra composes: a
+typo (`optimzer=adam`, `model.hidden_sise=256`, `optimizer=adma`) is one `error:` line naming the nearest
+known ones, not Hydra's block (whose advice, `+optimzer=adam`, is wrong for a typo).
+
+Known keys are the union over the command's primary config and every option of every group it lists,
+each at its package (`# @package _global_` at the root, else under the group's path): a key that some
+option defines passes here, and Hydra still decides the rest. Keys prefixed `+`, `++` and `hydra.` pass.
+"""
+
+import difflib
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from lit_poetry.errors import LitPoetryError
+from lit_poetry.resources import CONFIG_DIR
+
+GLOBAL = "# @package _global_"
+
+
+def _flatten(node: dict, prefix: str, into: set[str]) -> None:
+    for key, value in node.items():
+        if key == "defaults" or not isinstance(key, str):
+            continue
+        path = f"{prefix}{key}"
+        into.add(path)
+        if isinstance(value, dict):
+            _flatten(value, path + ".", into)
+
+
+def _read(path: Path) -> tuple[dict, bool]:
+    text = path.read_text(encoding="utf-8")
+    return yaml.safe_load(text) or {}, text.lstrip().startswith(GLOBAL)
+
+
+def _groups_of(config: dict) -> list[str]:
+    """The groups a defaults list names (`- data: tangshi`, `- override /data: tang_song`)."""
+    groups = []
+    for entry in config.get("defaults") or []:
+        if isinstance(entry, dict):
+            for key in entry:
+                group = key.removeprefix("override ").strip().strip("/")
+                if group and not group.startswith("hydra") and "@" not in group:
+                    groups.append(group)
+    return groups
+
+
+@cache
+def known(config_name: str, config_dir: str = CONFIG_DIR) -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
+    """(every key path, {group: its options}) for configs/<config_name>.yaml."""
+    root = Path(config_dir)
+    primary, _ = _read(root / f"{config_name}.yaml")
+    keys: set[str] = set()
+    _flatten(primary, "", keys)
+    options: dict[str, tuple[str, ...]] = {}
+    todo = _groups_of(primary)
+    while todo:
+        group = todo.pop()
+        if group in options or not (root / group).is_dir():
+            continue
+        files = sorted((root / group).glob("*.yaml"))
+        options[group] = tuple(f.stem for f in files)
+        for f in files:
+            config, is_global = _read(f)
+            _flatten(config, "" if is_global else group.replace("/", ".") + ".", keys)
+            todo += _groups_of(config)
+    return frozenset(keys | set(options)), options
+
+
+def _nearest(word: str, choices, prefix: str = "") -> str:
+    near = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
+    return f"; did you mean {' or '.join(prefix + n for n in near)}?" if near else ""
+
+
+def check_override_keys(config_name: str, overrides: list[str]) -> None:
+    """One LitPoetryError for the first override whose key, or group option, no config of the command knows."""
+    keys, options = known(config_name)
+    for arg in overrides:
+        key, eq, value = arg.partition("=")
+        value = value.strip("'\"")  # quoted by cli.quote_unicode_overrides
+        if not eq or key.startswith("+") or key.lstrip("~").startswith("hydra"):
+            continue
+        key = key.lstrip("~").removeprefix("override ").strip("/")
+        if key in options:  # a group choice: optimizer=adam
+            if value and value != "null" and "," not in value and value not in options[key]:
+                raise LitPoetryError(f"{key}={value}: there is no such {key}; choose one of "
+                                     f"{', '.join(options[key])}{_nearest(value, options[key])}")
+        elif key not in keys:
+            where, _, name = key.rpartition(".")
+            siblings = [k.rpartition(".")[2] for k in keys if k.rpartition(".")[0] == where and "._" not in f".{k}"]
+            hint = _nearest(name, siblings, f"{where}." if where else "") or _nearest(key, keys)
+            raise LitPoetryError(f"{key}={value}: no config of this command has the key '{key}'{hint} (a new key "
+                                 f"is +{key}=...)")
