@@ -274,3 +274,12 @@ def test_default_logger_keeps_csv_beside_wandb_and_the_plot_reads_it(tmp_path):
     train(compose_train(tmp_path, ["logger=many", "trainer.limit_train_batches=3"]))
     run = read_run(tmp_path)
     assert len(run.train_loss) == 3 and len(run.val_ppl) == 1 and list(tmp_path.glob("wandb/offline-run-*"))
+
+
+def test_turning_the_progress_bar_off_keeps_the_configs_bar_callback_from_stopping_the_run(tmp_path):
+    """#41: `trainer.enable_progress_bar=false`, the first thing a cluster user sets, met the default
+    callbacks' RichProgressBar and Lightning refused to start."""
+    cfg = compose_train(tmp_path, ["callbacks=default", "~callbacks.sample_poems", "logger=csv",
+                                   "trainer.enable_progress_bar=false"])
+    assert "rich_progress_bar" in cfg.callbacks
+    assert math.isfinite(train(cfg)["val/ppl"])
