@@ -2,6 +2,7 @@
 
 import logging
 import os
+import warnings
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
@@ -115,9 +116,36 @@ def time_guard(max_time) -> ValidatedEnd:
     return ValidatedEnd(duration=None if seconds is None else timedelta(seconds=seconds), interval="step")
 
 
+LIBRARY_NOISE = [  # warnings about the libraries' own internals, or advice that does not apply to this run
+    r"The `srun` command is available on your system but is not used",  # said on every machine with SLURM
+    r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+]
+
+
+class _NoAdverts(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("💡 Tip:")
+
+
+def one_line_per_message() -> None:
+    """Lightning's loggers print on a handler of their own and again through the root logger's (Hydra's
+    console and train.log): keep the root's, in the run's format. Adverts and warnings about libraries'
+    internals are dropped (LIBRARY_NOISE)."""
+    if logging.getLogger().handlers:  # a command's run: Hydra configured logging
+        for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+            logger = logging.getLogger(name)
+            for handler in [h for h in logger.handlers if type(h) is logging.StreamHandler]:
+                logger.removeHandler(handler)
+            logger.propagate = True
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoAdverts())
+    for pattern in LIBRARY_NOISE:
+        warnings.filterwarnings("ignore", message=pattern)
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit (and optionally test) a PoetryLitModule; returns the final logged metrics."""
     register_resolvers()  # a config composed outside the commands (tests, notebooks) resolves too
+    one_line_per_message()
     check_settings(cfg)  # before any work: a value out of range is one line
     # oneDNN compiles and keeps a kernel per bf16 matmul shape (up to 1,024 by default, each holding
     # buffers); batches of varying length bring new shapes all run long. Read at its first matmul.
@@ -159,7 +187,21 @@ def train(cfg: DictConfig) -> dict[str, float]:
             metrics.update({k: float(v) for k, v in trainer.callback_metrics.items()})
     finally:
         close_loggers(loggers)
+    say_where_the_model_went(trainer)
     return metrics
+
+
+@rank_zero_only
+def say_where_the_model_went(trainer: L.Trainer) -> None:
+    """The run's last words (after W&B's): the best checkpoint, its val perplexity, and the command that
+    writes a poem with it."""
+    best = next((c for c in trainer.checkpoint_callbacks if c.monitor == "val/ppl" and c.best_model_path), None)
+    if best is None:
+        return
+    score = best.best_model_score
+    ppl = f", val perplexity {float(score):.2f}" if score is not None else ""
+    print(f"best checkpoint: {best.best_model_path}{ppl}; write with it: "
+          f"python generate.py ckpt_path={best.best_model_path} start=月 form=qijue", flush=True)
 
 
 def data_and_model(cfg: DictConfig):

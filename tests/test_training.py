@@ -283,3 +283,23 @@ def test_turning_the_progress_bar_off_keeps_the_configs_bar_callback_from_stoppi
                                    "trainer.enable_progress_bar=false"])
     assert "rich_progress_bar" in cfg.callbacks
     assert math.isfinite(train(cfg)["val/ppl"])
+
+
+def test_a_run_ends_naming_its_best_checkpoint_and_prints_each_message_once(tmp_path):
+    """#41: the run ended on W&B's lines, with no word of where the model went, and Lightning's lines
+    came twice (its own handler and Hydra's), with adverts and warnings about libraries' internals."""
+    run = run_cli("train.py", "trainer.max_epochs=1", "trainer.limit_train_batches=3", "trainer.limit_val_batches=2",
+                  "model.embedding_dim=16", "model.hidden_size=24", "data.download=false",
+                  f"hydra.run.dir={tmp_path / 'run'}", f"paths.cache_dir={tmp_path / 'cache'}")
+    assert run.returncode == 0, run.stderr[-3000:]
+    last = run.stdout.strip().splitlines()[-1]
+    best = tmp_path / "run" / "checkpoints" / "best.ckpt"
+    assert last.startswith(f"best checkpoint: {best}, val perplexity ") and "python generate.py ckpt_path=" in last
+    command = last.split("write with it: python ")[1].split()
+    poem = run_cli(*command, "seed=0")
+    assert poem.returncode == 0 and len(poem.stdout.split()) == 4, poem.stderr[-2000:]
+    messages = [line.split("] - ", 1)[-1].removeprefix("INFO: ") for line in (run.stdout + run.stderr).splitlines()
+                if "Seed set" in line or "available:" in line or "stopped:" in line]
+    assert messages and len(messages) == len(set(messages))
+    for noise in ("Tip:", "srun", "LeafSpec"):
+        assert noise not in run.stdout + run.stderr
