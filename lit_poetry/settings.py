@@ -42,6 +42,8 @@ class Range:
         return text + (", or null" if self.nullable else "")
 
 
+MAX_POEMS = 200  # one command's poems (start words x num_samples): about a minute of 七律 on a 2-core CPU
+MAX_FREE_LEN = 512  # characters of a free-form poem (training poems have at most 64)
 POSITIVE_INT, COUNT = Range(1, integer=True), Range(0, integer=True)
 DROPOUT, SHARE = Range(0, 1, high_open=True), Range(0, 1, low_open=True, high_open=True)
 RATE, NON_NEGATIVE = Range(0, low_open=True), Range(0)
@@ -62,8 +64,8 @@ RANGES: dict[str, Range] = {
     "trainer.limit_train_batches": Range(0, low_open=True, nullable=True),
     "trainer.limit_val_batches": Range(0, nullable=True),
     "candidates": Range(1, 64, integer=True), "temperature": NON_NEGATIVE, "top_k": COUNT,
-    "top_p": Range(0, 1, low_open=True), "num_samples": POSITIVE_INT,
-    "max_len": POSITIVE_INT, "batch_size": POSITIVE_INT, "max_poems": POSITIVE_INT,
+    "top_p": Range(0, 1, low_open=True), "num_samples": Range(1, MAX_POEMS, integer=True),
+    "max_len": Range(1, MAX_FREE_LEN, integer=True), "batch_size": POSITIVE_INT, "max_poems": POSITIVE_INT,
     "port": Range(1, 65535, integer=True), "quality.num_samples": COUNT, "quality.temperature": NON_NEGATIVE,
     "quality.candidates": Range(1, 64, integer=True),
     "quality.max_len": POSITIVE_INT,
@@ -81,4 +83,5 @@ def check_settings(cfg: DictConfig) -> None:
         if key.startswith("trainer.limit_") and isinstance(value, float) and value > 1:
             allowed = Range(1, integer=True)  # above 1: a number of batches
         if not allowed.holds(value):
-            raise LitPoetryError(f"{key}={value} is out of range: give {allowed}")
+            what = "is out of range" if isinstance(value, int | float) and not isinstance(value, bool) else "is not a number"
+            raise LitPoetryError(f"{key}={value} {what}: give {allowed}")

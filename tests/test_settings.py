@@ -44,6 +44,10 @@ def test_a_model_or_optimizer_setting_runs_or_is_refused_in_one_line(key, value,
     (["generate.py", "top_p=1.5"], "top_p=1.5 is out of range: give a number in (0, 1]"),
     (["generate.py", "temperature=-1"], "temperature=-1 is out of range: give a number ≥ 0"),
     (["-m", "lit_poetry", "evaluate", "batch_size=0"], "batch_size=0 is out of range"),
+    (["generate.py", "num_samples=100000"], "num_samples=100000 is out of range: give a whole number in [1, 200]"),
+    (["generate.py", "start=[日,红,山]", "num_samples=100"], "3 start words x num_samples=100 ask for 300 poems"),
+    (["generate.py", "max_len=100000"], "max_len=100000 is out of range: give a whole number in [1, 512]"),
+    (["train.py", "optimizer.lr=abc"], "optimizer.lr=abc is not a number: give a number > 0"),
 ])
 def test_the_commands_refuse_impossible_settings_before_any_work(args, message):
     run = run_cli(*args)

@@ -12,7 +12,7 @@ from omegaconf import DictConfig, ListConfig
 
 from lit_poetry.cli import hydra_command
 from lit_poetry.errors import LitPoetryError
-from lit_poetry.settings import check_settings
+from lit_poetry.settings import MAX_POEMS, check_settings
 
 
 def as_starts(start) -> list[str]:
@@ -35,9 +35,14 @@ def main(cfg: DictConfig) -> None:
     from lit_poetry.generation import in_script, lines_in, notes_of, sample
 
     in_script([], cfg.script)  # a bad script name fails before the model loads
+    starts = as_starts(cfg.start)
+    if len(starts or [""]) * cfg.num_samples > MAX_POEMS:
+        raise LitPoetryError(f"{len(starts)} start words x num_samples={cfg.num_samples} ask for "
+                             f"{len(starts) * cfg.num_samples} poems; one command writes at most {MAX_POEMS} (run "
+                             "it again with another seed= for more)")
     trained = load_for_use(cfg.ckpt_path, cfg.device)  # without ckpt_path: the shipped model
     model, vocab = trained.model, trained.vocab
-    poems = sample(model, vocab, as_starts(cfg.start), cfg.num_samples, acrostic=str(cfg.acrostic or ""),
+    poems = sample(model, vocab, starts, cfg.num_samples, acrostic=str(cfg.acrostic or ""),
                    form=cfg.form, prefix=str(cfg.prefix or ""), temperature=cfg.temperature, top_k=cfg.top_k,
                    top_p=cfg.top_p, max_len=cfg.max_len, seed=cfg.seed, metre=as_metre(cfg.metre),
                    candidates=cfg.candidates, title=str(cfg.title or ""),
