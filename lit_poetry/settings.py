@@ -83,5 +83,6 @@ def check_settings(cfg: DictConfig) -> None:
         if key.startswith("trainer.limit_") and isinstance(value, float) and value > 1:
             allowed = Range(1, integer=True)  # above 1: a number of batches
         if not allowed.holds(value):
-            what = "is out of range" if isinstance(value, int | float) and not isinstance(value, bool) else "is not a number"
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            what = "is out of range" if number else "is not a number"
             raise LitPoetryError(f"{key}={value} {what}: give {allowed}")

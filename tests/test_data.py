@@ -288,5 +288,6 @@ def test_stats_command(tmp_path, data_dir):
     bad = subprocess.run([sys.executable, "-m", "lit_poetry", "stats", "data=tang", "data.data_dir=/nonexistent",
                           "data.download=false"], cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
-    assert bad.stderr.strip().startswith("error: corpus 'tang' is not under /nonexistent and data.download=false")
+    assert bad.stderr.strip().startswith("error: corpus 'tang' is not under /nonexistent (data.data_dir) and "
+                                         "data.download=false")
     assert not Path("/nonexistent").exists()

@@ -65,3 +65,25 @@ def test_training_works_in_a_bare_clone(tmp_path):
         subprocess.run([sys.executable, "-c", "from lit_poetry.data.corpora import corpus_files; "
                         "print(corpus_files('tangshi'))"], cwd=clone, env={**env, "PATH": ""},
                        capture_output=True, text=True).stdout)
+
+
+@pytest.mark.parametrize("beside", [True, False])
+def test_the_commands_read_the_corpora_where_the_readme_says_to_put_them(beside, tmp_path, data_dir):
+    """#41: the README says to put the corpora in ../shared/data beside the checkout; only make and the
+    tests looked there, and `train.py data.download=false` named ~/.cache alone. Without them, the error
+    names every place it looked."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs git and a git checkout to clone")
+    clone = tmp_path / "checkout" / "lit-poetry"
+    subprocess.run(["git", "clone", "--quiet", "--depth", "1", f"file://{ROOT}", str(clone)], check=True)
+    if beside:
+        (tmp_path / "checkout" / "shared" / "data").mkdir(parents=True)
+        (tmp_path / "checkout" / "shared" / "data" / "chinese-poetry").symlink_to(data_dir / "chinese-poetry")
+    env = {"HOME": str(tmp_path / "home"), "LIT_POETRY_DATA": "", "LIT_POETRY_CACHE": str(tmp_path / "cache")}
+    run = run_cli("-m", "lit_poetry", "stats", "data=tang300", "data.download=false", cwd=clone, env=env)
+    if beside:
+        assert run.returncode == 0 and '"poems_read": 320' in run.stdout, run.stderr[-2000:]
+    else:
+        assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
+        assert str(tmp_path / "home" / ".cache" / "lit_poetry" / "data") in run.stderr
+        assert "$LIT_POETRY_DATA, ../shared/data beside the checkout: not set or absent" in run.stderr

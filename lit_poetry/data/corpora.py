@@ -7,10 +7,11 @@ Two formats are read:
 The chinese-poetry corpora are traditional Chinese and are converted to simplified with OpenCC
 (`t2s`) before parsing; cleaning is `cleaning.py`'s job.
 
-Where the files are: the data directory (`data.data_dir=`, else `$LIT_POETRY_DATA`, else a user cache
-folder, ~/.cache/lit_poetry/data). The small corpus also ships inside the package (builtin/), read
-when the data directory has no copy of it; the chinese-poetry corpora download into the data directory
-on first use (download.py, called by the DataModule's prepare_data).
+Where the files are: the data directory (`data.data_dir=`, else `$LIT_POETRY_DATA`, else ../shared/data
+beside a source checkout when it holds chinese-poetry/, else a user cache folder, ~/.cache/lit_poetry/data).
+The small corpus also ships inside the package (builtin/), read when the data directory has no copy of
+it; the chinese-poetry corpora download into the data directory on first use (download.py, called by the
+DataModule's prepare_data).
 """
 
 import glob
@@ -58,11 +59,30 @@ class Poem:
         return "".join(self.lines)
 
 
+CHECKOUT = Path(__file__).resolve().parents[2]  # a source checkout's root (an installed wheel has no setup.py)
+
+
+def data_dir_places() -> list[tuple[str, Path | None]]:
+    """Where the corpora are looked for when `data.data_dir` is not given, in order: $LIT_POETRY_DATA;
+    ../shared/data beside a source checkout (where the Makefile and the tests look too), when it holds
+    chinese-poetry/; the user cache folder (`$XDG_CACHE_HOME`, else ~/.cache)/lit_poetry/data."""
+    env = os.environ.get("LIT_POETRY_DATA")
+    beside = CHECKOUT.parent / "shared" / "data" if (CHECKOUT / "setup.py").is_file() else None
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lit_poetry" / "data"
+    return [("$LIT_POETRY_DATA", Path(env).expanduser() if env else None),
+            ("../shared/data beside the checkout", beside if beside and (beside / "chinese-poetry").is_dir() else None),
+            ("the user cache", cache)]
+
+
 def default_data_dir() -> Path:
-    """`$LIT_POETRY_DATA`, else the user cache folder (`$XDG_CACHE_HOME`, else ~/.cache)/lit_poetry/data."""
-    if os.environ.get("LIT_POETRY_DATA"):
-        return Path(os.environ["LIT_POETRY_DATA"]).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lit_poetry" / "data"
+    """The first of `data_dir_places` that is set."""
+    return next(path for _, path in data_dir_places() if path is not None)
+
+
+def where_looked(data_dir: Path) -> str:
+    """For an error: the folder read, and why that one (the places that were not set)."""
+    unset = [name for name, path in data_dir_places() if path is None]
+    return f"{data_dir.resolve()}" + (f" ({', '.join(unset)}: not set or absent)" if unset else "")
 
 
 def named_corpus_files(corpus: str, data_dir: Path) -> list[Path]:

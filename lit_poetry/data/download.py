@@ -24,7 +24,7 @@ import tempfile
 import urllib.request
 from pathlib import Path, PurePosixPath
 
-from lit_poetry.data.corpora import CORPORA, default_data_dir, named_corpus_files
+from lit_poetry.data.corpora import CORPORA, default_data_dir, named_corpus_files, where_looked
 from lit_poetry.errors import LitPoetryError
 
 log = logging.getLogger(__name__)
@@ -133,12 +133,15 @@ def ensure_corpus(corpus: str, data_dir: str | os.PathLike | None, allow_downloa
     """Make sure a named downloadable corpus is under data_dir, downloading it once if allowed.
     Other names (the built-in corpus, file paths) are left to the readers."""
     spec = CORPORA.get(corpus)
+    given = bool(data_dir)
     data_dir = Path(data_dir).expanduser() if data_dir else default_data_dir()
     if spec is None or not spec.downloadable or named_corpus_files(corpus, data_dir):
         return
     if not allow_download:
-        raise LitPoetryError(f"corpus '{corpus}' is not under {data_dir} and data.download=false; "
-                             f"{CORPORA[corpus].hint}")
+        where = f"{data_dir} (data.data_dir)" if given else where_looked(data_dir)
+        raise LitPoetryError(f"corpus '{corpus}' is not under {where} and data.download=false; point "
+                             "data.data_dir= or $LIT_POETRY_DATA at the folder holding chinese-poetry/, or drop "
+                             "data.download=false to download it (85 MB) once")
     with _exclusive(data_dir / ".download.lock"):
         if named_corpus_files(corpus, data_dir):  # another process fetched it while this one waited
             return
