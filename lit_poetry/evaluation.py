@@ -128,29 +128,34 @@ def sample_perplexity(poems: list[dict]) -> float:
     return math.exp(sum(nll) / max(len(nll), 1))
 
 
-def data_settings(cfg: DictConfig, trained_data: dict | None, data_given: bool) -> tuple[ProcessingConfig, str]:
+def data_settings(cfg: DictConfig, trained_data: dict | None, data_given: bool,
+                  data_keys: tuple[str, ...] = ()) -> tuple[ProcessingConfig, str]:
     """The settings to read the corpus with, and where they came from: the command line's data config when
-    one was given, else the checkpoint's (with this machine's data directory), else the default data config."""
+    one was chosen (`data=...`), else the checkpoint's (with this machine's data directory) with only the
+    keys given (`data.max_len=40`) changed, else the default data config."""
     if data_given or not trained_data:
         settings, source = dict(cfg.data), "the data config" + ("" if data_given else " (none in the checkpoint)")
     else:
-        settings, source = {**trained_data, "data_dir": cfg.data.data_dir}, "the checkpoint"
+        changed = {k: cfg.data[k] for k in data_keys if k in trained_data}
+        settings = {**trained_data, "data_dir": cfg.data.data_dir, **changed}
+        source = "the checkpoint" + (f", with {', '.join(f'{k}={v}' for k, v in changed.items())}" if changed else "")
     if cfg.corpus:
         settings["corpus"] = cfg.corpus
     settings["train_also"] = ()  # corpora that only trained (全宋诗) hold none of the measured poems
     return ProcessingConfig.from_settings(settings), source
 
 
-def evaluate(cfg: DictConfig, data_given: bool = False) -> dict:
+def evaluate(cfg: DictConfig, data_given: bool = False, data_keys: tuple[str, ...] = ()) -> dict:
     """Perplexity of `cfg.ckpt_path` on the chosen corpus and split, and the quality report of its samples.
-    `data_given`: the command line chose data settings (`data=...`), which then win over the checkpoint's."""
+    `data_given`: the command line chose a data config (`data=...`), which then wins over the checkpoint's;
+    `data_keys`: the data keys it set (`data.max_len=40`), which change the checkpoint's settings."""
     from lit_poetry.checkpoint import load_for_use
     from lit_poetry.settings import check_settings
 
     check_settings(cfg)
     trained = load_for_use(cfg.ckpt_path, cfg.device)  # without ckpt_path: the shipped model
     model, vocab = trained.model, trained.vocab
-    settings, source = data_settings(cfg, trained.data, data_given)
+    settings, source = data_settings(cfg, trained.data, data_given, data_keys)
     ensure_corpus(settings.corpus, settings.data_dir, cfg.data.download)
     prepared = prepare_poems(settings)
     if cfg.split == "all":

@@ -102,6 +102,11 @@ def test_evaluation_reads_the_corpus_with_the_checkpoints_data_settings(tmp_path
     assert from_ckpt["tokens"] == as_trained["tokens"]
     windows = ppl("data=tangshi")  # told otherwise: 24-character windows, another set of targets
     assert windows["tokens"] != from_ckpt["tokens"]
+    # #41: one unrelated data key made the whole default data config win; now only that key changes
+    assert ppl("data.download=false")["tokens"] == from_ckpt["tokens"]
+    shorter = ppl("data.max_len=30")
+    assert shorter["data_settings_from"] == "the checkpoint, with max_len=30"
+    assert shorter["data_settings"]["max_len"] == 30 and shorter["data_settings"]["long_poems"] == "truncate"
 
 
 def test_metre_report_on_hand_made_poems():

@@ -22,6 +22,7 @@ def main(cfg: DictConfig) -> None:
 
     from lit_poetry.evaluation import evaluate, format_report
 
-    given = any(o.lstrip("+~").split("=")[0].split(".")[0] == "data" for o in HydraConfig.get().overrides.task)
-    result = evaluate(cfg, data_given=given)
+    keys = [o.lstrip("+~").split("=")[0] for o in HydraConfig.get().overrides.task]
+    result = evaluate(cfg, data_given="data" in keys,  # data=tang: that config; data.x=...: only that key changes
+                      data_keys=tuple(k.removeprefix("data.") for k in keys if k.startswith("data.")))
     print(json.dumps(result, ensure_ascii=False, indent=1) if cfg.output == "json" else format_report(result))
