@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lit_poetry.config_keys import check_override_keys
+from lit_poetry.console import closed_pipe_is_quiet
 from lit_poetry.errors import LitPoetryError, exit_with_error
 from lit_poetry.resources import CONFIG_DIR
 
@@ -82,10 +83,13 @@ def as_user_error(error: Exception) -> LitPoetryError | None:
 def guarded(main: Callable) -> Callable:
     """An entry point whose user errors (`as_user_error`) end in one line and exit status 2."""
 
+    @closed_pipe_is_quiet
     @functools.wraps(main)
     def run(*args, **kwargs):
         try:
             return main(*args, **kwargs)
+        except BrokenPipeError:
+            raise
         except (LitPoetryError, OSError) as e:
             if (error := as_user_error(e)) is None:
                 raise
@@ -187,6 +191,8 @@ def hydra_command(config_name: str) -> Callable[[Callable], Callable[[], object]
         def run_task(cfg):
             try:
                 return task(cfg)
+            except BrokenPipeError:
+                raise
             except (LitPoetryError, OSError) as e:
                 if (error := as_user_error(e)) is None:
                     raise
@@ -196,6 +202,7 @@ def hydra_command(config_name: str) -> Callable[[Callable], Callable[[], object]
 
         hydra_main = hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name=config_name)(run_task)
 
+        @closed_pipe_is_quiet
         @functools.wraps(task)
         def main():
             quote_unicode_overrides()

@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -231,3 +232,27 @@ def test_a_new_constraint_plugs_in_through_the_protocol(lm):
     (draft,) = write(tiny, few, rows, "", 32, (7, 4), Search(candidates=1, temperature=1.0), seed=0)
     assert set(draft.text) - set("，。") == set("春风花月")
     assert len(draft.loosened) == 28 - 4 and all("no repeated character" in note for note in draft.loosened)
+
+
+@pytest.mark.parametrize("output", ["text", "json"])
+def test_a_console_without_the_characters_gets_the_poem_not_a_traceback(output):
+    """#41: a Chinese Windows console (GBK) lacks 88 characters the shipped model writes (䴔 among them)."""
+    run = subprocess.run([sys.executable, "generate.py", "start=䴔", "form=wujue", "seed=0", f"output={output}"],
+                         cwd=ROOT, capture_output=True, env={**os.environ, "PYTHONIOENCODING": "gbk"})
+    assert run.returncode == 0 and b"Traceback" not in run.stderr, run.stderr[-2000:]
+    shown = run.stdout.decode("gbk")
+    if output == "json":
+        (poem,) = json.loads(shown)
+        assert poem["start"] == "䴔" and poem["poem"].startswith("䴔")  # escaped, read back as it was
+    else:
+        assert len(shown.split()) == 4 and shown.startswith("鵁") and b"U+4D14" in run.stderr  # its traditional form
+
+
+def test_a_reader_that_closes_the_pipe_early_ends_the_command_quietly():
+    """#41: `python -m lit_poetry metre ... | head -1` ended in a BrokenPipe traceback. Here the reader has
+    closed the pipe before the command writes (as head has, by then), every time."""
+    code = ("import os, sys; r, w = os.pipe(); os.close(r); os.dup2(w, 1); "
+            "sys.argv = ['metre', '白日依山尽，黄河入海流。欲穷千里目，更上一层楼。']; "
+            "from lit_poetry.commands.metre import main; main()")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0 and run.stderr == "", run.stderr[-2000:]

@@ -5,12 +5,12 @@ Only Hydra is imported at start: torch and the model load after the command line
 answers at once, and Lightning is never imported on the way to the first poem.
 """
 
-import json
 import sys
 
 from omegaconf import DictConfig, ListConfig
 
 from lit_poetry.cli import hydra_command
+from lit_poetry.console import print_json, print_text
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.settings import MAX_POEMS, check_settings
 
@@ -51,6 +51,6 @@ def main(cfg: DictConfig) -> None:
     for note in notes_of(poems):  # converted input, and where a dead end loosened the metre (the JSON has both)
         print(note, file=sys.stderr)
     if cfg.output == "json":
-        print(json.dumps([p.as_dict() for p in poems], ensure_ascii=False))
+        print_json([p.as_dict() for p in poems])
     else:
-        print("\n\n".join("\n".join(lines_in(p, cfg.script)) for p in poems))
+        print_text("\n\n".join("\n".join(lines_in(p, cfg.script)) for p in poems))

@@ -12,10 +12,10 @@ the poem is regular, 1 when not.
 """
 
 import argparse
-import json
 import sys
 
 from lit_poetry.cli import guarded, parse_arguments
+from lit_poetry.console import print_json, print_text
 from lit_poetry.metre.patterns import LEVELS
 
 
@@ -34,5 +34,5 @@ def main(argv: list[str] | None = None) -> int:
         print("note: strict=true is now level=every (every position); level=strict is 王力's marking",
               file=sys.stderr)
     verdict = check(args.poem, level=level)
-    print(json.dumps(verdict.to_json(), ensure_ascii=False) if args.output == "json" else verdict.report())
+    print_json(verdict.to_json()) if args.output == "json" else print_text(verdict.report())
     return 0 if verdict.regular else 1
