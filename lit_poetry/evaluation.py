@@ -221,7 +221,8 @@ def format_report(result: dict) -> str:
              *(f"  {mode} titles: perplexity {r['ppl']:.2f} (NLL {r['nll']:.4f})"
                for mode, r in result.get("titles", {}).items()),
              f"data settings (from {result['data_settings_from']}): "
-             + ", ".join(f"{k} {v}" for k, v in result["data_settings"].items() if k != "corpus")]
+             + ", ".join(f"{k} {'for JSON files (the default)' if k == 't2s' and v is None else v}"
+                         for k, v in result["data_settings"].items() if k != "corpus")]
     if "quality" in result:
         lines.append("quality: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                                              for k, v in result["quality"].items()))
