@@ -92,8 +92,9 @@ class Request:
 
     def stream_seed(self) -> int | None:
         """The random stream of this request: the seed mixed with everything that shapes the poem, so a
-        seed reproduces a request, and two requests under one seed share no stream (and so no lines)."""
-        if self.seed is None:
+        seed reproduces a request, and two requests under one seed share no stream (and so no lines). No
+        seed, or a negative one (the page's -1), is a new stream each time."""
+        if self.seed is None or self.seed < 0:
             return None
         fields = (self.seed, self.starts, self.acrostic, self.form, self.prefix, self.metre, self.rhyme,
                   self.rhyme_group) + ((self.title,) if self.title else ())  # untitled: the streams as before

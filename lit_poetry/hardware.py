@@ -5,13 +5,15 @@ Precision from the hardware (`trainer.precision=auto`, every recipe's default):
 
     bf16-mixed   CPU with avx512_bf16, amx_bf16 or avx_ne_convert; aarch64 with bf16; CUDA capability >= 8.0
     16-mixed     CUDA GPUs before 8.0 (V100, T4: fp16 tensor cores, no bf16)
-    32-true      elsewhere (AVX2 laptops, avx512 without bf16: bf16 is emulated there, several times slower)
+    32-true      elsewhere (AVX2 laptops, avx512 without bf16: bf16 is emulated there, several times slower),
+                 and where oneDNN, which runs the matmuls, is limited below its bf16 kernels (ONEDNN_MAX_CPU_ISA)
 
 The probes are plain functions (`cpu_capabilities`, `cuda_capability`) so that tests can stand in for
 "this CPU has no bf16" or "CUDA capability 7.0" on any machine.
 """
 
 import logging
+import os
 import platform
 import warnings
 from collections.abc import Callable
@@ -35,10 +37,35 @@ def cuda_capability() -> tuple[int, int] | None:
     return torch.cuda.get_device_capability() if torch.cuda.is_available() else None
 
 
+# oneDNN's ISA names (ONEDNN_MAX_CPU_ISA) at which it runs bf16 matmuls natively; below them it refuses
+# bf16 and torch falls back to a reference kernel, tens of times slower than fp32
+ONEDNN_BF16_ISAS = ("AVX2_VNNI_2", "AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX512_CORE_AMX",
+                    "AVX512_CORE_AMX_FP16", "AVX10_1_512", "AVX10_1_512_AMX", "AVX10_1_512_AMX_FP16",
+                    "AVX10_2_512", "AVX10_2_512_AMX_2", "ALL", "DEFAULT")
+
+
+def onednn_bf16_refused() -> str | None:
+    """Why oneDNN will not run bf16 here although the CPU may (its ISA limited below bf16 by
+    ONEDNN_MAX_CPU_ISA, as in a container or under the CI's AVX2 simulation), or None."""
+    for name in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):
+        limit = os.environ.get(name, "").strip()
+        if limit and limit.upper() not in ONEDNN_BF16_ISAS:
+            return f"oneDNN is limited to {limit} ({name}), below its bf16 kernels"
+    return None
+
+
 def cpu_bf16_native(caps: dict | None = None) -> bool:
-    """Whether the CPU has bf16 instructions (else bf16 matmuls are emulated, or refused by oneDNN)."""
+    """Whether bf16 matmuls run natively here: the CPU has bf16 instructions and oneDNN, which runs the
+    matmuls, is allowed to use them (else they are emulated, or refused by oneDNN)."""
     caps = cpu_capabilities() if caps is None else caps
-    return any(caps.get(flag) for flag in NATIVE_BF16_CPU_FLAGS)
+    return any(caps.get(flag) for flag in NATIVE_BF16_CPU_FLAGS) and onednn_bf16_refused() is None
+
+
+def no_bf16_reason(caps: dict) -> str:
+    """Why `cpu_bf16_native` is False, in a few words."""
+    if any(caps.get(flag) for flag in NATIVE_BF16_CPU_FLAGS):
+        return f"the CPU ({cpu_name(caps)}) has bf16 but {onednn_bf16_refused()}"
+    return f"the CPU ({cpu_name(caps)}) has no native bf16"
 
 
 def cpu_name(caps: dict | None = None) -> str:
@@ -62,7 +89,7 @@ def auto_precision(accelerator: str = "auto") -> tuple[str, str]:
     caps = cpu_capabilities()
     if cpu_bf16_native(caps):
         return "bf16-mixed", f"the CPU ({cpu_name(caps)}) has native bf16"
-    return "32-true", f"the CPU ({cpu_name(caps)}) has no native bf16 (bf16 would be emulated, slower than fp32)"
+    return "32-true", f"{no_bf16_reason(caps)} (bf16 would be emulated, slower than fp32)"
 
 
 def resolve_precision(precision, accelerator: str = "auto") -> str:
@@ -75,7 +102,7 @@ def resolve_precision(precision, accelerator: str = "auto") -> str:
         return chosen
     caps = cpu_capabilities()
     if precision.startswith("bf16") and not uses_cuda(accelerator) and not cpu_bf16_native(caps):
-        warnings.warn(f"trainer.precision={precision} on a CPU without native bf16 ({cpu_name(caps)}): bf16 is "
+        warnings.warn(f"trainer.precision={precision} where bf16 is not native ({no_bf16_reason(caps)}): bf16 is "
                       "emulated here and slower than 32-true (trainer.precision=auto chooses 32-true)", stacklevel=2)
     return precision
 

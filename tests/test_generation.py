@@ -67,6 +67,8 @@ def test_same_seed_same_poems_different_seed_differs(lm):
     a = sample(model, vocab, ["日", "月"], 3, seed=11)
     assert a == sample(model, vocab, ["日", "月"], 3, seed=11)
     assert a != sample(model, vocab, ["日", "月"], 3, seed=12)
+    # #41: -1 is "random" on the page; on the command line it was one fixed poem
+    assert sample(model, vocab, ["日"], 1, seed=-1, max_len=30) != sample(model, vocab, ["日"], 1, seed=-1, max_len=30)
 
 
 def test_temperature_to_zero_is_greedy(lm):

@@ -22,6 +22,8 @@ def machine(monkeypatch):
     def simulate(caps, cuda=None):
         monkeypatch.setattr(hardware, "cpu_capabilities", lambda: dict(caps))
         monkeypatch.setattr(hardware, "cuda_capability", lambda: cuda)
+        for name in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):  # the simulated machine's oneDNN: unlimited
+            monkeypatch.delenv(name, raising=False)
     return simulate
 
 
@@ -57,9 +59,25 @@ def test_explicit_bf16_on_a_cpu_without_it_warns_once_and_runs(machine):
         assert hardware.resolve_precision("32-true", "cpu") == "32-true"
 
 
+@pytest.mark.parametrize("limit", ["AVX2", "avx512_core", "AVX2_VNNI"])
+def test_a_onednn_limited_below_bf16_is_asked_not_the_cpu_flags(machine, monkeypatch, limit):
+    """#38: under ONEDNN_MAX_CPU_ISA=AVX2 torch still reports avx512_bf16, and auto chose bf16-mixed, whose
+    matmuls oneDNN then refused (20 steps in 47 minutes)."""
+    machine(SAPPHIRE_RAPIDS)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", limit)
+    precision, why = hardware.auto_precision("cpu")
+    assert precision == "32-true" and f"oneDNN is limited to {limit} (ONEDNN_MAX_CPU_ISA)" in why
+    with pytest.warns(UserWarning, match=f"limited to {limit}.*slower than 32-true"):
+        hardware.resolve_precision("bf16-mixed", "cpu")
+    assert not gemm.onednn_takes_bf16()
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX")  # a limit at or above bf16 changes nothing
+    assert hardware.auto_precision("cpu")[0] == "bf16-mixed"
+
+
 def test_the_real_probe_agrees_with_torch():
     caps = torch.cpu.get_capabilities()
     native = any(caps.get(f) for f in ("avx512_bf16", "amx_bf16", "avx_ne_convert"))
+    native = native and hardware.onednn_bf16_refused() is None  # the CI's simulated AVX2 machine
     if caps.get("architecture") == "x86_64":
         assert hardware.cpu_bf16_native() == native
     precision, _ = hardware.auto_precision("cpu")

@@ -21,7 +21,7 @@ where torch says oneDNN supports bf16 on this CPU.
 import torch
 
 from lit_poetry.errors import LitPoetryError
-from lit_poetry.hardware import works
+from lit_poetry.hardware import onednn_bf16_refused, works
 
 ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
 ROUTES = ("onednn", "mkl", "torch")
@@ -49,9 +49,10 @@ def _try_mkl() -> None:
 
 
 def onednn_takes_bf16() -> bool:
-    """Whether torch says oneDNN runs bf16 on this CPU (avx512 or avx_ne_convert; AVX2 alone: no)."""
+    """Whether oneDNN runs bf16 here: torch says the CPU has it (avx512 or avx_ne_convert; AVX2 alone: no),
+    and oneDNN's ISA is not limited below it (hardware.onednn_bf16_refused: torch does not look)."""
     try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()) and onednn_bf16_refused() is None
     except (AttributeError, RuntimeError):
         return False
 
