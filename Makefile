@@ -29,12 +29,13 @@ test-lowest:
 # the model, training, generation and benchmark-smoke tests on a simulated CPU without bf16: oneDNN and ATen
 # limited to AVX2, as on an AVX2 laptop, whatever this machine's CPU has (hardware.py asks oneDNN's limit)
 AVX2 := ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2
-AVX2_TESTS := tests/test_lstm.py tests/test_fused_lstm.py tests/test_hardware.py tests/test_generation.py \
-	"tests/test_readme_commands.py::test_the_readme_command_runs[python train.py experiment=tang_best]" \
+AVX2_TESTS := tests/test_lstm.py tests/test_fused_lstm.py tests/test_hardware.py tests/test_generation.py
+AVX2_RUNS := "tests/test_readme_commands.py::test_the_readme_command_runs[python train.py experiment=tang_best]" \
 	"tests/test_readme_commands.py::test_the_readme_command_runs[python benchmarks/bench_lstm.py --rounds 9]" \
 	"tests/test_readme_commands.py::test_the_readme_command_runs[python benchmarks/bench_gemm.py]"
 test-avx2: install  ## the model, training, generation and benchmark tests on a simulated AVX2 CPU (no bf16)
 	$(AVX2) WANDB_MODE=offline $(PY) -m pytest -q -p no:cacheprovider -m "not slow" $(AVX2_TESTS)
+	$(AVX2) WANDB_MODE=offline $(PY) -m pytest -q -p no:cacheprovider $(AVX2_RUNS)  # marked slow: named here
 
 train: install  ## train on the small corpus (a few minutes on a CPU)
 	$(PY) train.py $(ARGS)

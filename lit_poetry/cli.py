@@ -190,7 +190,7 @@ def hydra_command(config_name: str) -> Callable[[Callable], Callable[[], object]
         @functools.wraps(task)
         def run_task(cfg):
             try:
-                return task(cfg)
+                return closed_pipe_is_quiet(task)(cfg)  # inside: Hydra would report the error as a job's
             except BrokenPipeError:
                 raise
             except (LitPoetryError, OSError) as e:
@@ -208,7 +208,7 @@ def hydra_command(config_name: str) -> Callable[[Callable], Callable[[], object]
             quote_unicode_overrides()
             try:
                 check_run_dirs(sys.argv[1:])
-                check_override_keys(config_name, [a for a in sys.argv[1:] if not a.startswith("-")])
+                check_override_keys(config_name, sys.argv[1:])
             except LitPoetryError as e:
                 exit_with_error(e)
             return hydra_main()

@@ -8,6 +8,8 @@ option defines passes here, and Hydra still decides the rest. Keys prefixed `+`,
 """
 
 import difflib
+import itertools
+import re
 from functools import cache
 from pathlib import Path
 
@@ -17,6 +19,10 @@ from lit_poetry.errors import LitPoetryError
 from lit_poetry.resources import CONFIG_DIR
 
 GLOBAL = "# @package _global_"
+LIST_ITEMS = ".<items>"
+OTHER_SOURCES = ("-cn", "--config-name", "-cp", "--config-path", "-cd", "--config-dir", "-sc", "--shell-completion",
+                 "hydra.searchpath")  # another config, another folder, or not a run: left to Hydra
+OPTION = re.compile(r"[\w.-]+")  # a plain option name; glob(), [a,b], choice() and sweeps are Hydra's
 
 
 def _flatten(node: dict, prefix: str, into: set[str]) -> None:
@@ -27,11 +33,15 @@ def _flatten(node: dict, prefix: str, into: set[str]) -> None:
         into.add(path)
         if isinstance(value, dict):
             _flatten(value, path + ".", into)
+        elif isinstance(value, list):  # its items: tags.0=...
+            into.add(path + LIST_ITEMS)
 
 
 def _read(path: Path) -> tuple[dict, bool]:
     text = path.read_text(encoding="utf-8")
-    return yaml.safe_load(text) or {}, text.lstrip().startswith(GLOBAL)
+    lines = (line.strip() for line in text.splitlines() if line.strip())
+    leading = list(itertools.takewhile(lambda line: line.startswith("#"), lines))  # Hydra reads the header there
+    return yaml.safe_load(text) or {}, GLOBAL in leading
 
 
 def _groups_of(config: dict) -> list[str]:
@@ -73,22 +83,27 @@ def _nearest(word: str, choices, prefix: str = "") -> str:
     return f"; did you mean {' or '.join(prefix + n for n in near)}?" if near else ""
 
 
-def check_override_keys(config_name: str, overrides: list[str]) -> None:
+def check_override_keys(config_name: str, argv: list[str]) -> None:
     """One LitPoetryError for the first override whose key, or group option, no config of the command knows."""
+    if any(a.split("=")[0].lstrip("+") in OTHER_SOURCES for a in argv):
+        return
     keys, options = known(config_name)
-    for arg in overrides:
+    for arg in argv:
         key, eq, value = arg.partition("=")
         value = value.strip("'\"")  # quoted by cli.quote_unicode_overrides
-        if not eq or key.startswith("+") or key.lstrip("~").startswith("hydra"):
+        if not eq or arg.startswith("-") or key.startswith("+") or key.lstrip("~").startswith("hydra"):
             continue
         key = key.lstrip("~").removeprefix("override ").strip("/")
         if key in options:  # a group choice: optimizer=adam
-            if value and value != "null" and "," not in value and value not in options[key]:
+            if OPTION.fullmatch(value) and value != "null" and value not in options[key]:
                 raise LitPoetryError(f"{key}={value}: there is no such {key}; choose one of "
                                      f"{', '.join(options[key])}{_nearest(value, options[key])}")
-        elif key not in keys:
+        elif key not in keys and not any(key.startswith(k.removesuffix(LIST_ITEMS) + ".") for k in keys
+                                         if k.endswith(LIST_ITEMS)):
             where, _, name = key.rpartition(".")
-            siblings = [k.rpartition(".")[2] for k in keys if k.rpartition(".")[0] == where and "._" not in f".{k}"]
-            hint = _nearest(name, siblings, f"{where}." if where else "") or _nearest(key, keys)
+            siblings = [k.rpartition(".")[2] for k in keys if k.rpartition(".")[0] == where and "._" not in f".{k}"
+                        and not k.endswith(LIST_ITEMS)]
+            plain = [k for k in keys if not k.endswith(LIST_ITEMS)]
+            hint = _nearest(name, siblings, f"{where}." if where else "") or _nearest(key, plain)
             raise LitPoetryError(f"{key}={value}: no config of this command has the key '{key}'{hint} (a new key "
                                  f"is +{key}=...)")

@@ -68,7 +68,9 @@ def closed_pipe_is_quiet(main: Callable) -> Callable:
     @functools.wraps(main)
     def run(*args, **kwargs):
         try:
-            return main(*args, **kwargs)
+            result = main(*args, **kwargs)
+            sys.stdout.flush()  # here, not at exit, where a closed pipe is an error no handler sees
+            return result
         except BrokenPipeError:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's flush at exit: no error
             sys.exit(0)

@@ -2,6 +2,8 @@
 
 import logging
 import os
+import shlex
+import time
 import warnings
 from dataclasses import asdict
 from datetime import timedelta
@@ -94,17 +96,20 @@ def resume_path(cfg: DictConfig) -> str | None:
 def set_aside_requeue_checkpoints(run_dir: Path) -> None:
     """Under SLURM, Lightning resumes from the highest hpc_ckpt_<n>.ckpt in the run folder whenever fit is
     given no checkpoint. The run starts afresh only where resume_path chose none (resume=false, or nothing
-    readable), so Lightning must find none either: each moves to the run's set-aside/ folder (kept, never
-    read; Lightning counts every name in the run folder that holds `hpc_ckpt_`)."""
-    for path in sorted(run_dir.glob("hpc_ckpt_*.ckpt")):
-        aside = run_dir / "set-aside" / path.name
+    readable), so Lightning must find none either: each file whose name holds `hpc_ckpt_` (Lightning counts
+    them all, a write's leftover temporary too) moves to the run's set-aside/ folder, kept and never read.
+    A requeued job (SLURM_RESTART_COUNT > 0) keeps them: they are its own state, written before the requeue."""
+    if os.environ.get("SLURM_RESTART_COUNT", "0").strip() not in ("", "0"):
+        return
+    for path in sorted(p for p in run_dir.glob("*hpc_ckpt_*") if p.is_file()):
+        aside = run_dir / "set-aside" / f"{path.name}.{time.time_ns()}"  # never over an earlier one
         aside.parent.mkdir(exist_ok=True)
         try:
             path.replace(aside)
         except FileNotFoundError:  # DDP: another rank moved it first
             continue
-        log.warning(f"Moved {path.name} to {aside.parent}: this run starts afresh, and Lightning's SLURM "
-                    "resume would load it")
+        log.warning(f"Moved {path.name} to {aside}: this run starts afresh, and Lightning's SLURM resume "
+                    "would load it")
 
 
 def time_guard(max_time) -> ValidatedEnd:
@@ -139,6 +144,8 @@ def one_line_per_message() -> None:
             logger.propagate = True
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoAdverts())
     for pattern in LIBRARY_NOISE:
+        if "srun" in pattern and os.environ.get("SLURM_JOB_ID"):  # inside an allocation the hint may matter
+            continue
         warnings.filterwarnings("ignore", message=pattern)
 
 
@@ -201,7 +208,7 @@ def say_where_the_model_went(trainer: L.Trainer) -> None:
     score = best.best_model_score
     ppl = f", val perplexity {float(score):.2f}" if score is not None else ""
     print(f"best checkpoint: {best.best_model_path}{ppl}; write with it: "
-          f"python generate.py ckpt_path={best.best_model_path} start=月 form=qijue", flush=True)
+          f"python generate.py ckpt_path={shlex.quote(best.best_model_path)} start=月 form=qijue", flush=True)
 
 
 def data_and_model(cfg: DictConfig):

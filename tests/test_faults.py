@@ -197,11 +197,13 @@ def test_a_planted_requeue_checkpoint_is_never_loaded_by_lightning_or_anyone(pla
         torch.save({"state_dict": {}, "loops": RunsCode(marker)}, planted_file)
     else:
         planted_file.touch()
+    (run / ".hpc_ckpt_2.ckpt.99.tmp").write_bytes(b"PK")  # a requeue save cut short: Lightning counts it too
     result = run_cli("train.py", *TINY_RUN, f"resume={resume}", f"hydra.run.dir={run}",
                      env=SLURM_JOB)
     assert result.returncode == 0, result.stderr[-3000:]
     assert not marker.exists()
-    assert not planted_file.exists() and (run / "set-aside" / "hpc_ckpt_1.ckpt").is_file()
+    assert not planted_file.exists() and sorted(p.name.split(".ckpt")[0] for p in (run / "set-aside").iterdir()) == [
+        ".hpc_ckpt_2", "hpc_ckpt_1"]
     assert read_checkpoint(run / "checkpoints" / "last.ckpt")["global_step"] == 3  # trained afresh
 
 

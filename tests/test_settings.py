@@ -94,3 +94,14 @@ def key_paths(node: dict, prefix: str = ""):
         yield prefix + str(k)
         if isinstance(v, dict):
             yield from key_paths(v, f"{prefix}{k}.")
+
+
+@pytest.mark.parametrize("argv", [
+    ["-m", "optimizer=glob(*)"], ["logger=[csv]"], ["logger=[]"], ["optimizer=choice(adam)"], ["optimizer=adam,sgd"],
+    ["tags.0=prod"], ["-sc", "install=bash"], ["-cn", "other", "anything=1"], ["hydra.searchpath=[file://x]", "new=1"],
+    ["~callbacks.sample_poems"], ["+new_key=1"], ["hydra/launcher=slurm"], ["scheduler=null"],
+])
+def test_the_typo_check_leaves_what_hydra_reads_otherwise_to_hydra(argv):
+    from lit_poetry.config_keys import check_override_keys
+
+    check_override_keys("train", argv)

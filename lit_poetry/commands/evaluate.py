@@ -22,7 +22,8 @@ def main(cfg: DictConfig) -> None:
 
     from lit_poetry.evaluation import evaluate, format_report
 
-    keys = [o.lstrip("+~").split("=")[0] for o in HydraConfig.get().overrides.task]
+    keys = [o.lstrip("+").split("=")[0] for o in HydraConfig.get().overrides.task if not o.startswith("~")]
+    changed = tuple(k.removeprefix("data.") for k in keys if k.startswith("data.") and k.count(".") == 1)
     result = evaluate(cfg, data_given="data" in keys,  # data=tang: that config; data.x=...: only that key changes
-                      data_keys=tuple(k.removeprefix("data.") for k in keys if k.startswith("data.")))
+                      data_keys=tuple(k for k in changed if k in cfg.data))
     print(json.dumps(result, ensure_ascii=False, indent=1) if cfg.output == "json" else format_report(result))
