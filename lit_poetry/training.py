@@ -142,7 +142,9 @@ def one_line_per_message() -> None:
             for handler in [h for h in logger.handlers if type(h) is logging.StreamHandler]:
                 logger.removeHandler(handler)
             logger.propagate = True
-    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoAdverts())
+    rank_zero_log = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    if not any(isinstance(f, _NoAdverts) for f in rank_zero_log.filters):  # once, however many runs a process has
+        rank_zero_log.addFilter(_NoAdverts())
     for pattern in LIBRARY_NOISE:
         if "srun" in pattern and os.environ.get("SLURM_JOB_ID"):  # inside an allocation the hint may matter
             continue
