@@ -294,7 +294,7 @@ def test_a_run_ends_naming_its_best_checkpoint_and_prints_each_message_once(tmp_
     """#41: the run ended on W&B's lines, with no word of where the model went, and Lightning's lines
     came twice (its own handler and Hydra's), with adverts and warnings about libraries' internals."""
     run = run_cli("train.py", "trainer.max_epochs=1", "trainer.limit_train_batches=3", "trainer.limit_val_batches=2",
-                  "model.embedding_dim=16", "model.hidden_size=24", "data.download=false",
+                  "model.embedding_dim=16", "model.hidden_size=24", "data.download=false", "logger=csv",
                   f"hydra.run.dir={tmp_path / 'run'}", f"paths.cache_dir={tmp_path / 'cache'}")
     assert run.returncode == 0, run.stderr[-3000:]
     last = run.stdout.strip().splitlines()[-1]
