@@ -88,8 +88,6 @@ def guarded(main: Callable) -> Callable:
     def run(*args, **kwargs):
         try:
             return main(*args, **kwargs)
-        except BrokenPipeError:
-            raise
         except (LitPoetryError, OSError) as e:
             if (error := as_user_error(e)) is None:
                 raise
@@ -191,8 +189,6 @@ def hydra_command(config_name: str) -> Callable[[Callable], Callable[[], object]
         def run_task(cfg):
             try:
                 return closed_pipe_is_quiet(task)(cfg)  # inside: Hydra would report the error as a job's
-            except BrokenPipeError:
-                raise
             except (LitPoetryError, OSError) as e:
                 if (error := as_user_error(e)) is None:
                     raise
@@ -202,7 +198,7 @@ def hydra_command(config_name: str) -> Callable[[Callable], Callable[[], object]
 
         hydra_main = hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name=config_name)(run_task)
 
-        @closed_pipe_is_quiet
+        @closed_pipe_is_quiet  # Hydra's own output too (--help, --cfg job)
         @functools.wraps(task)
         def main():
             quote_unicode_overrides()

@@ -42,7 +42,7 @@ class Range:
         return text + (", or null" if self.nullable else "")
 
 
-MAX_POEMS = 200  # one command's poems (start words x num_samples): about a minute of 七律 on a 2-core CPU
+MAX_POEMS = 200  # one command's poems (start words x num_samples); the page caps a request at max_poems
 MAX_FREE_LEN = 512  # characters of a free-form poem (training poems have at most 64)
 POSITIVE_INT, COUNT = Range(1, integer=True), Range(0, integer=True)
 DROPOUT, SHARE = Range(0, 1, high_open=True), Range(0, 1, low_open=True, high_open=True)

@@ -36,7 +36,7 @@ def main(cfg: DictConfig) -> None:
 
     in_script([], cfg.script)  # a bad script name fails before the model loads
     starts = as_starts(cfg.start)
-    if len(starts or [""]) * cfg.num_samples > MAX_POEMS:
+    if len(starts) * cfg.num_samples > MAX_POEMS:  # num_samples alone is bounded by check_settings
         raise LitPoetryError(f"{len(starts)} start words x num_samples={cfg.num_samples} ask for "
                              f"{len(starts) * cfg.num_samples} poems; one command writes at most {MAX_POEMS} (run "
                              "it again with another seed= for more)")
