@@ -55,6 +55,18 @@ def test_the_commands_refuse_impossible_settings_before_any_work(args, message):
     assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
 
 
+def test_training_refuses_a_setting_before_importing_lightning():
+    """#37: the refusal took 13.7 s when it waited for Lightning's import."""
+    import subprocess
+    import sys
+    code = ("import sys; sys.argv = ['train.py', 'model.hidden_size=-5']\n"
+            "from lit_poetry.commands.train import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print('lightning' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "out of range" in run.stderr and run.stdout.strip() == "False", run.stdout + run.stderr
+
+
 @pytest.mark.parametrize(("args", "nearest"), [
     (["train.py", "optimzer=adam"], "did you mean optimizer?"),
     (["train.py", "model.hidden_sise=256"], "did you mean model.hidden_size"),

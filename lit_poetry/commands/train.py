@@ -6,10 +6,12 @@ import math
 from omegaconf import DictConfig
 
 from lit_poetry.cli import hydra_command
+from lit_poetry.settings import check_settings
 
 
 @hydra_command("train")
 def main(cfg: DictConfig) -> float | None:
+    check_settings(cfg)  # a value out of range is refused before Lightning's seconds-long import
     from lit_poetry.training import train as fit
 
     best = fit(cfg).get("val/ppl_best")  # the value a Hydra sweeper minimises
