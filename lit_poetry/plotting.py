@@ -5,7 +5,8 @@
     lit-poetry-plot <dir>                                                             # installed
 
 Each run is a folder with csv/metrics.csv (the CSV logger); its label is its Hydra overrides less
-those every run shares (`optimizer=adam`). Writes <out>.png, <out>.svg and <out>.md (the table) and
+those every run shares (`optimizer=adam`), with its folder's name where two runs would share one. Both
+panels are drawn against the step (runs may validate mid-epoch), one legend below them. Writes <out>.png, <out>.svg and <out>.md (the table) and
 prints the table. Runs without metrics are reported as missing, runs whose loss became NaN/inf as
 diverged; the others are drawn either way.
 """
@@ -13,15 +14,16 @@ diverged; the others are drawn either way.
 import csv
 import json
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lit_poetry.cli import ERROR_FILE
 from lit_poetry.errors import DivergedError
 
-# overrides that do not change what a run computes: the experiment (every run of a figure shares it),
-# the progress display, resuming
-NOT_IN_LABEL = ("experiment=", "trainer.enable_progress_bar=", "~callbacks.rich_progress_bar", "ckpt_path=", "resume=")
+# overrides that do not change what a run computes: the progress display, resuming (the experiment stays:
+# runs of two experiments with the same other overrides differ by it)
+NOT_IN_LABEL = ("trainer.enable_progress_bar=", "~callbacks.rich_progress_bar", "ckpt_path=", "resume=")
 
 
 @dataclass
@@ -31,6 +33,7 @@ class Run:
     train_steps: list[int] = field(default_factory=list)
     train_loss: list[float] = field(default_factory=list)
     val_epochs: list[int] = field(default_factory=list)
+    val_steps: list[int] = field(default_factory=list)  # where it was drawn: runs may validate mid-epoch
     val_ppl: list[float] = field(default_factory=list)
     wall_s: float = math.nan
     error: str = ""  # the message of error.json, written when a job of a multirun stopped on an error
@@ -76,6 +79,7 @@ def read_run(run_dir: Path) -> Run:
                     run.train_loss.append(loss)
                 if ppl is not None:
                     run.val_epochs.append(int(row["epoch"]))
+                    run.val_steps.append(int(row["step"]))
                     run.val_ppl.append(ppl)
     start = run_dir / ".hydra" / "config.yaml"  # written when the job starts; metrics.csv last at its end
     if start.is_file():
@@ -93,7 +97,8 @@ def find_runs(root: Path) -> list[Run]:
 
 def shorten_labels(runs: list[Run]) -> None:
     """Drop the overrides every run shares: `optimizer=adam,trainer.max_epochs=8` -> `optimizer=adam`;
-    runs started with the same overrides, and a run alone, are named by their folders."""
+    runs started with the same overrides, and a run alone, are named by their folders; a label two runs
+    still share gets each run's folder after it."""
     if len(runs) == 1:
         runs[0].label = runs[0].path.name
         return
@@ -101,6 +106,10 @@ def shorten_labels(runs: list[Run]) -> None:
     shared = set.intersection(*map(set, parts))
     for run, items in zip(runs, parts):
         run.label = ",".join(p for p in items if p not in shared) or (run.path.name if shared else run.label)
+    labels = Counter(run.label for run in runs)
+    for run in runs:
+        if labels[run.label] > 1 and run.label != run.path.name:
+            run.label += f" ({run.path.name})"
 
 
 def steps_to(run: Run, target: float) -> int | None:
@@ -128,28 +137,51 @@ def summary_table(runs: list[Run], target_loss: float) -> str:
     return "\n".join(lines)
 
 
-def plot(runs: list[Run], out: Path) -> list[Path]:
+def figure(runs: list[Run]):
+    """The training-loss and validation-perplexity panels side by side, one legend below both."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import LogFormatterSciNotation
+
+    class PlainLog(LogFormatterSciNotation):
+        """Matplotlib's choice of which log ticks to label, written plainly: 7, not 7×10^0."""
+
+        def __call__(self, value, pos=None):
+            return f"{value:g}" if super().__call__(value, pos) else ""
 
     fig, (ax_loss, ax_ppl) = plt.subplots(1, 2, figsize=(12, 4.5), dpi=100)
-    for run in runs:
+    handles = []  # one legend entry per run, its colour the same in both panels
+    for k, run in enumerate(runs):
+        color = f"C{k % 10}"
         finite = [(s, v) for s, v in zip(run.train_steps, run.train_loss) if math.isfinite(v)]
-        label = run.label + status(run)
         if finite:
-            ax_loss.plot(*zip(*finite), label=label, linewidth=1)
-        points = [(e, v) for e, v in zip(run.val_epochs, run.val_ppl) if math.isfinite(v)]
+            ax_loss.plot(*zip(*finite), color=color, linewidth=1)
+        points = [(s, v) for s, v in zip(run.val_steps, run.val_ppl) if math.isfinite(v)]
         if points:
-            ax_ppl.plot(*zip(*points), marker="o", label=label)
+            ax_ppl.plot(*zip(*points), color=color, marker="o")
+        handles.append(Line2D([], [], color=color, marker="o" if points else None, label=run.label + status(run)))
     # log scale: a run that starts at a huge loss (SGD momentum at a high rate) leaves the others readable
     ax_loss.set(xlabel="step", ylabel="train loss (token NLL)", title="training loss", yscale="log")
-    ax_ppl.set(xlabel="epoch", ylabel="validation perplexity", title="validation perplexity", yscale="log")
+    ax_ppl.set(xlabel="step", ylabel="validation perplexity", title="validation perplexity", yscale="log")
     for ax in (ax_loss, ax_ppl):
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
+        ax.yaxis.set_major_formatter(PlainLog())
+        ax.yaxis.set_minor_formatter(PlainLog(labelOnlyBase=False))
+    columns = min(len(handles), 3) or 1
+    rows = -(-len(handles) // columns)
+    if handles:
+        fig.legend(handles=handles, loc="lower center", ncol=columns, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, min(0.45, 0.06 * rows), 1, 1))  # the legend's rows below the panels
+    return fig
+
+
+def plot(runs: list[Run], out: Path) -> list[Path]:
+    import matplotlib.pyplot as plt
+
+    fig = figure(runs)
     out.parent.mkdir(parents=True, exist_ok=True)
     paths = [out.with_suffix(".png"), out.with_suffix(".svg")]
     for path in paths:

@@ -66,7 +66,33 @@ def test_labels_leave_out_what_does_not_change_the_run(multirun, tmp_path):
             f"- experiment=tang_best\n{extra}- trainer.enable_progress_bar=false\n- ~callbacks.rich_progress_bar\n"
             "- ckpt_path=logs/tang_best/checkpoints/last.ckpt\n")
     assert [plotting.read_run(tmp_path / name).label for name in ("tang_best", "wide")] == [
-        "tang_best", "model.hidden_size=768"]
+        "experiment=tang_best", "experiment=tang_best,model.hidden_size=768"]
+
+
+def test_runs_of_two_experiments_or_two_starts_get_labels_of_their_own(multirun, tmp_path):
+    """#41: experiment= and ckpt_path= were left out, and two different runs shared one label."""
+    runs = {"a": "experiment=tang_best", "b": "experiment=tang_large",
+            "c": "experiment=tang_large\n- ckpt_path=logs/a/checkpoints/best.ckpt"}
+    for name, overrides in runs.items():
+        shutil.copytree(multirun / "0", tmp_path / name, ignore=shutil.ignore_patterns("wandb"))
+        (tmp_path / name / ".hydra" / "overrides.yaml").write_text(f"- {overrides}\n- ++trainer.max_epochs=1\n")
+    labels = [r.label for r in plotting.find_runs(tmp_path)]
+    assert labels == ["experiment=tang_best", "experiment=tang_large (b)", "experiment=tang_large (c)"]
+
+
+def test_the_figure_has_one_legend_below_plain_ticks_and_steps_on_both_panels(multirun):
+    fig = plotting.figure(plotting.find_runs(multirun))
+    fig.canvas.draw()
+    assert len(fig.legends) == 1 and all(ax.get_legend() is None for ax in fig.axes)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["optimizer=adam", "optimizer=sgd"]
+    legend_top = fig.legends[0].get_window_extent().y1
+    assert all(ax.get_window_extent().y0 > legend_top for ax in fig.axes)  # covers neither panel
+    for ax in fig.axes:
+        texts = [t.get_text() for t in ax.get_yticklabels() + ax.get_yticklabels(minor=True) if t.get_text()]
+        assert texts and not any("times" in t or "^" in t for t in texts), texts
+    assert [ax.get_xlabel() for ax in fig.axes] == ["step", "step"]  # validations mid-epoch stack on no epoch
+    last_val, last_step = fig.axes[1].lines[0].get_xdata()[-1], plotting.find_runs(multirun)[0].train_steps[-1]
+    assert last_step - 1 <= last_val <= last_step + 1  # the end of training, where it was measured
 
 
 def test_diverged_and_missing_runs_are_named_and_the_rest_drawn(multirun, tmp_path, capsys):
