@@ -11,6 +11,7 @@ connection: Gradio's analytics are off and its fonts are local.
 
 import html
 import os
+import re
 import socket
 import sys
 import threading
@@ -38,8 +39,84 @@ CSS = """
 #poems .poem .marks { font-size: 1.0rem; line-height: 1.2rem; color: #667085; letter-spacing: 0.95em; }
 #poems .poem .pattern { font-size: 0.95rem; color: #667085; letter-spacing: 0; }
 #poems .poem .title { font-weight: 600; margin-bottom: 0.4rem; }
-#message { color: #b42318; font-size: 1.1rem; }
+#message .page-message { padding: 0.6rem 0.9rem; border-radius: 6px; margin-bottom: 0.6rem; font-size: 1.05rem; }
+#message .page-message p { margin: 0.1rem 0; }
+#message .error { background: #fef3f2; border-left: 4px solid #d92d20; }
+#message .note { background: #f2f4f7; border-left: 4px solid #667085; }
+#message .error p { color: #b42318; }
+#message .note p { color: #344054; }
 """
+FIELDS = {"start": "起首字", "acrostic": "藏头", "prefix": "意境", "title": "题目"}
+FORM_NAMES = {value: label for label, value in FORM_CHOICES}
+METRE_NAMES = {value: label for label, value in METRE_CHOICES}
+# What generation says in command-line words, said as the page says it: (pattern, Chinese, English)
+PAGE_WORDS: list[tuple[str, str, str]] = [
+    (r"(?P<f>start|acrostic|prefix|title) character '(?P<c>.+?)' is not in the model's vocabulary(; try a "
+     r"character read '(?P<py>\w+)': (?P<alt>.+))?",
+     "{F}里的「{c}」模型不认识{alt_zh}", "{E}: the model does not know '{c}'{alt_en}"),
+    (r"this model was trained without titles", "这个模型训练时没有题目，不能按题目写诗：请清空题目，用起首字或意境",
+     "this model was trained without titles: clear the title, or use start characters and a mood prefix"),
+    (r"start words .* must begin with the acrostic's first character '(?P<c>.)'",
+     "起首字须以藏头的第一个字「{c}」开头", "the start characters must begin with the acrostic's first, '{c}'"),
+    (r"acrostic '(?P<a>.+)' has (?P<n>\d+) characters but form=(?P<form>\w+) has (?P<m>\d+) lines",
+     "藏头「{a}」有 {n} 个字，{form_zh}只有 {m} 句", "the acrostic has {n} characters; {form_en} has {m} lines"),
+    (r"start '(?P<s>.+)' does not fit form=(?P<form>\w+) .* at '(?P<c>.)'",
+     "起首字「{s}」放不进{form_zh}（在「{c}」处）", "the start characters do not fit {form_en} (at '{c}')"),
+    (r"start '(?P<s>.*)' and acrostic '(?P<a>.*)' fit no pattern of form=(?P<form>\w+) under metre=(?P<metre>\w+)",
+     "起首字和藏头在{form_zh}的「{metre_zh}」平仄下排不出格律：请选「宽」，或换字",
+     "the start and acrostic characters fit no pattern of {form_en} under '{metre_en}' tones: choose relaxed, "
+     "or other characters"),
+    (r"metre and rhyme need a fixed form", "平仄和押韵只用于绝句、律诗：请选一种体裁，或把平仄设为「不限」",
+     "tones and rhyme need a 绝句 or 律诗 form: choose one, or set the tones to off"),
+    (r"form=(?P<form>\w+) needs ， and 。", "这个模型不会写标点，只能写自由体",
+     "this model cannot write punctuation: choose the free form"),
+]
+
+
+def for_the_page(error: str) -> str:
+    """A refusal in the page's languages and words (Chinese, then English; the fields by their labels,
+    not command-line keys), as two lines."""
+    for pattern, chinese, english in PAGE_WORDS:
+        match = re.match(pattern, error)
+        if match:
+            found = {k: v or "" for k, v in match.groupdict().items()}
+            words = dict(found, F=FIELDS.get(found.get("f", ""), ""), E=found.get("f", "").capitalize(),
+                         form_zh=FORM_NAMES.get(found.get("form", ""), "").split(" ")[0],
+                         form_en=FORM_NAMES.get(found.get("form", ""), ""),
+                         metre_zh=METRE_NAMES.get(found.get("metre", ""), "").split(" ")[0],
+                         metre_en=found.get("metre", ""),  # the labels' English word is the value
+                         alt_zh=f"；可试同音的 {found['alt']}" if found.get("alt") else "；请换一个字",
+                         alt_en=f"; try one read '{found['py']}': {found['alt']}" if found.get("alt") else
+                         "; choose another character")
+            return f"⚠ {chinese.format(**words)}\n{english.format(**words)}"
+    return error if error.startswith("⚠") else f"⚠ 输入有误\n{error}"
+
+
+LOOSENED = re.compile(r"note: (?P<who>.+?): line (?P<line>\d+), character (?P<char>\d+): no character fitted the "
+                      r"(?P<what>rhyme|tone)")
+
+
+def note_for_the_page(note: str) -> str:
+    """A note (input converted, a dead end loosened) with a Chinese line before generation's English one."""
+    if note.startswith("note: input written as the corpus is"):
+        return "注：输入已按语料的写法转换（简体、全角标点）\n" + note
+    loosened = LOOSENED.match(note)
+    if loosened:
+        what = "押韵" if loosened["what"] == "rhyme" else "平仄"
+        where = f"第 {loosened['line']} 句第 {loosened['char']} 字"
+        return f"注：{loosened['who']}：{where}没有合{what}的字，此处放宽了{what}\n{note}"
+    return note
+
+
+def message_html(message: str) -> str:
+    """The reply's message as the page shows it: a refusal in a red box, notes in a grey one, each line a
+    paragraph; nothing for no message."""
+    if not message:
+        return ""
+    kind = "error" if message.startswith("⚠") else "note"
+    lines = "".join(f"<p>{html.escape(line)}</p>" for line in message.splitlines())
+    return f'<div class="page-message {kind}" role="{"alert" if kind == "error" else "status"}">{lines}</div>'
+
 
 
 @dataclass(frozen=True)
@@ -72,16 +149,19 @@ class PoemWriter:
     def check(self, start: str, acrostic: str, prefix: str, temperature: float, top_p: float,
               num_poems: int, title: str = "") -> None:
         lim = self.limits
-        for what, text, most in [("起首字 start", start, lim.max_start), ("藏头 acrostic", acrostic, lim.max_acrostic),
-                                 ("意境 prefix", prefix, lim.max_prefix), ("题目 title", title, lim.max_title)]:
+        for what, text, most in [("start", start, lim.max_start), ("acrostic", acrostic, lim.max_acrostic),
+                                 ("prefix", prefix, lim.max_prefix), ("title", title, lim.max_title)]:
             if len(text) > most:
-                raise LitPoetryError(f"{what}: at most {most} characters (got {len(text)})")
+                raise LitPoetryError(f"⚠ {FIELDS[what]}最多 {most} 个字（现有 {len(text)} 个）\n"
+                                     f"{what.capitalize()}: at most {most} characters (got {len(text)})")
         if not 0 < temperature <= lim.max_temperature:
-            raise LitPoetryError(f"温度 temperature must be in (0, {lim.max_temperature}], got {temperature}")
+            raise LitPoetryError(f"⚠ 温度须在 0 与 {lim.max_temperature} 之间\n"
+                                 f"Temperature must be in (0, {lim.max_temperature}], got {temperature:g}")
         if not 0 < top_p <= 1:
-            raise LitPoetryError(f"top-p must be in (0, 1], got {top_p}")
+            raise LitPoetryError(f"⚠ Top-p 须在 0 与 1 之间\nTop-p must be in (0, 1], got {top_p:g}")
         if not 1 <= num_poems <= lim.max_poems:
-            raise LitPoetryError(f"首数 number of poems must be 1 to {lim.max_poems}, got {num_poems}")
+            raise LitPoetryError(f"⚠ 首数须为 1 到 {lim.max_poems}\n"
+                                 f"Poems: 1 to {lim.max_poems}, got {num_poems}")
 
     def write(self, start: str, acrostic: str, form: str, prefix: str, temperature: float, top_p: float,
               seed: float | None, num_poems: float, script: str, metre: str = AUTO, rhyme: bool = False,
@@ -92,32 +172,39 @@ class PoemWriter:
             self.check(start, acrostic, prefix, float(temperature), float(top_p), num_poems, title)
             seed = None if seed is None or int(seed) < 0 else int(seed)
             if seed is not None and seed >= 2**63:  # torch's seeds are 64-bit
-                raise LitPoetryError(f"种子 seed must be -1 (random) or 0 to {2**63 - 1}, got {seed}")
+                raise LitPoetryError(f"⚠ 种子须为 -1（随机）或 0 到 {2**63 - 1}\n"
+                                     f"Seed: -1 (random) or 0 to {2**63 - 1}, got {seed}")
             with self._lock:
                 poems = sample(self.model, self.vocab, [start] if start else None, num_poems, acrostic=acrostic,
                                form=form or "free", prefix=prefix, temperature=float(temperature),
                                top_p=float(top_p), max_len=self.limits.max_len, seed=seed,
                                metre=metre or "off", rhyme=bool(rhyme), title=title)
                 poems = in_script(poems, script or "simplified")
-        except (LitPoetryError, ValueError, TypeError) as e:
-            return Reply("", [], f"⚠ {e}")
+        except LitPoetryError as e:
+            return Reply("", [], for_the_page(str(e)))
+        except (ValueError, TypeError):  # int("many"): only the API can send it
+            return Reply("", [], "⚠ 首数、温度、Top-p 和种子须为数字\n"
+                                 "Poems, temperature, top-p and seed must be numbers")
         metre, rhyme = resolved_metre(metre or "off", bool(rhyme), form or "free")
         marked = metre != "off" or rhyme
         level = metre if metre in LEVELS else "relaxed"
-        heading = poems[0].title if script != "traditional" else to_traditional(poems[0].title)
-        laid_out = "".join(self._lay_out(lines_in(p, script), p.poem if marked else None, level, heading)
-                           for p in poems)
+        traditional = script == "traditional"
+        heading = to_traditional(poems[0].title) if traditional else poems[0].title
+        laid_out = "".join(self._lay_out(lines_in(p, script), p.poem if marked else None, level, heading,
+                                         traditional) for p in poems)
         probabilities = []
         for k, poem in enumerate(poems):
+            shown = poem.poem_traditional if traditional and len(poem.poem_traditional) == len(poem.poem) else poem.poem
             probabilities += ([("\n\n", None)] if k else []) + [(c, round(q, 4)) for c, q in
-                                                                  zip(poem.poem, poem.probabilities)]
-        return Reply(laid_out, probabilities, "\n".join(notes_of(poems)))
+                                                                  zip(shown, poem.probabilities)]
+        return Reply(laid_out, probabilities, "\n".join(note_for_the_page(n) for n in notes_of(poems)))
 
 
     @staticmethod
-    def _lay_out(lines: list[str], checked_poem: str | None, level: str, title: str = "") -> str:
+    def _lay_out(lines: list[str], checked_poem: str | None, level: str, title: str = "",
+                 traditional: bool = False) -> str:
         """One poem, its title above it, line by line; under metre or rhyme, each line's 平仄 marks beneath
-        it and the pattern."""
+        it and the pattern (in the poem's script)."""
         verdict = check(checked_poem, level=level) if checked_poem else None
         out = [f'<p class="title">{html.escape(title)}</p>'] if title else []
         for k, line in enumerate(lines):
@@ -126,7 +213,8 @@ class PoemWriter:
                 out.append(f'<p class="marks">{"".join(verdict.marks[k])}</p>')
         if verdict and verdict.form:
             rhyme = f" · 韵 {verdict.rhyme_group}" if verdict.rhyme_group else ""
-            out.append(f'<p class="pattern">{verdict.pattern.name}{rhyme} · ○平 ●仄 ◐可平可仄</p>')
+            pattern = f"{verdict.pattern.name}{rhyme} · ○平 ●仄 ◐可平可仄"
+            out.append(f'<p class="pattern">{to_traditional(pattern) if traditional else pattern}</p>')
         return '<div class="poem">' + "".join(out) + "</div>"
 
 
@@ -176,7 +264,7 @@ def build_page(writer: PoemWriter, defaults: dict) -> gr.Blocks:
                 script = gr.Radio(SCRIPT_CHOICES, value="simplified", label="字体 Script", elem_id="script")
                 button = gr.Button("写诗 Write", variant="primary", elem_id="write")
             with gr.Column(scale=1):
-                message = gr.Markdown(elem_id="message")
+                message = gr.HTML(elem_id="message")
                 poems = gr.HTML(elem_id="poems")
                 with gr.Accordion("每字概率 Probability of each character", open=False):
                     probabilities = gr.HighlightedText(label="模型给每个字的概率 p(character)", show_legend=False,
@@ -184,7 +272,7 @@ def build_page(writer: PoemWriter, defaults: dict) -> gr.Blocks:
 
         def on_click(*args):
             reply = writer.write(*args)
-            return reply.poems_html, reply.probabilities, reply.message
+            return reply.poems_html, reply.probabilities, message_html(reply.message)
 
         inputs = [start, acrostic, form, prefix, temperature, top_p, seed, num_poems, script, metre, rhyme, title]
         for field in inputs:

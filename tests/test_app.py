@@ -1,6 +1,8 @@
 """The page, through its API (gradio_client) and in a real browser (Playwright driving Debian's Chromium)."""
 
+import html
 import os
+import re
 import shutil
 
 import pytest
@@ -39,6 +41,11 @@ def assert_acrostic_qijue(poems: list[list[str]], heads: str) -> None:
         assert all(len(line) == 8 and all(is_han(c) for c in line[:7]) for line in lines), lines
 
 
+def text_of(message_html: str) -> str:
+    """The page's message as a reader sees it: its paragraphs, one per line."""
+    return html.unescape(re.sub(r"<[^>]+>", "\n", message_html)).strip().replace("\n\n", "\n")
+
+
 def ask(client, start="", acrostic="", form="qijue", prefix="", temperature=0.8, top_p=0.9, seed=0, poems=1,
         script="simplified", metre="off", rhyme=False, title=""):
     """One request through the page's API, in the order of its fields."""
@@ -55,14 +62,19 @@ def test_api_writes_bounded_poems_and_explains_bad_input(url, capfd):
     assert_acrostic_qijue(lines_of(poems_html), "春夏秋冬")
     scored = [p for p in probabilities if p["class_or_confidence"] is not None]
     assert len(scored) == 2 * 4 * 8 and all(0 < p["class_or_confidence"] <= 1 for p in scored)
-    for kwargs, expected in [
-        (dict(start="龘"), "'龘' is not in the model's vocabulary"),
-        (dict(acrostic="春夏秋冬春"), "has 5 characters but form=qijue has 4"),
-        (dict(start="月" * 40, form="free"), "at most 16 characters"),
-        (dict(acrostic="春夏秋冬", metre="every"), "fit no pattern of form=qijue under metre=every"),
+    for kwargs, chinese, english in [  # #41: in the page's languages and words, not command-line keys
+        (dict(start="龘"), "起首字里的「龘」模型不认识", "Start: the model does not know '龘'"),
+        (dict(acrostic="春夏秋冬春"), "藏头「春夏秋冬春」有 5 个字，七言绝句只有 4 句",
+         "the acrostic has 5 characters; 七言绝句 7×4 has 4 lines"),
+        (dict(start="月" * 40, form="free"), "起首字最多 16 个字（现有 40 个）",
+         "Start: at most 16 characters (got 40)"),
+        (dict(acrostic="春夏秋冬", metre="every"), "在七言绝句的「全」平仄下排不出格律",
+         "fit no pattern of 七言绝句 7×4 under 'every' tones"),
     ]:
         poems_html, _, message = ask(client, **kwargs)
-        assert poems_html == "" and expected in message, message
+        assert poems_html == "" and 'class="page-message error"' in message, message
+        first, second = text_of(message).splitlines()
+        assert chinese in first and english in second and not re.search(r"\w=\w", second), message
     capfd.readouterr()
     for kwargs in [dict(temperature=0), dict(temperature=50), dict(poems=500)]:  # outside the sliders
         with pytest.raises(Exception, match="minimum|maximum"):
@@ -74,24 +86,38 @@ def test_api_writes_bounded_poems_and_explains_bad_input(url, capfd):
     # traditional in (converted), traditional out; the server still serves after every refusal
     poems_html, _, message = ask(client, acrostic="風花雪月", form="wujue", seed=1, script="traditional")
     assert [line[0] for line in lines_of(poems_html)[0]] == list("風花雪月")
-    assert message.startswith("note: input written as the corpus is")  # the page shows the conversion
-    assert message.endswith("acrostic 風花雪月 -> 风花雪月")
+    assert 'class="page-message note"' in message  # the page shows the conversion
+    assert text_of(message).splitlines() == [
+        "注：输入已按语料的写法转换（简体、全角标点）",
+        "note: input written as the corpus is (simplified, full-width punctuation): acrostic 風花雪月 -> 风花雪月"]
     # tones and rhyme: each line's marks beneath it, and the pattern
     poems_html, _, message = ask(client, start="月", form="wujue", metre="relaxed", rhyme=True, seed=4)
     assert message == "" and poems_html.count('class="marks"') == 4 and "五言绝句" in poems_html
 
 
 @pytest.mark.parametrize("kwargs, expected", [
-    (dict(temperature=0), "temperature must be in (0, 2.0]"), (dict(temperature=50), "temperature must be in"),
-    (dict(top_p=0), "top-p must be in (0, 1]"), (dict(num_poems=500), "number of poems must be 1 to 4"),
-    (dict(prefix="秋" * 33), "at most 32 characters"), (dict(num_poems="many"), "invalid literal"),
+    (dict(temperature=0), "⚠ 温度须在 0 与 2.0 之间\nTemperature must be in (0, 2.0], got 0"),
+    (dict(temperature=50), "⚠ 温度须在 0 与 2.0 之间\nTemperature must be in (0, 2.0], got 50"),
+    (dict(top_p=0), "⚠ Top-p 须在 0 与 1 之间\nTop-p must be in (0, 1], got 0"),
+    (dict(num_poems=500), "⚠ 首数须为 1 到 4\nPoems: 1 to 4, got 500"),
+    (dict(prefix="秋" * 33), "⚠ 意境最多 32 个字（现有 33 个）\nPrefix: at most 32 characters (got 33)"),
+    (dict(num_poems="many"), "⚠ 首数、温度、Top-p 和种子须为数字\nPoems, temperature, top-p and seed must be numbers"),
 ])
 def test_writer_bounds_every_request(writer, kwargs, expected):
     """The same checks guard direct calls of the page's function (the sliders bound the browser)."""
     request = dict(start="", acrostic="", form="wujue", prefix="", temperature=0.8, top_p=0.9, seed=0, num_poems=1,
                    script="simplified") | kwargs
     reply = writer.write(**request)
-    assert reply.poems_html == "" and expected in reply.message
+    assert reply.poems_html == "" and reply.message == expected
+
+
+def test_in_traditional_the_pattern_and_the_probabilities_are_traditional_too(writer):
+    """#41: with 繁體 chosen, the pattern line and the probability panel stayed simplified."""
+    reply = writer.write("", "風花雪月", "wujue", "", 0.8, 0.9, 1, 1, "traditional", "relaxed", True)
+    pattern = re.search(r'<p class="pattern">(.*?)</p>', reply.poems_html)[1]
+    assert "五言絕句" in pattern and "绝" not in pattern
+    shown = "".join(c for c, q in reply.probabilities if q is not None)
+    assert shown == "".join(lines_of(reply.poems_html)[0]) and shown[0] == "風"
 
 
 def test_writer_is_the_generation_code_path(writer):
@@ -114,7 +140,8 @@ def test_the_page_writes_on_a_title_and_shows_it(titled_checkpoint, writer):
     assert 'class="title"' not in untitled.poems_html and len(lines_of(untitled.poems_html)[0]) == 4
     assert "at most 16" in titled.write("", "", "wujue", "", 0.8, 0.9, 0, 1, "simplified", title="秋" * 17).message
     refused = writer.write("", "", "wujue", "", 0.8, 0.9, 0, 1, "simplified", title="秋夜")  # a model without titles
-    assert refused.poems_html == "" and "trained without titles" in refused.message
+    assert refused.poems_html == "" and refused.message.startswith("⚠ 这个模型训练时没有题目")
+    assert "trained without titles" in refused.message and "title=" not in refused.message
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +175,11 @@ def test_in_a_browser_an_acrostic_qijue_then_a_bad_character_then_a_poem_again(u
 
     write(page, "龘")
     page.wait_for_function("document.querySelector('#message').innerText.includes('龘')")
-    assert "not in the model's vocabulary" in page.locator("#message").inner_text()
+    chinese, english = [line for line in page.locator("#message").inner_text().splitlines() if line.strip()]
+    assert chinese.startswith("⚠ 藏头里的「龘」模型不认识；可试同音的 大")  # the tiny model's characters read da
+    assert english.startswith("Acrostic: the model does not know '龘'; try one read 'da': 大")
+    style = "e => [getComputedStyle(e).backgroundColor, getComputedStyle(e.querySelector('p')).color]"
+    assert page.eval_on_selector("#message .page-message", style) == ["rgb(254, 243, 242)", "rgb(180, 35, 24)"]
     assert page.locator("#poems .poem").count() == 0
 
     write(page, "山水")
@@ -182,10 +213,12 @@ def test_the_page_says_where_a_dead_end_loosened_the_metre():
     writer = PoemWriter(PoetryLM(len(vocab), embedding_dim=8, hidden_size=8), vocab, Limits())
     reply = writer.write("", "", "wujue", "", 0.8, 0.9, 0, 1, "simplified", metre="strict", rhyme=True)
     assert reply.poems_html and "which was dropped there" in reply.message and "tone" in reply.message
+    assert "放宽了平仄" in reply.message.splitlines()[0]
 
 
 @pytest.mark.parametrize("seed", [1e30, 2**63])
 def test_a_seed_beyond_64_bits_is_one_message_and_the_page_serves_on(writer, seed):
     reply = writer.write("月", "", "wujue", "", 0.8, 0.9, seed, 1, "simplified")
-    assert reply.message.startswith("⚠ 种子 seed must be -1 (random) or 0 to") and "Overflow" not in reply.message
+    assert reply.message.startswith("⚠ 种子须为 -1（随机）或 0 到") and "Overflow" not in reply.message
+    assert reply.message.splitlines()[1].startswith("Seed: -1 (random) or 0 to")
     assert writer.write("月", "", "wujue", "", 0.8, 0.9, 7, 1, "simplified").message == ""
