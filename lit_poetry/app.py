@@ -46,14 +46,17 @@ CSS = """
 #message .error p { color: #b42318; }
 #message .note p { color: #344054; }
 """
-FIELDS = {"start": "起首字", "acrostic": "藏头", "prefix": "意境", "title": "题目"}
+FIELDS = {"start": ("起首字", "Start characters"), "acrostic": ("藏头", "Acrostic"), "prefix": ("意境", "Mood prefix"),
+          "title": ("题目", "Title")}
 FORM_NAMES = {value: label for label, value in FORM_CHOICES}
 METRE_NAMES = {value: label for label, value in METRE_CHOICES}
+LOOSER = {"strict": ("请选「宽」", "choose relaxed"), "every": ("请选「宽」", "choose relaxed"),
+          "relaxed": ("请把平仄设为「不限」", "set the tones to off"), "off": ("请取消「押韵」", "untick Rhyme")}
 # What generation says in command-line words, said as the page says it: (pattern, Chinese, English)
 PAGE_WORDS: list[tuple[str, str, str]] = [
     (r"(?P<f>start|acrostic|prefix|title) character '(?P<c>.+?)' is not in the model's vocabulary(; try a "
      r"character read '(?P<py>\w+)': (?P<alt>.+))?",
-     "{F}里的「{c}」模型不认识{alt_zh}", "{E}: the model does not know '{c}'{alt_en}"),
+     "{field_zh}里的「{c}」模型不认识{alt_zh}", "{field_en}: the model does not know '{c}'{alt_en}"),
     (r"this model was trained without titles", "这个模型训练时没有题目，不能按题目写诗：请清空题目，用起首字或意境",
      "this model was trained without titles: clear the title, or use start characters and a mood prefix"),
     (r"start words .* must begin with the acrostic's first character '(?P<c>.)'",
@@ -63,11 +66,11 @@ PAGE_WORDS: list[tuple[str, str, str]] = [
     (r"start '(?P<s>.+)' does not fit form=(?P<form>\w+) .* at '(?P<c>.)'",
      "起首字「{s}」放不进{form_zh}（在「{c}」处）", "the start characters do not fit {form_en} (at '{c}')"),
     (r"start '(?P<s>.*)' and acrostic '(?P<a>.*)' fit no pattern of form=(?P<form>\w+) under metre=(?P<metre>\w+)",
-     "起首字和藏头在{form_zh}的「{metre_zh}」平仄下排不出格律：请选「宽」，或换字",
-     "the start and acrostic characters fit no pattern of {form_en} under '{metre_en}' tones: choose relaxed, "
-     "or other characters"),
-    (r"metre and rhyme need a fixed form", "平仄和押韵只用于绝句、律诗：请选一种体裁，或把平仄设为「不限」",
-     "tones and rhyme need a 绝句 or 律诗 form: choose one, or set the tones to off"),
+     "{subject_zh}在{form_zh}的「{metre_zh}」平仄下排不出格律：{looser_zh}，或换字",
+     "the {subject_en} fit no pattern of {form_en} under '{metre}' tones: {looser_en}, or other characters"),
+    (r"metre and rhyme need a fixed form",
+     "平仄和押韵只用于绝句、律诗：请选一种体裁，或把平仄设为「不限」并取消「押韵」",
+     "tones and rhyme need a 绝句 or 律诗 form: choose one, or set the tones to off and untick Rhyme"),
     (r"form=(?P<form>\w+) needs ， and 。", "这个模型不会写标点，只能写自由体",
      "this model cannot write punctuation: choose the free form"),
 ]
@@ -78,17 +81,22 @@ def for_the_page(error: str) -> str:
     not command-line keys), as two lines."""
     for pattern, chinese, english in PAGE_WORDS:
         match = re.match(pattern, error)
-        if match:
-            found = {k: v or "" for k, v in match.groupdict().items()}
-            words = dict(found, F=FIELDS.get(found.get("f", ""), ""), E=found.get("f", "").capitalize(),
-                         form_zh=FORM_NAMES.get(found.get("form", ""), "").split(" ")[0],
-                         form_en=FORM_NAMES.get(found.get("form", ""), ""),
-                         metre_zh=METRE_NAMES.get(found.get("metre", ""), "").split(" ")[0],
-                         metre_en=found.get("metre", ""),  # the labels' English word is the value
-                         alt_zh=f"；可试同音的 {found['alt']}" if found.get("alt") else "；请换一个字",
-                         alt_en=f"; try one read '{found['py']}': {found['alt']}" if found.get("alt") else
-                         "; choose another character")
-            return f"⚠ {chinese.format(**words)}\n{english.format(**words)}"
+        if not match:
+            continue
+        found = {k: v or "" for k, v in match.groupdict().items()}
+        form, metre, alt = found.get("form", ""), found.get("metre", ""), found.get("alt")
+        field_zh, field_en = FIELDS.get(found.get("f"), ("", ""))
+        looser_zh, looser_en = LOOSER.get(metre, ("", ""))
+        given = [(found.get("s"), "起首字", "start"), (found.get("a"), "藏头", "acrostic")]
+        subject = [(zh, en) for text, zh, en in given if text]
+        words = dict(found, field_zh=field_zh, field_en=field_en, looser_zh=looser_zh, looser_en=looser_en,
+                     form_zh="自由体" if form == "free" else FORM_NAMES.get(form, "").split(" ")[0],
+                     form_en=FORM_NAMES.get(form, ""), metre_zh=METRE_NAMES.get(metre, "").split(" ")[0],
+                     subject_zh="和".join(zh for zh, _ in subject),
+                     subject_en=" and ".join(en for _, en in subject) + " characters",
+                     alt_zh=f"；可试读音相同（不计声调）的 {alt}" if alt else "；请换一个字",
+                     alt_en=f"; try one read '{found['py']}': {alt}" if alt else "; choose another character")
+        return f"⚠ {chinese.format(**words)}\n{english.format(**words)}"
     return error if error.startswith("⚠") else f"⚠ 输入有误\n{error}"
 
 
@@ -102,9 +110,11 @@ def note_for_the_page(note: str) -> str:
         return "注：输入已按语料的写法转换（简体、全角标点）\n" + note
     loosened = LOOSENED.match(note)
     if loosened:
-        what = "押韵" if loosened["what"] == "rhyme" else "平仄"
+        who = "诗" if loosened["who"] == "poem" else loosened["who"]
         where = f"第 {loosened['line']} 句第 {loosened['char']} 字"
-        return f"注：{loosened['who']}：{where}没有合{what}的字，此处放宽了{what}\n{note}"
+        what = ("没有押得上韵的字，此处不押韵" if loosened["what"] == "rhyme" else
+                "没有合平仄的字，此处不拘平仄和韵")  # the tone level gives up the rhyme as well
+        return f"注：{who}：{where}{what}\n{note}"
     return note
 
 
@@ -152,8 +162,8 @@ class PoemWriter:
         for what, text, most in [("start", start, lim.max_start), ("acrostic", acrostic, lim.max_acrostic),
                                  ("prefix", prefix, lim.max_prefix), ("title", title, lim.max_title)]:
             if len(text) > most:
-                raise LitPoetryError(f"⚠ {FIELDS[what]}最多 {most} 个字（现有 {len(text)} 个）\n"
-                                     f"{what.capitalize()}: at most {most} characters (got {len(text)})")
+                raise LitPoetryError(f"⚠ {FIELDS[what][0]}最多 {most} 个字（现有 {len(text)} 个）\n"
+                                     f"{FIELDS[what][1]}: at most {most} characters (got {len(text)})")
         if not 0 < temperature <= lim.max_temperature:
             raise LitPoetryError(f"⚠ 温度须在 0 与 {lim.max_temperature} 之间\n"
                                  f"Temperature must be in (0, {lim.max_temperature}], got {temperature:g}")
@@ -167,10 +177,14 @@ class PoemWriter:
               seed: float | None, num_poems: float, script: str, metre: str = AUTO, rhyme: bool = False,
               title: str = "") -> Reply:
         start, acrostic, prefix, title = (str(t or "").strip() for t in (start, acrostic, prefix, title))
-        try:
-            num_poems = int(num_poems or 0)
-            self.check(start, acrostic, prefix, float(temperature), float(top_p), num_poems, title)
+        try:  # numbers only the API can send otherwise
+            num_poems, temperature, top_p = int(num_poems or 0), float(temperature), float(top_p)
             seed = None if seed is None or int(seed) < 0 else int(seed)
+        except (ValueError, TypeError, OverflowError):
+            return Reply("", [], "⚠ 首数、温度、Top-p 和种子须为数字\n"
+                                 "Poems, temperature, top-p and seed must be numbers")
+        try:
+            self.check(start, acrostic, prefix, temperature, top_p, num_poems, title)
             if seed is not None and seed >= 2**63:  # torch's seeds are 64-bit
                 raise LitPoetryError(f"⚠ 种子须为 -1（随机）或 0 到 {2**63 - 1}\n"
                                      f"Seed: -1 (random) or 0 to {2**63 - 1}, got {seed}")
@@ -182,9 +196,6 @@ class PoemWriter:
                 poems = in_script(poems, script or "simplified")
         except LitPoetryError as e:
             return Reply("", [], for_the_page(str(e)))
-        except (ValueError, TypeError):  # int("many"): only the API can send it
-            return Reply("", [], "⚠ 首数、温度、Top-p 和种子须为数字\n"
-                                 "Poems, temperature, top-p and seed must be numbers")
         metre, rhyme = resolved_metre(metre or "off", bool(rhyme), form or "free")
         marked = metre != "off" or rhyme
         level = metre if metre in LEVELS else "relaxed"

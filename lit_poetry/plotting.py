@@ -5,10 +5,10 @@
     lit-poetry-plot <dir>                                                             # installed
 
 Each run is a folder with csv/metrics.csv (the CSV logger); its label is its Hydra overrides less
-those every run shares (`optimizer=adam`), with its folder's name where two runs would share one. Both
-panels are drawn against the step (runs may validate mid-epoch), one legend below them. Writes <out>.png, <out>.svg and <out>.md (the table) and
-prints the table. Runs without metrics are reported as missing, runs whose loss became NaN/inf as
-diverged; the others are drawn either way.
+those every run shares (`optimizer=adam`), with its folder where two runs would share one. Both panels
+are drawn against the step (runs may validate mid-epoch), one legend below them. Writes <out>.png,
+<out>.svg and <out>.md (the table) and prints the table. Runs without metrics are reported as missing,
+runs whose loss became NaN/inf as diverged; the others are drawn either way.
 """
 
 import csv
@@ -107,9 +107,9 @@ def shorten_labels(runs: list[Run]) -> None:
     for run, items in zip(runs, parts):
         run.label = ",".join(p for p in items if p not in shared) or (run.path.name if shared else run.label)
     labels = Counter(run.label for run in runs)
-    for run in runs:
-        if labels[run.label] > 1 and run.label != run.path.name:
-            run.label += f" ({run.path.name})"
+    for run in runs:  # a sweep's jobs are folders 0, 1, ...: the sweep's folder too
+        if labels[run.label] > 1:
+            run.label += f" ({run.path.parent.name}/{run.path.name})"
 
 
 def steps_to(run: Run, target: float) -> int | None:
@@ -152,7 +152,10 @@ def figure(runs: list[Run]):
         def __call__(self, value, pos=None):
             return f"{value:g}" if super().__call__(value, pos) else ""
 
-    fig, (ax_loss, ax_ppl) = plt.subplots(1, 2, figsize=(12, 4.5), dpi=100)
+    columns = min(len(runs), 3) or 1
+    rows = -(-len(runs) // columns)  # of the legend; the figure grows with them
+    height = 4.5 + 0.2 * max(0, rows - 1)
+    fig, (ax_loss, ax_ppl) = plt.subplots(1, 2, figsize=(12, height), dpi=100)
     handles = []  # one legend entry per run, its colour the same in both panels
     for k, run in enumerate(runs):
         color = f"C{k % 10}"
@@ -170,11 +173,9 @@ def figure(runs: list[Run]):
         ax.grid(alpha=0.3)
         ax.yaxis.set_major_formatter(PlainLog())
         ax.yaxis.set_minor_formatter(PlainLog(labelOnlyBase=False))
-    columns = min(len(handles), 3) or 1
-    rows = -(-len(handles) // columns)
     if handles:
         fig.legend(handles=handles, loc="lower center", ncol=columns, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, min(0.45, 0.06 * rows), 1, 1))  # the legend's rows below the panels
+    fig.tight_layout(rect=(0, (0.1 + 0.2 * rows) / height, 1, 1))  # the legend's rows below the panels
     return fig
 
 

@@ -67,9 +67,9 @@ def test_api_writes_bounded_poems_and_explains_bad_input(url, capfd):
         (dict(acrostic="春夏秋冬春"), "藏头「春夏秋冬春」有 5 个字，七言绝句只有 4 句",
          "the acrostic has 5 characters; 七言绝句 7×4 has 4 lines"),
         (dict(start="月" * 40, form="free"), "起首字最多 16 个字（现有 40 个）",
-         "Start: at most 16 characters (got 40)"),
-        (dict(acrostic="春夏秋冬", metre="every"), "在七言绝句的「全」平仄下排不出格律",
-         "fit no pattern of 七言绝句 7×4 under 'every' tones"),
+         "Start characters: at most 16 characters (got 40)"),
+        (dict(acrostic="春夏秋冬", metre="every"), "藏头在七言绝句的「全」平仄下排不出格律：请选「宽」，或换字",
+         "the acrostic characters fit no pattern of 七言绝句 7×4 under 'every' tones: choose relaxed"),
     ]:
         poems_html, _, message = ask(client, **kwargs)
         assert poems_html == "" and 'class="page-message error"' in message, message
@@ -100,7 +100,7 @@ def test_api_writes_bounded_poems_and_explains_bad_input(url, capfd):
     (dict(temperature=50), "⚠ 温度须在 0 与 2.0 之间\nTemperature must be in (0, 2.0], got 50"),
     (dict(top_p=0), "⚠ Top-p 须在 0 与 1 之间\nTop-p must be in (0, 1], got 0"),
     (dict(num_poems=500), "⚠ 首数须为 1 到 4\nPoems: 1 to 4, got 500"),
-    (dict(prefix="秋" * 33), "⚠ 意境最多 32 个字（现有 33 个）\nPrefix: at most 32 characters (got 33)"),
+    (dict(prefix="秋" * 33), "⚠ 意境最多 32 个字（现有 33 个）\nMood prefix: at most 32 characters (got 33)"),
     (dict(num_poems="many"), "⚠ 首数、温度、Top-p 和种子须为数字\nPoems, temperature, top-p and seed must be numbers"),
 ])
 def test_writer_bounds_every_request(writer, kwargs, expected):
@@ -109,6 +109,23 @@ def test_writer_bounds_every_request(writer, kwargs, expected):
                    script="simplified") | kwargs
     reply = writer.write(**request)
     assert reply.poems_html == "" and reply.message == expected
+
+
+@pytest.mark.parametrize("request_, chinese", [
+    (dict(start="山", acrostic="春夏秋冬"), "⚠ 起首字须以藏头的第一个字「春」开头"),
+    (dict(start="月，"), "⚠ 起首字「月，」放不进五言绝句（在「，」处）"),
+    (dict(form="free", metre="relaxed"), "⚠ 平仄和押韵只用于绝句、律诗"),
+    (dict(form="free", metre="off", rhyme=True), "⚠ 平仄和押韵只用于绝句、律诗"),
+    (dict(start="春江花风", metre="relaxed"),
+     "⚠ 起首字在五言绝句的「宽」平仄下排不出格律：请把平仄设为「不限」，或换字"),
+])
+def test_every_refusal_generation_gives_is_said_in_the_page_words(writer, request_, chinese):
+    """Generation's own messages, raised for real, reach the page in its words: a pattern that stopped
+    matching them would fall back to a bare 输入有误."""
+    request = dict(start="", acrostic="", form="wujue", prefix="", temperature=0.8, top_p=0.9, seed=0, num_poems=1,
+                   script="simplified") | request_
+    first, english = writer.write(**request).message.splitlines()
+    assert first.startswith(chinese) and not re.search(r"\w=\w", english), (first, english)
 
 
 def test_in_traditional_the_pattern_and_the_probabilities_are_traditional_too(writer):
@@ -176,7 +193,7 @@ def test_in_a_browser_an_acrostic_qijue_then_a_bad_character_then_a_poem_again(u
     write(page, "龘")
     page.wait_for_function("document.querySelector('#message').innerText.includes('龘')")
     chinese, english = [line for line in page.locator("#message").inner_text().splitlines() if line.strip()]
-    assert chinese.startswith("⚠ 藏头里的「龘」模型不认识；可试同音的 大")  # the tiny model's characters read da
+    assert chinese.startswith("⚠ 藏头里的「龘」模型不认识；可试读音相同（不计声调）的 大")  # the tiny model's da
     assert english.startswith("Acrostic: the model does not know '龘'; try one read 'da': 大")
     style = "e => [getComputedStyle(e).backgroundColor, getComputedStyle(e.querySelector('p')).color]"
     assert page.eval_on_selector("#message .page-message", style) == ["rgb(254, 243, 242)", "rgb(180, 35, 24)"]
@@ -213,7 +230,7 @@ def test_the_page_says_where_a_dead_end_loosened_the_metre():
     writer = PoemWriter(PoetryLM(len(vocab), embedding_dim=8, hidden_size=8), vocab, Limits())
     reply = writer.write("", "", "wujue", "", 0.8, 0.9, 0, 1, "simplified", metre="strict", rhyme=True)
     assert reply.poems_html and "which was dropped there" in reply.message and "tone" in reply.message
-    assert "放宽了平仄" in reply.message.splitlines()[0]
+    assert reply.message.splitlines()[0].startswith("注：诗：第 1 句第 2 字没有合平仄的字，此处不拘平仄和韵")
 
 
 @pytest.mark.parametrize("seed", [1e30, 2**63])

@@ -70,14 +70,16 @@ def test_labels_leave_out_what_does_not_change_the_run(multirun, tmp_path):
 
 
 def test_runs_of_two_experiments_or_two_starts_get_labels_of_their_own(multirun, tmp_path):
-    """#41: experiment= and ckpt_path= were left out, and two different runs shared one label."""
+    """#41: experiment= was left out, and two different runs shared one label (ckpt_path= still is: resuming
+    a run does not change it, so a run started from another's checkpoint is told apart by its folder)."""
     runs = {"a": "experiment=tang_best", "b": "experiment=tang_large",
             "c": "experiment=tang_large\n- ckpt_path=logs/a/checkpoints/best.ckpt"}
     for name, overrides in runs.items():
         shutil.copytree(multirun / "0", tmp_path / name, ignore=shutil.ignore_patterns("wandb"))
         (tmp_path / name / ".hydra" / "overrides.yaml").write_text(f"- {overrides}\n- ++trainer.max_epochs=1\n")
     labels = [r.label for r in plotting.find_runs(tmp_path)]
-    assert labels == ["experiment=tang_best", "experiment=tang_large (b)", "experiment=tang_large (c)"]
+    name = tmp_path.name
+    assert labels == ["experiment=tang_best", f"experiment=tang_large ({name}/b)", f"experiment=tang_large ({name}/c)"]
 
 
 def test_the_figure_has_one_legend_below_plain_ticks_and_steps_on_both_panels(multirun):

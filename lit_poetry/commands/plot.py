@@ -5,7 +5,8 @@
     python -m lit_poetry plot <dir> target_loss=5.5 out=docs/figures/optimizers
 
 Each run is a folder with csv/metrics.csv (the CSV logger); its label is its Hydra overrides less
-those every run shares (`optimizer=adam`). Writes <out>.png, <out>.svg and <out>.md (the table) and
+those every run shares (`optimizer=adam`), with its folder where two runs would share one; loss and
+validation perplexity against the step, one legend below both. Writes <out>.png, <out>.svg and <out>.md (the table) and
 prints the table. Runs without metrics are reported as missing, runs whose loss became NaN/inf as
 diverged; the others are drawn either way. Installed, the same command is `lit-poetry-plot`.
 """
