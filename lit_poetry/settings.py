@@ -60,7 +60,8 @@ RANGES: dict[str, Range] = {
     "data.val_fraction": SHARE, "data.test_fraction": DROPOUT,
     "trainer.max_epochs": Range(-1, integer=True), "trainer.devices": Range(1, integer=True),
     "trainer.num_nodes": POSITIVE_INT, "trainer.gradient_clip_val": Range(0, nullable=True),
-    "trainer.check_val_every_n_epoch": POSITIVE_INT, "trainer.log_every_n_steps": POSITIVE_INT,
+    "trainer.check_val_every_n_epoch": Range(1, integer=True, nullable=True),  # None: val_check_interval in steps
+    "trainer.log_every_n_steps": POSITIVE_INT,
     "trainer.limit_train_batches": Range(0, low_open=True, nullable=True),
     "trainer.limit_val_batches": Range(0, nullable=True),
     "candidates": Range(1, 64, integer=True), "temperature": NON_NEGATIVE, "top_k": COUNT,

@@ -117,3 +117,13 @@ def test_the_typo_check_leaves_what_hydra_reads_otherwise_to_hydra(argv):
     from lit_poetry.config_keys import check_override_keys
 
     check_override_keys("train", argv)
+
+
+def test_validation_every_n_steps_instead_of_epochs_is_accepted(tmp_path):
+    """Lightning's check_val_every_n_epoch=None with an int val_check_interval: validate every n steps across
+    epochs (a run whose epoch is longer than its budget)."""
+    cfg = compose_train(tmp_path, ["trainer.check_val_every_n_epoch=null", "+trainer.val_check_interval=500"])
+    check_settings(cfg)
+    cfg.trainer.check_val_every_n_epoch = 0
+    with pytest.raises(LitPoetryError, match="trainer.check_val_every_n_epoch=0 is out of range"):
+        check_settings(cfg)
