@@ -63,7 +63,7 @@ def test_api_writes_bounded_poems_and_explains_bad_input(url, capfd):
     scored = [p for p in probabilities if p["class_or_confidence"] is not None]
     assert len(scored) == 2 * 4 * 8 and all(0 < p["class_or_confidence"] <= 1 for p in scored)
     for kwargs, chinese, english in [  # #41: in the page's languages and words, not command-line keys
-        (dict(start="龘"), "起首字里的「龘」模型不认识", "Start: the model does not know '龘'"),
+        (dict(start="龘"), "起首字里的「龘」模型不认识", "Start characters: the model does not know '龘'"),
         (dict(acrostic="春夏秋冬春"), "藏头「春夏秋冬春」有 5 个字，七言绝句只有 4 句",
          "the acrostic has 5 characters; 七言绝句 7×4 has 4 lines"),
         (dict(start="月" * 40, form="free"), "起首字最多 16 个字（现有 40 个）",
