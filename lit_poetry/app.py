@@ -190,8 +190,8 @@ class PoemWriter:
                                      f"Seed: -1 (random) or 0 to {2**63 - 1}, got {seed}")
             with self._lock:
                 poems = sample(self.model, self.vocab, [start] if start else None, num_poems, acrostic=acrostic,
-                               form=form or "free", prefix=prefix, temperature=float(temperature),
-                               top_p=float(top_p), max_len=self.limits.max_len, seed=seed,
+                               form=form or "free", prefix=prefix, temperature=temperature,
+                               top_p=top_p, max_len=self.limits.max_len, seed=seed,
                                metre=metre or "off", rhyme=bool(rhyme), title=title)
                 poems = in_script(poems, script or "simplified")
         except LitPoetryError as e:
