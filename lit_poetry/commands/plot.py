@@ -6,8 +6,8 @@
 
 Each run is a folder with csv/metrics.csv (the CSV logger); its label is its Hydra overrides less
 those every run shares (`optimizer=adam`), with its folder where two runs would share one; loss and
-validation perplexity against the step, one legend below both. Writes <out>.png, <out>.svg and <out>.md (the table) and
-prints the table. Runs without metrics are reported as missing, runs whose loss became NaN/inf as
+validation perplexity against the step, one legend below both. Writes <out>.png, <out>.svg and <out>.md
+(the table) and prints the table. Runs without metrics are reported as missing, runs whose loss became NaN/inf as
 diverged; the others are drawn either way. Installed, the same command is `lit-poetry-plot`.
 """
 
