@@ -50,12 +50,13 @@ class PoetryLitModule(L.LightningModule):
         if not torch.isfinite(loss):
             raise DivergedError(f"{stage} loss is {loss.item()} at step {self.global_step}; lower the learning "
                                  "rate or set trainer.gradient_clip_val (checkpoints written so far are kept)")
-        self.log(f"{stage}/loss", loss, on_step=training, on_epoch=True, prog_bar=True,
-                 batch_size=len(target_ids), sync_dist=not training)
-        if training:
+        if training:  # the epoch's mean is train_nll's (on_train_epoch_end): it survives a mid-epoch resume
+            self.log("train/loss_step", loss, on_step=True, on_epoch=False, prog_bar=True)
             self.train_nll.update(loss.detach(), weight=len(target_ids))
             self._epoch_tokens += len(target_ids)
         else:
+            self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(target_ids),
+                     sync_dist=True)
             ppl = getattr(self, f"{stage}_ppl")
             ppl(logits[None], target_ids[None])  # (1, N, V), (1, N)
             self.log(f"{stage}/ppl", ppl, on_step=False, on_epoch=True, prog_bar=True)
@@ -78,6 +79,9 @@ class PoetryLitModule(L.LightningModule):
 
     def on_train_start(self) -> None:
         self.on_train_epoch_start()  # a run resumed mid-epoch gets no on_train_epoch_start
+        resumed = getattr(self, "_resumed_nll", None)
+        if resumed and resumed["epoch"] == self.current_epoch and self.global_rank == 0:  # one rank holds them
+            self.train_nll.update(torch.tensor(resumed["mean"]), weight=torch.tensor(resumed["tokens"]))
 
     def on_train_epoch_start(self) -> None:
         self._epoch_start, self._epoch_tokens, self._val_seconds = time.perf_counter(), 0, 0.0
@@ -86,11 +90,16 @@ class PoetryLitModule(L.LightningModule):
         self._val_start = time.perf_counter()
 
     def on_train_epoch_end(self) -> None:
-        self.log("train/ppl", torch.exp(self.train_nll.compute()))
+        # token-weighted mean NLL of the epoch's steps, every rank's (torchmetrics syncs at compute); sync_dist
+        # on values every rank already shares, and on the per-rank timings (their mean), is what DDP asks for
+        nll = self.train_nll.compute()
+        self.log("train/loss_epoch", nll, sync_dist=True)
+        self.log("train/ppl", torch.exp(nll), sync_dist=True)
         seconds = time.perf_counter() - self._epoch_start
-        self.log("train/epoch_seconds", seconds)  # training + its validation
-        # throughput of the training steps alone: target characters (padding excluded) per second
-        self.log("train/tokens_per_second", self._epoch_tokens / max(seconds - self._val_seconds, 1e-9))
+        self.log("train/epoch_seconds", seconds, sync_dist=True)  # training + its validation
+        # throughput of one process's training steps alone: target characters (padding excluded) per second
+        self.log("train/tokens_per_second", self._epoch_tokens / max(seconds - self._val_seconds, 1e-9),
+                 sync_dist=True)
         self.train_nll.reset()
 
     def on_validation_epoch_end(self) -> None:
@@ -98,18 +107,24 @@ class PoetryLitModule(L.LightningModule):
             return
         if hasattr(self, "_epoch_start"):  # validation inside a training epoch
             self._val_seconds += time.perf_counter() - self._val_start
-            self.log("val/seconds", time.perf_counter() - self._val_start)
+            self.log("val/seconds", time.perf_counter() - self._val_start, sync_dist=True)
         self.val_ppl_best(self.val_ppl.compute())
         self.log("val/ppl_best", self.val_ppl_best.compute(), prog_bar=True, sync_dist=True)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        # torchmetrics keeps metric states out of the state dict: the best so far must survive a resume
+        # torchmetrics keeps metric states out of the state dict: the best so far must survive a resume, and
+        # so must the interrupted epoch's training loss (every rank saves: compute() is collective under DDP)
         checkpoint["val_ppl_best"] = float(self.val_ppl_best.min_value)
+        if float(self.train_nll.weight) > 0:  # not just after an epoch's end, which resets it
+            tokens = self.trainer.strategy.reduce(self.train_nll.weight.clone(), reduce_op="sum")
+            checkpoint["train_nll"] = {"epoch": self.current_epoch, "mean": float(self.train_nll.compute()),
+                                       "tokens": float(tokens)}
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         best = checkpoint.get("val_ppl_best", float("inf"))  # after setup(), which resets the metric
         if best != float("inf"):
             self.val_ppl_best.update(torch.tensor(best))
+        self._resumed_nll = checkpoint.get("train_nll")  # taken up in on_train_start, if that epoch goes on
 
     def configure_optimizers(self):
         opt = hydra.utils.instantiate(self.hparams.optimizer)(params=self.parameters())

@@ -150,6 +150,24 @@ def test_a_multirun_through_the_slurm_launcher(tmp_path):
 
 
 @slurm
+def test_a_job_no_node_can_hold_is_refused_at_submission(tmp_path):
+    """#41: 2 tasks x 2 CPUs on a 2-CPU node stayed PENDING (PartitionConfig) for ever, the launcher silent."""
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="needs pip install -e '.[cluster]'")
+    most = max(int(c) for c in subprocess.run(["sinfo", "-h", "-N", "-o", "%c"], capture_output=True, text=True,
+                                              check=True).stdout.split())
+    common = ["-m", "hydra/launcher=slurm", "trainer=ddp", "trainer.accelerator=cpu", *QUIET, "hydra.launcher.mem_gb=1",
+              f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    too_wide = run_cli("train.py", *common, "trainer.devices=1", f"hydra.launcher.cpus_per_task={most + 1}")
+    assert too_wide.returncode == 2 and too_wide.stderr.strip().splitlines() == [
+        f"error: the SLURM job asks 1 task x {most + 1} CPUs = {most + 1} CPUs on a node (trainer.devices x "
+        f"hydra.launcher.cpus_per_task), and no node of this cluster has more than {most}: SLURM would keep the job "
+        f"waiting for ever; give hydra.launcher.cpus_per_task={most}"], too_wide.stderr
+    too_many = run_cli("train.py", *common, f"trainer.devices={most + 1}", "hydra.launcher.cpus_per_task=1")
+    assert too_many.returncode == 2 and f"give trainer.devices={most} or fewer" in too_many.stderr
+    assert not (tmp_path / "sweep").exists()  # nothing submitted, nothing written
+
+
+@slurm
 @pytest.mark.slow
 def test_ddp_as_a_two_task_slurm_job(tmp_path):
     job = sbatch(tmp_path, "trainer=ddp_sim", "trainer.max_epochs=1", "trainer.limit_train_batches=2",

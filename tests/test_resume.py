@@ -29,10 +29,10 @@ def batches(path) -> dict[int, list[int]]:
     return {step: rest for step, *rest in map(json.loads, open(path))}
 
 
-def val_ppl(run_dir) -> dict[int, float]:
-    """{epoch: val/ppl} from a run's CSV metrics."""
+def by_epoch(run_dir, key: str = "val/ppl") -> dict[int, float]:
+    """{epoch: key} from a run's CSV metrics."""
     rows = csv.DictReader(open(run_dir / "csv" / "metrics.csv"))
-    return {int(r["epoch"]): float(r["val/ppl"]) for r in rows if r.get("val/ppl")}
+    return {int(r["epoch"]): float(r[key]) for r in rows if r.get(key)}
 
 
 def overrides(tmp_path, run):
@@ -65,13 +65,17 @@ def test_a_mid_epoch_resume_trains_on_the_batches_the_whole_run_did(whole_run, s
     assert min(resumed) == step and max(resumed) == 31
     assert resumed == {s: whole[s] for s in resumed}
     # the epochs trained after the checkpoint end at the uninterrupted run's perplexity, to the last digit
-    assert val_ppl(resumed_dir) == {e: p for e, p in val_ppl(tmp / "whole").items() if e >= step // 16}
+    assert by_epoch(resumed_dir) == {e: p for e, p in by_epoch(tmp / "whole").items() if e >= step // 16}
+    # and the interrupted epoch's training loss covers its steps before the checkpoint too
+    for key in ("train/loss_epoch", "train/ppl"):
+        whole_epochs = {e: v for e, v in by_epoch(tmp / "whole", key).items() if e >= step // 16}
+        assert by_epoch(resumed_dir, key) == pytest.approx(whole_epochs, rel=1e-5), key
 
 
 def test_a_resumed_run_keeps_its_best_perplexity(whole_run, tmp_path):
     """The best of the epochs before the checkpoint counts: val/ppl_best is the uninterrupted run's."""
     tmp, metrics = whole_run
-    val = list(val_ppl(tmp / "whole").values())
+    val = list(by_epoch(tmp / "whole").values())
     assert len(val) == 2 and metrics["val/ppl_best"] == pytest.approx(min(val))
     resumed = train(compose_train(tmp_path / "resumed", [*overrides(tmp_path, "resumed"),
                                                          f"ckpt_path='{tmp / 'steps' / 'step=20.ckpt'}'"]))

@@ -67,6 +67,18 @@ def test_training_refuses_a_setting_before_importing_lightning():
     assert "out of range" in run.stderr and run.stdout.strip() == "False", run.stdout + run.stderr
 
 
+def test_a_refused_rerun_leaves_the_run_folder_as_it_was(tmp_path):
+    """#41: `optimizer.lr=nan hydra.run.dir=<run>` overwrote the run's .hydra/config.yaml and overrides.yaml."""
+    hydra_dir = tmp_path / "run" / ".hydra"
+    hydra_dir.mkdir(parents=True)
+    earlier = {name: f"the earlier run's {name}\n" for name in ("config.yaml", "overrides.yaml", "hydra.yaml")}
+    for name, text in earlier.items():
+        (hydra_dir / name).write_text(text)
+    run = run_cli("train.py", "optimizer.lr=nan", f"hydra.run.dir={tmp_path / 'run'}")
+    assert run.returncode == 2 and run.stderr.strip() == "error: optimizer.lr=nan is out of range: give a number > 0"
+    assert {p.name: p.read_text() for p in hydra_dir.iterdir()} == earlier
+
+
 @pytest.mark.parametrize(("args", "nearest"), [
     (["train.py", "optimzer=adam"], "did you mean optimizer?"),
     (["train.py", "model.hidden_sise=256"], "did you mean model.hidden_size"),
