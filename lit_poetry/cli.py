@@ -9,7 +9,7 @@
   (config_keys.py), before Hydra composes;
 - a `LitPoetryError` prints one `error: ...` line and exits with status 2, no traceback; so does a run
   folder (`hydra.run.dir=`, `hydra.sweep.dir=`) that cannot be made, before Hydra tries;
-- the configs' `${lit_poetry.*:}` resolvers are registered before any config is composed;
+- the configs' `${lit_poetry.*:}` resolvers (resolvers.py) are registered before any config is composed;
 - in a multirun (a sweep), a job that fails that way is recorded in its folder's error.json and scores
   `inf`, so the sweep goes on and the sweeper (which refuses NaN) sees the worst possible value.
 """
@@ -27,17 +27,11 @@ from pathlib import Path
 
 from lit_poetry.config_keys import check_override_keys
 from lit_poetry.console import closed_pipe_is_quiet
-from lit_poetry.errors import LitPoetryError, exit_with_error
+from lit_poetry.errors import ERROR_FILE, LitPoetryError, exit_with_error
+from lit_poetry.resolvers import in_multirun, register_resolvers
 from lit_poetry.resources import CONFIG_DIR
 
-
-def _gpus_per_node(accelerator: str, devices) -> int:
-    """A SLURM job's GPUs per node from the trainer config (hydra/launcher/slurm.yaml): devices on GPU trainers."""
-    return int(devices) if str(accelerator) in ("gpu", "cuda") and str(devices).isdigit() else 0
-
-
 _OVERRIDE = re.compile(r"^([+~]{0,2}[\w.@/-]+)=(.*)$", re.S)
-ERROR_FILE = "error.json"  # {"type": "DivergedError", "message": "..."} in a failed multirun job's folder
 
 
 def _quote(item: str) -> str:
@@ -115,14 +109,6 @@ def parse_arguments(parser: argparse.ArgumentParser, argv: list[str] | None = No
     return parser.parse_args(rewritten)
 
 
-def in_multirun() -> bool:
-    """Whether this process runs a job of a Hydra multirun (a sweep)."""
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
-
-
 def _record_failed_job(error: LitPoetryError) -> float:
     from hydra.core.hydra_config import HydraConfig
 
@@ -131,38 +117,6 @@ def _record_failed_job(error: LitPoetryError) -> float:
     Path(HydraConfig.get().runtime.output_dir, ERROR_FILE).write_text(json.dumps(record, ensure_ascii=False),
                                                                       encoding="utf-8")
     return math.inf
-
-
-def wandb_offline() -> bool:
-    """W&B runs offline unless WANDB_MODE=online, or an API key is configured (`wandb login`)."""
-    mode = os.environ.get("WANDB_MODE", "")
-    if mode in ("offline", "disabled", "dryrun"):
-        return True
-    if mode == "online" or os.environ.get("WANDB_API_KEY"):
-        return False
-    netrc = Path.home() / ".netrc"
-    return not (netrc.exists() and "api.wandb.ai" in netrc.read_text(errors="ignore"))
-
-
-def wandb_group() -> str:
-    """The W&B group of a run: its sweep's folder name in a multirun (one W&B run per job, grouped by
-    sweep), none for a single run."""
-    from hydra.core.hydra_config import HydraConfig
-
-    return Path(HydraConfig.get().sweep.dir).name if in_multirun() else ""
-
-
-def register_resolvers() -> None:
-    """The `${lit_poetry.*:}` interpolations of configs/, registered before any config is composed (a
-    command's `--cfg job --resolve` included)."""
-    from omegaconf import OmegaConf
-
-    for name, resolver in [("gpus_per_node", _gpus_per_node), ("wandb_offline", wandb_offline),
-                           ("wandb_group", wandb_group)]:
-        OmegaConf.register_new_resolver(f"lit_poetry.{name}", resolver, replace=True)
-
-
-register_resolvers()
 
 
 def check_run_dirs(argv: list[str]) -> None:
@@ -201,6 +155,7 @@ def hydra_command(config_name: str) -> Callable[[Callable], Callable[[], object]
         @closed_pipe_is_quiet  # Hydra's own output too (--help, --cfg job)
         @functools.wraps(task)
         def main():
+            register_resolvers()
             quote_unicode_overrides()
             try:
                 check_run_dirs(sys.argv[1:])

@@ -2,6 +2,8 @@
 
 import sys
 
+ERROR_FILE = "error.json"  # {"type": "DivergedError", "message": "..."}: a failed multirun job's, in its folder
+
 
 class LitPoetryError(Exception):
     """A problem with the user's data, config, checkpoint or input, with a message saying what to do."""

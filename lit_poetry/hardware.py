@@ -118,14 +118,15 @@ _WORKS: dict[str, bool] = {}
 
 
 def works(name: str, attempt: Callable[[], object]) -> bool:
-    """Whether `attempt` (a tiny call of an optional op) runs here; asked once per name, and a failure is
-    said once, in a warning naming what is used instead."""
+    """Whether `attempt` (a tiny call of an optional op, which raises where it fails or gives other numbers
+    than torch) runs here; asked once per name, and a failure is said once, in a warning naming what is
+    used instead."""
     if name not in _WORKS:
         try:
             attempt()
             _WORKS[name] = True
         except Exception as error:  # any failure means: do not use this op here
-            warnings.warn(f"{name} does not run on this machine ({type(error).__name__}: {str(error)[:160]}); "
+            warnings.warn(f"{name} does not run right on this machine ({type(error).__name__}: {str(error)[:160]}); "
                           "using the plain torch route instead", stacklevel=2)
             _WORKS[name] = False
     return _WORKS[name]

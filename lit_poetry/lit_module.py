@@ -7,7 +7,7 @@ import time
 import hydra
 import lightning as L
 import torch
-from torchmetrics import MeanMetric, MinMetric
+from torchmetrics import MinMetric
 from torchmetrics.text import Perplexity
 
 from lit_poetry.data.vocab import Vocabulary
@@ -28,9 +28,10 @@ class PoetryLitModule(L.LightningModule):
         self.vocab = Vocabulary.from_dict(vocab)
         self.net = PoetryLM(len(self.vocab), **model)
         pad = self.vocab.pad_id
-        # training perplexity = exp(token-weighted mean NLL), from the loss the step computes anyway;
-        # torchmetrics' Perplexity would run a second softmax over (N, V) logits each step
-        self.train_nll = MeanMetric()
+        # training perplexity = exp(token-weighted mean NLL), from the loss the step computes anyway
+        # (torchmetrics' Perplexity would run a second softmax over (N, V) logits each step): the epoch's
+        # sum of loss x tokens and its tokens, this process's, kept in checkpoints (on_save_checkpoint)
+        self._nll_sum, self._nll_tokens = torch.zeros((), dtype=torch.float64), 0
         self.val_ppl, self.test_ppl = Perplexity(ignore_index=pad), Perplexity(ignore_index=pad)
         self.val_ppl_best = MinMetric()
 
@@ -40,7 +41,7 @@ class PoetryLitModule(L.LightningModule):
     def setup(self, stage: str) -> None:
         # under ddp_spawn metric states start shared between ranks; a reset gives each rank its own
         self.val_ppl_best.reset()
-        for metric in (self.train_nll, self.val_ppl, self.test_ppl):
+        for metric in (self.val_ppl, self.test_ppl):
             metric.reset()
 
     def _shared_step(self, batch, stage: str) -> torch.Tensor:
@@ -50,9 +51,10 @@ class PoetryLitModule(L.LightningModule):
         if not torch.isfinite(loss):
             raise DivergedError(f"{stage} loss is {loss.item()} at step {self.global_step}; lower the learning "
                                  "rate or set trainer.gradient_clip_val (checkpoints written so far are kept)")
-        if training:  # the epoch's mean is train_nll's (on_train_epoch_end): it survives a mid-epoch resume
+        if training:  # the epoch's mean is logged by on_train_epoch_end: it survives a mid-epoch resume
             self.log("train/loss_step", loss, on_step=True, on_epoch=False, prog_bar=True)
-            self.train_nll.update(loss.detach(), weight=len(target_ids))
+            self._nll_sum = self._nll_sum.to(loss.device) + loss.detach().double() * len(target_ids)
+            self._nll_tokens += len(target_ids)
             self._epoch_tokens += len(target_ids)
         else:
             self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(target_ids),
@@ -80,27 +82,31 @@ class PoetryLitModule(L.LightningModule):
     def on_train_start(self) -> None:
         self.on_train_epoch_start()  # a run resumed mid-epoch gets no on_train_epoch_start
         resumed = getattr(self, "_resumed_nll", None)
-        if resumed and resumed["epoch"] == self.current_epoch and self.global_rank == 0:  # one rank holds them
-            self.train_nll.update(torch.tensor(resumed["mean"]), weight=torch.tensor(resumed["tokens"]))
+        if resumed and resumed["epoch"] == self.current_epoch:  # the interrupted epoch goes on
+            self._nll_sum, self._nll_tokens = torch.tensor(resumed["sum"], dtype=torch.float64), resumed["tokens"]
 
     def on_train_epoch_start(self) -> None:
         self._epoch_start, self._epoch_tokens, self._val_seconds = time.perf_counter(), 0, 0.0
+        self._nll_sum, self._nll_tokens = torch.zeros((), dtype=torch.float64), 0
 
     def on_validation_epoch_start(self) -> None:
         self._val_start = time.perf_counter()
 
     def on_train_epoch_end(self) -> None:
-        # token-weighted mean NLL of the epoch's steps, every rank's (torchmetrics syncs at compute); sync_dist
-        # on values every rank already shares, and on the per-rank timings (their mean), is what DDP asks for
-        nll = self.train_nll.compute()
-        self.log("train/loss_epoch", nll, sync_dist=True)
-        self.log("train/ppl", torch.exp(nll), sync_dist=True)
+        # the token-weighted mean NLL of the epoch's steps, every rank's (every rank reaches this hook); sync_dist
+        # on a value every rank shares, and on the timings (their mean over ranks), is what DDP asks for
+        totals = self.trainer.strategy.reduce(torch.stack([self._nll_sum.to(self.device).double(),
+                                                           torch.tensor(float(self._nll_tokens), dtype=torch.float64,
+                                                                        device=self.device)]), reduce_op="sum")
+        if totals[1] > 0:  # 0: an epoch resumed at its very end from a checkpoint that did not keep its loss
+            nll = (totals[0] / totals[1]).float()
+            self.log("train/loss_epoch", nll, sync_dist=True)
+            self.log("train/ppl", torch.exp(nll), sync_dist=True)
         seconds = time.perf_counter() - self._epoch_start
         self.log("train/epoch_seconds", seconds, sync_dist=True)  # training + its validation
-        # throughput of one process's training steps alone: target characters (padding excluded) per second
+        # throughput of the training steps alone, per process: target characters (padding excluded) per second
         self.log("train/tokens_per_second", self._epoch_tokens / max(seconds - self._val_seconds, 1e-9),
                  sync_dist=True)
-        self.train_nll.reset()
 
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking:  # the untrained model's perplexity is not a best
@@ -113,12 +119,13 @@ class PoetryLitModule(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # torchmetrics keeps metric states out of the state dict: the best so far must survive a resume, and
-        # so must the interrupted epoch's training loss (every rank saves: compute() is collective under DDP)
+        # so must the interrupted epoch's training loss. No collective here (a SLURM signal saves from each rank
+        # on its own): the file holds rank 0's share, which every rank takes up on resume (exact in one process;
+        # under DDP the steps before the checkpoint count as rank 0's, times the ranks: their shares are alike)
         checkpoint["val_ppl_best"] = float(self.val_ppl_best.min_value)
-        if float(self.train_nll.weight) > 0:  # not just after an epoch's end, which resets it
-            tokens = self.trainer.strategy.reduce(self.train_nll.weight.clone(), reduce_op="sum")
-            checkpoint["train_nll"] = {"epoch": self.current_epoch, "mean": float(self.train_nll.compute()),
-                                       "tokens": float(tokens)}
+        if self._nll_tokens:
+            checkpoint["train_nll"] = {"epoch": self.current_epoch, "sum": float(self._nll_sum),
+                                       "tokens": self._nll_tokens}
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         best = checkpoint.get("val_ppl_best", float("inf"))  # after setup(), which resets the metric

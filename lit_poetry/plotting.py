@@ -18,8 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lit_poetry.cli import ERROR_FILE
-from lit_poetry.errors import DivergedError
+from lit_poetry.errors import ERROR_FILE, DivergedError
 
 # overrides that do not change what a run computes: the progress display, resuming (the experiment stays:
 # runs of two experiments with the same other overrides differ by it)

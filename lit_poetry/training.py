@@ -19,10 +19,10 @@ from omegaconf import DictConfig, OmegaConf
 from lit_poetry.callbacks import ValidatedEnd
 from lit_poetry.checkpoint import read_checkpoint
 from lit_poetry.checkpoint_io import SameFolderCheckpointIO
-from lit_poetry.cli import register_resolvers
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.hardware import enable_tf32, resolve_precision, uses_cuda
 from lit_poetry.lit_module import PoetryLitModule
+from lit_poetry.resolvers import register_resolvers
 from lit_poetry.schedules import duration_seconds
 from lit_poetry.settings import check_settings
 

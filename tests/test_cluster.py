@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from omegaconf import OmegaConf
 
+from lit_poetry.hydra_callbacks import Node, unstartable
 from lit_poetry.plotting import read_run
 from lit_poetry.training import train
 
@@ -149,19 +151,35 @@ def test_a_multirun_through_the_slurm_launcher(tmp_path):
     assert list((tmp_path / ".submitit").iterdir())  # they went through sbatch
 
 
+@pytest.mark.parametrize(("asked", "nodes", "fix"), [
+    ({"tasks_per_node": 2, "cpus_per_task": 2}, [Node(2, 23_000, 0)], "give hydra.launcher.cpus_per_task=1"),
+    ({"tasks_per_node": 3, "cpus_per_task": 2}, [Node(2, 23_000, 0)],
+     "give trainer.devices=1 or fewer (one task of 2 CPUs per device)"),
+    ({"tasks_per_node": 1, "mem_gb": 64}, [Node(64, 32_768, 0)], "give hydra.launcher.mem_gb=32 or less"),
+    ({"tasks_per_node": 1, "gpus_per_node": 1}, [Node(64, 256_000, 0)], "give hydra.launcher.partition="),
+    ({"tasks_per_node": 4, "cpus_per_task": 8, "gpus_per_node": 4}, [Node(16, 256_000, 4), Node(128, 512_000, 0)],
+     "no node of the default partition has them all"),  # each alone fits some node, all together none
+    ({"tasks_per_node": 1, "nodes": 3}, [Node(64, 256_000, 0)] * 2, "give trainer.num_nodes=2"),
+])
+def test_a_job_no_node_can_hold_is_refused_naming_what_fits(asked, nodes, fix):
+    """The check behind the refusal below, on clusters this machine does not have."""
+    assert fix in unstartable(OmegaConf.create({"cpus_per_task": 1, **asked}), nodes)
+    assert unstartable(OmegaConf.create({"tasks_per_node": 1, "cpus_per_task": 1}), nodes) is None
+
+
 @slurm
 def test_a_job_no_node_can_hold_is_refused_at_submission(tmp_path):
     """#41: 2 tasks x 2 CPUs on a 2-CPU node stayed PENDING (PartitionConfig) for ever, the launcher silent."""
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="needs pip install -e '.[cluster]'")
-    most = max(int(c) for c in subprocess.run(["sinfo", "-h", "-N", "-o", "%c"], capture_output=True, text=True,
-                                              check=True).stdout.split())
+    listed = subprocess.run(["sinfo", "-h", "-N", "-o", "%P %c"], capture_output=True, text=True, check=True).stdout
+    most = max(int(cpus) for part, cpus in map(str.split, listed.splitlines()) if part.endswith("*"))  # sbatch's
     common = ["-m", "hydra/launcher=slurm", "trainer=ddp", "trainer.accelerator=cpu", *QUIET, "hydra.launcher.mem_gb=1",
               f"hydra.sweep.dir={tmp_path / 'sweep'}"]
     too_wide = run_cli("train.py", *common, "trainer.devices=1", f"hydra.launcher.cpus_per_task={most + 1}")
     assert too_wide.returncode == 2 and too_wide.stderr.strip().splitlines() == [
         f"error: the SLURM job asks 1 task x {most + 1} CPUs = {most + 1} CPUs on a node (trainer.devices x "
-        f"hydra.launcher.cpus_per_task), and no node of this cluster has more than {most}: SLURM would keep the job "
-        f"waiting for ever; give hydra.launcher.cpus_per_task={most}"], too_wide.stderr
+        f"hydra.launcher.cpus_per_task), and no node of the default partition has more than {most}: SLURM would keep "
+        f"the job waiting for ever; give hydra.launcher.cpus_per_task={most}"], too_wide.stderr
     too_many = run_cli("train.py", *common, f"trainer.devices={most + 1}", "hydra.launcher.cpus_per_task=1")
     assert too_many.returncode == 2 and f"give trainer.devices={most} or fewer" in too_many.stderr
     assert not (tmp_path / "sweep").exists()  # nothing submitted, nothing written

@@ -110,6 +110,24 @@ def test_a_failing_onednn_op_is_skipped_with_one_warning(monkeypatch, fresh_prob
         assert gemm.StepMatmul(w, 5).route == "torch"
 
 
+@pytest.mark.skipif(not gemm.ONEDNN, reason="this torch build has no oneDNN")
+@pytest.mark.parametrize("fault", ["scaled", "sum dropped"])
+def test_a_onednn_op_that_gives_other_numbers_is_skipped(fault, monkeypatch, fresh_probes):
+    """#37: the private ops were probed for running, not for their numbers; one that runs but computes
+    something else (a layout misread, an ignored operand) must not be used."""
+    monkeypatch.setattr(gemm, "ROUTE", "onednn")
+    real = gemm._linear
+
+    def wrong(x, weight, bias=None, other=None):
+        if fault == "scaled":
+            return real(x, weight, bias, other) * 1.01
+        return real(x, weight, bias)  # the sum is lost
+
+    monkeypatch.setattr(gemm, "_linear", wrong)
+    with pytest.warns(UserWarning, match="does not run right.*gave wrong numbers"):
+        assert gemm.StepMatmul(torch.randn(24, 32), 5).route == "torch"
+
+
 def test_bf16_never_goes_to_onednn_where_torch_says_it_cannot(monkeypatch, fresh_probes):
     """An AVX2-only CPU: oneDNN refuses bf16, so the fused LSTM's bf16 matmuls take torch.mm and train."""
     monkeypatch.setattr(gemm, "onednn_takes_bf16", lambda: False)

@@ -12,9 +12,10 @@ The route is the model's setting `model.matmul`: "auto" (ROUTE: "onednn" where t
 here takes it. `benchmarks/bench_lstm.py --impls fused,fused-mkl,fused-torch` measures the three on
 your machine.
 
-The oneDNN and MKL ops are private torch ops: each route is tried once per dtype with a tiny call
-(`hardware.works`) and, where it fails (an older or newer torch, a build without them, a CPU that oneDNN
-refuses bf16 on: AVX2 without avx512), skipped with one warning for `torch.mm`. bf16 goes to oneDNN only
+The oneDNN and MKL ops are private torch ops: each route is tried once per dtype with tiny calls checked
+against `torch.mm` (`hardware.works`) and, where one fails or gives other numbers (an older or newer torch,
+a build without them, a CPU that oneDNN refuses bf16 on: AVX2 without avx512), skipped with one warning
+for `torch.mm`. bf16 goes to oneDNN only
 where torch says oneDNN supports bf16 on this CPU.
 """
 
@@ -37,15 +38,33 @@ def chosen(route: str | None) -> str:
     return route
 
 
+def _probe_operands(dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """x (B, K), w (N, K), acc (B, N) with distinct entries: ones would hide a transposed or shifted layout."""
+    g = torch.Generator().manual_seed(0)
+    return tuple(torch.randn(shape, generator=g).to(dtype) for shape in [(3, 8), (16, 8), (3, 16)])
+
+
+def _expect(got: torch.Tensor, want: torch.Tensor, what: str) -> None:
+    """A probe's answer against torch's fp32 product of the same (rounded) operands."""
+    tol = 1e-4 if got.dtype == torch.float32 else 5e-2  # bf16 output: 8 bits of mantissa
+    if not torch.allclose(got.float(), want, rtol=tol, atol=tol):
+        raise ArithmeticError(f"{what} gave wrong numbers (off by up to {(got.float() - want).abs().max():.3g})")
+
+
 def _try_onednn(dtype: torch.dtype) -> None:
-    w, x = torch.ones(8, 8, dtype=dtype), torch.ones(2, 8, dtype=dtype)
-    packed = torch.ops.mkldnn._reorder_linear_weight(w, 2)
-    _linear(x, packed, other=_linear(x, w))
+    """Each call the routes make, against torch: packed, packed with the sum inside, and unpacked."""
+    x, w, acc = _probe_operands(dtype)
+    want = x.float() @ w.float().t()  # (B, N)
+    packed = torch.ops.mkldnn._reorder_linear_weight(w, len(x))
+    _expect(_linear(x, packed), want, "the packed product")
+    _expect(_linear(x, packed, other=acc), want + acc.float(), "the packed product with its sum")
+    _expect(_linear(x, w), want, "the product")
 
 
 def _try_mkl() -> None:
-    w, x = torch.ones(8, 8), torch.ones(2, 8)
-    torch.ops.mkl._mkl_linear(x, torch.ops.mkl._mkl_reorder_linear_weight(w, 2), w, None, 2)
+    x, w, _ = _probe_operands(torch.float32)
+    packed = torch.ops.mkl._mkl_reorder_linear_weight(w, len(x))
+    _expect(torch.ops.mkl._mkl_linear(x, packed, w, None, len(x)), x @ w.t(), "the packed product")
 
 
 def onednn_takes_bf16() -> bool:
