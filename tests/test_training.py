@@ -295,10 +295,9 @@ def test_a_run_ends_naming_its_best_checkpoint_and_prints_each_message_once(tmp_
     """#41: the run ended on W&B's lines, with no word of where the model went, and Lightning's lines
     came twice (its own handler and Hydra's), with adverts and warnings about libraries' internals."""
     run = run_cli("train.py", "trainer.max_epochs=1", "trainer.limit_train_batches=3", "trainer.limit_val_batches=2",
-                  "model.embedding_dim=16", "model.hidden_size=24", "data.download=false",  # W&B (offline) and CSV
+                  "model.embedding_dim=16", "model.hidden_size=24", "data.download=false", "logger=csv",
                   f"hydra.run.dir={tmp_path / 'run'}", f"paths.cache_dir={tmp_path / 'cache'}")
     assert run.returncode == 0, run.stderr[-3000:]
-    assert list((tmp_path / "run" / "wandb").glob("offline-run-*"))
     last = run.stdout.strip().splitlines()[-1]
     best = tmp_path / "run" / "checkpoints" / "best.ckpt"
     assert last.startswith(f"best checkpoint: {best}, val perplexity ") and "python generate.py ckpt_path=" in last
@@ -308,5 +307,16 @@ def test_a_run_ends_naming_its_best_checkpoint_and_prints_each_message_once(tmp_
     messages = [line.split("] - ", 1)[-1].removeprefix("INFO: ") for line in (run.stdout + run.stderr).splitlines()
                 if "Seed set" in line or "available:" in line or "stopped:" in line]
     assert messages and len(messages) == len(set(messages))
-    for noise in ("Tip:", "srun", "LeafSpec", "anonymous"):
+    for noise in ("Tip:", "srun", "LeafSpec"):
         assert noise not in run.stdout + run.stderr
+
+
+@pytest.mark.slow  # not in the lowest-versions run: offline, wandb 0.19.0 waits on the network at the run's end
+def test_a_wandb_run_says_nothing_of_the_anonymous_setting(tmp_path):
+    """#41: Lightning hands wandb.init anonymous=None, and W&B warned on every run that it has no effect."""
+    run = run_cli("train.py", "trainer.max_epochs=1", "trainer.limit_train_batches=3", "trainer.limit_val_batches=2",
+                  "model.embedding_dim=16", "model.hidden_size=24", "data.download=false", "~callbacks.sample_poems",
+                  f"hydra.run.dir={tmp_path / 'run'}", f"paths.cache_dir={tmp_path / 'cache'}")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert list((tmp_path / "run" / "wandb").glob("offline-run-*"))  # W&B (offline) ran
+    assert "anonymous" not in run.stdout + run.stderr
