@@ -8,6 +8,9 @@ LIT_POETRY_DATA ?= $(abspath ../shared/data)
 export LIT_POETRY_DATA
 endif
 
+# the tests' cache (tone table, compiled kernel, processed corpora): one per checkout, never the user's ~/.cache
+TEST_ENV := WANDB_MODE=offline LIT_POETRY_CACHE=$${LIT_POETRY_CACHE:-$(CURDIR)/.test-cache}
+
 .PHONY: install train test test-lowest lint bench stats wheel-check slurm gpu-check
 install: $(VENV)/.installed
 $(VENV)/.installed: setup.py requirements/tested.txt
@@ -24,7 +27,7 @@ test-lowest:
 	python3 -m venv .venv-lowest
 	.venv-lowest/bin/pip install --quiet torch==2.13.0
 	.venv-lowest/bin/pip install --quiet -c requirements/lowest.txt ".[dev]"
-	WANDB_MODE=offline .venv-lowest/bin/python -m pytest -q -p no:cacheprovider -m "not slow" $(LOWEST_TESTS)
+	$(TEST_ENV) .venv-lowest/bin/python -m pytest -q -p no:cacheprovider -m "not slow" $(LOWEST_TESTS)
 
 # the model, training, generation and benchmark-smoke tests on a simulated CPU without bf16: oneDNN and ATen
 # limited to AVX2, as on an AVX2 laptop, whatever this machine's CPU has (hardware.py asks oneDNN's limit)
@@ -34,14 +37,14 @@ AVX2_RUNS := "tests/test_readme_commands.py::test_the_readme_command_runs[python
 	"tests/test_readme_commands.py::test_the_readme_command_runs[python benchmarks/bench_lstm.py --rounds 9]" \
 	"tests/test_readme_commands.py::test_the_readme_command_runs[python benchmarks/bench_gemm.py]"
 test-avx2: install  ## the model, training, generation and benchmark tests on a simulated AVX2 CPU (no bf16)
-	$(AVX2) WANDB_MODE=offline $(PY) -m pytest -q -p no:cacheprovider -m "not slow" $(AVX2_TESTS)
-	$(AVX2) WANDB_MODE=offline $(PY) -m pytest -q -p no:cacheprovider $(AVX2_RUNS)  # marked slow: named here
+	$(AVX2) $(TEST_ENV) $(PY) -m pytest -q -p no:cacheprovider -m "not slow" $(AVX2_TESTS)
+	$(AVX2) $(TEST_ENV) $(PY) -m pytest -q -p no:cacheprovider $(AVX2_RUNS)  # marked slow: named here
 
 train: install  ## train on the small corpus (a few minutes on a CPU)
 	$(PY) train.py $(ARGS)
 
 test: install  ## the whole test suite
-	WANDB_MODE=offline $(PY) -m pytest -q $(ARGS)
+	$(TEST_ENV) $(PY) -m pytest -q $(ARGS)
 
 lint: install  ## style, and the layering contracts of .importlinter
 	$(VENV)/bin/ruff check .

@@ -2,7 +2,7 @@
 
     python train.py                                     # small corpus, a few minutes on a CPU
     python train.py data=tang optimizer=rmsprop         # 全唐诗 with RMSprop
-    python train.py model.impl=fused trainer.precision=bf16-mixed
+    python train.py model=fused_lstm trainer.precision=bf16-mixed
     python train.py data=tang trainer=ddp trainer.devices=4
     python train.py -m experiment=optimizer_comparison optimizer=adam,rmsprop,adagrad,sgd,momentum
     python train.py ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt   # resume

@@ -33,13 +33,14 @@ def random_checkpoint(path: Path, vocab_size: int, embed: int, hidden: int) -> P
     """A checkpoint in PoetryLitModule's format (hyper_parameters + state_dict) with random weights."""
     from lit_poetry.data.vocab import Vocabulary
     from lit_poetry.generation import REPORT_STARTS
-    from lit_poetry.models.poetry_lm import PoetryLM
+    from lit_poetry.models.build import build_network
 
     base = list(REPORT_STARTS + "，。") + [chr(0x4E00 + k) for k in range(vocab_size)]
     vocab = Vocabulary(dict.fromkeys(base).keys())  # unique, in order
     vocab = Vocabulary(vocab.itos[4 : vocab_size])
-    model_cfg = {"embedding_dim": embed, "hidden_size": hidden, "tie_weights": embed == hidden}
-    net = PoetryLM(len(vocab), **model_cfg)
+    model_cfg = {"_target_": "lit_poetry.models.lstm_lm.LSTMLM", "embedding_dim": embed, "hidden_size": hidden,
+                 "tie_weights": embed == hidden}
+    net = build_network(model_cfg, len(vocab))
     torch.save({"hyper_parameters": {"vocab": vocab.to_dict(), "model": model_cfg},
                 "state_dict": {f"net.{k}": v for k, v in net.state_dict().items()}}, path)
     return path

@@ -24,7 +24,7 @@ import torch
 
 from lit_poetry import hardware
 from lit_poetry.models import gemm
-from lit_poetry.models.poetry_lm import PoetryLM
+from lit_poetry.models.lstm_lm import LSTMLM, FusedLSTMLM, TorchLSTMLM
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16}
 DEFAULT_ROUTE = gemm.ROUTE  # gemm.py's route on this machine, before a variant changes it
@@ -69,10 +69,14 @@ def parse_impl(name: str) -> tuple[str, tuple[str, bool]]:
     return impl, (next((o for o in options if o in gemm.ROUTES), DEFAULT_ROUTE), "nokernel" not in options)
 
 
-def backend(variant: tuple[str, bool]) -> dict:
-    """A variant as the model's backend settings (configs/model/lstm.yaml: matmul, step_kernel)."""
+NETWORKS = {"torch": TorchLSTMLM, "autograd": LSTMLM, "fused": FusedLSTMLM}  # --impls names -> configs/model/
+
+
+def network(impl: str, variant: tuple[str, bool], args):
+    """The model of one impl and variant (configs/model/*lstm.yaml: matmul, and step_kernel for fused)."""
     route, kernel = variant
-    return {"matmul": route, "step_kernel": kernel}
+    backend = {"step_kernel": kernel} if impl == "fused" else {}
+    return NETWORKS[impl](args.vocab, args.embed, args.hidden, matmul=route, **backend)
 
 
 class Case:
@@ -84,7 +88,7 @@ class Case:
         self.dtype, self.device = DTYPES[dtype_name], device
         B, T = args.batch, args.seq
         impl, self.variant = parse_impl(impl)
-        self.model = PoetryLM(args.vocab, args.embed, args.hidden, impl=impl, **backend(self.variant)).to(device)
+        self.model = network(impl, self.variant, args).to(device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
         self.ids = torch.randint(4, args.vocab, (B, T + 1), device=device)
         self.x = torch.randn(B, T, args.embed, device=device)

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import torch
 
-from lit_poetry.models.poetry_lm import PoetryLM
+from lit_poetry.models.lstm_lm import LSTMLM
 from lit_poetry.numpy_lstm.model import NumpyLSTMLM
 
 
@@ -31,7 +31,7 @@ def main():
 
     torch_dtype = getattr(torch, args.dtype)
     torch.manual_seed(0)
-    lm = PoetryLM(args.vocab, args.embed, args.hidden, impl="autograd").to(torch_dtype)
+    lm = LSTMLM(args.vocab, args.embed, args.hidden).to(torch_dtype)
     np_model = NumpyLSTMLM(args.vocab, args.embed, args.hidden, dtype=np.dtype(args.dtype))
     np_model.load_poetry_lm(lm)
     rng = np.random.default_rng(0)

@@ -5,7 +5,7 @@
     python benchmarks/profile_step.py --impls fused-torch-nokernel,fused   # before / after the step kernel
     python benchmarks/profile_step.py --chunk-rows 256   # rows of logits per output-layer chunk
 
-One step is the one training runs (PoetryLM.loss, backward, Adam), cut at its seams: the LSTM output
+One step is the one training runs (LanguageModel.loss, backward, Adam), cut at its seams: the LSTM output
 carries a gradient hook, so the backward pass splits into the output layer's part and the LSTM's.
 "Other" is the step's total minus the named parts (autograd bookkeeping, zero_grad, Python).
 Several --impls run interleaved (one step each per round), so that machine noise hits all alike.
@@ -17,10 +17,9 @@ import statistics
 import time
 
 import torch
-from bench_lstm import DTYPES, add_shape_args, backend, parse_impl  # benchmarks/
+from bench_lstm import DTYPES, add_shape_args, network, parse_impl  # benchmarks/
 
 from lit_poetry.models import linear_ce
-from lit_poetry.models.poetry_lm import PoetryLM
 
 PARTS = ["lstm forward", "output + loss forward", "output backward", "lstm backward", "optimizer", "other"]
 
@@ -62,7 +61,7 @@ def main():
     for name in args.impls.split(","):
         impl, variant = parse_impl(name)
         torch.manual_seed(0)
-        model = PoetryLM(args.vocab, args.embed, args.hidden, impl=impl, **backend(variant))
+        model = network(impl, variant, args)
         cases[name] = (model, torch.optim.Adam(model.parameters(), lr=1e-3))
     runs = {name: [] for name in cases}
     for i in range(3 + args.rounds):  # 3 warm-up rounds; rounds interleaved, as in bench_lstm.py

@@ -1,4 +1,4 @@
-"""Load a PoetryLM and its vocabulary from a Lightning checkpoint or an export, without importing Lightning."""
+"""Load a network and its vocabulary from a Lightning checkpoint or an export, without importing Lightning."""
 
 import sys
 from dataclasses import dataclass
@@ -8,7 +8,8 @@ import torch
 
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
-from lit_poetry.models.poetry_lm import PoetryLM
+from lit_poetry.models.base import LanguageModel
+from lit_poetry.models.build import build_network
 from lit_poetry.models.quantize import import_weights
 from lit_poetry.resources import SHIPPED_MODEL
 
@@ -27,13 +28,13 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 @dataclass
 class Trained:
-    model: PoetryLM  # eval mode, on the requested device
+    model: LanguageModel  # eval mode, on the requested device
     vocab: Vocabulary
     data: dict | None  # the processing settings of its training data (None in checkpoints before they were kept)
     card: dict | None = None  # an export's description: name, training command, val perplexity
 
 
-def load_poetry_lm(path: str | Path, device: str | torch.device = "cpu") -> tuple[PoetryLM, Vocabulary]:
+def load_poetry_lm(path: str | Path, device: str | torch.device = "cpu") -> tuple[LanguageModel, Vocabulary]:
     """The model (eval mode, on `device`) and vocabulary saved by PoetryLitModule's checkpoint."""
     trained = load_trained(path, device)
     return trained.model, trained.vocab
@@ -77,7 +78,7 @@ def load_failure(path: Path, error: Exception) -> str:
 
 
 def net_weights(ckpt: dict) -> dict:
-    """The PoetryLM state dict inside a training checkpoint (the LightningModule keeps it under `net.`)."""
+    """The network's state dict inside a training checkpoint (the LightningModule keeps it under `net.`)."""
     return {k.removeprefix("net."): v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
 
 
@@ -86,7 +87,7 @@ def load_trained(path: str | Path, device: str | torch.device = "cpu") -> Traine
     ckpt = read_checkpoint(path)
     hparams = ckpt["hyper_parameters"]
     vocab = Vocabulary.from_dict(hparams["vocab"])
-    model = PoetryLM(len(vocab), **hparams["model"])
+    model = build_network(hparams["model"], len(vocab))  # its class from `_target_` (or an old `impl`)
     # an export: int8 weights back to fp32
     model.load_state_dict(import_weights(ckpt["weights"]) if "weights" in ckpt else net_weights(ckpt))
     model = model.to(resolve_device(device) if isinstance(device, str) else device).eval()

@@ -1,7 +1,6 @@
 """How training writes its checkpoints (a Lightning CheckpointIO plugin; training.py puts it in place)."""
 
 import io
-import os
 from pathlib import Path
 
 import torch
@@ -9,6 +8,7 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from lit_poetry.checkpoint import read_checkpoint
 from lit_poetry.errors import LitPoetryError
+from lit_poetry.resources import atomic_path
 
 
 class SameFolderCheckpointIO(TorchCheckpointIO):
@@ -22,18 +22,12 @@ class SameFolderCheckpointIO(TorchCheckpointIO):
 
     def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         buffer = io.BytesIO()
         torch.save(checkpoint, buffer)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            with open(tmp, "wb") as f:
+            with atomic_path(path) as tmp, open(tmp, "wb") as f:
                 f.write(buffer.getbuffer())
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)  # atomic within one filesystem
         except OSError as error:
-            tmp.unlink(missing_ok=True)
             raise LitPoetryError(f"could not write checkpoint {path} ({error.strerror}): it needs "
                                  f"{buffer.getbuffer().nbytes / 2**20:.0f} MB in {path.parent}; the checkpoints "
                                  "already there are intact (free space, or set hydra.run.dir elsewhere)") from None

@@ -4,7 +4,9 @@ known ones, not Hydra's block (whose advice, `+optimzer=adam`, is wrong for a ty
 
 Known keys are the union over the command's primary config and every option of every group it lists,
 each at its package (`# @package _global_` at the root, else under the group's path): a key that some
-option defines passes here, and Hydra still decides the rest. Keys prefixed `+`, `++` and `hydra.` pass.
+option defines passes here, unless the command line chooses an option of that group that lacks it
+(`model=transformer model.hidden_size=256`); Hydra still decides the rest. Keys prefixed `+`, `++` and
+`hydra.` pass.
 """
 
 import difflib
@@ -22,6 +24,8 @@ GLOBAL = "# @package _global_"
 LIST_ITEMS = ".<items>"
 OTHER_SOURCES = ("-cn", "--config-name", "-cp", "--config-path", "-cd", "--config-dir", "-sc", "--shell-completion",
                  "hydra.searchpath")  # another config, another folder, or not a run: left to Hydra
+# keys of earlier versions, and what took their place
+MOVED = {"model.impl": "the network is a config group now: model=lstm (autograd), model=fused_lstm or model=torch_lstm"}
 OPTION = re.compile(r"[\w.-]+")  # a plain option name; glob(), [a,b], choice() and sweeps are Hydra's
 
 
@@ -78,6 +82,38 @@ def known(config_name: str, config_dir: str = CONFIG_DIR) -> tuple[frozenset[str
     return frozenset(keys | set(options)), options
 
 
+@cache
+def option_keys(group: str, option: str, config_dir: str = CONFIG_DIR) -> frozenset[str] | None:
+    """The keys configs/<group>/<option>.yaml sets, with those of the options of its group it builds on
+    (`defaults: [lstm]`); None for an option at the root package or one that is not a file."""
+    path = Path(config_dir) / group / f"{option}.yaml"
+    if not path.is_file():
+        return None
+    config, is_global = _read(path)
+    if is_global:
+        return None
+    keys: set[str] = set()
+    _flatten(config, group.replace("/", ".") + ".", keys)
+    for base in config.get("defaults") or []:
+        if isinstance(base, str) and base != "_self_":
+            keys |= option_keys(group, base, config_dir) or set()
+    return frozenset(keys)
+
+
+def _missing_in_chosen(key: str, argv: list[str], options: dict[str, tuple[str, ...]]) -> str:
+    """The error for `key` where the command line chooses an option of its group that does not set it."""
+    chosen = dict(a.removeprefix("override ").partition("=")[::2] for a in argv if "=" in a)
+    for group in options:
+        option = chosen.get(group, "").strip("'\"")
+        if key.startswith(group.replace("/", ".") + ".") and option in options[group]:
+            keys = option_keys(group, option)
+            if keys is not None and key not in keys:
+                names = sorted(k.removeprefix(group + ".") for k in keys if "._" not in f".{k}")
+                return (f"{key}: {group}={option} has no such setting; its settings are {', '.join(names)}"
+                        f"{_nearest(key.rpartition('.')[2], names, group + '.')}")
+    return ""
+
+
 def _nearest(word: str, choices, prefix: str = "") -> str:
     near = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
     return f"; did you mean {' or '.join(prefix + n for n in near)}?" if near else ""
@@ -94,6 +130,8 @@ def check_override_keys(config_name: str, argv: list[str]) -> None:
         if not eq or arg.startswith("-") or key.startswith("+") or key.lstrip("~").startswith("hydra"):
             continue
         key = key.lstrip("~").removeprefix("override ").strip("/")
+        if key in MOVED:
+            raise LitPoetryError(f"{key}={value}: {key} is gone; {MOVED[key]}")
         if key in options:  # a group choice: optimizer=adam
             if OPTION.fullmatch(value) and value != "null" and value not in options[key]:
                 raise LitPoetryError(f"{key}={value}: there is no such {key}; choose one of "
@@ -107,3 +145,5 @@ def check_override_keys(config_name: str, argv: list[str]) -> None:
             hint = _nearest(name, siblings, f"{where}." if where else "") or _nearest(key, plain)
             raise LitPoetryError(f"{key}={value}: no config of this command has the key '{key}'{hint} (a new key "
                                  f"is +{key}=...)")
+        elif missing := _missing_in_chosen(key, argv, options):
+            raise LitPoetryError(missing)

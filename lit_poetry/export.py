@@ -12,7 +12,9 @@ the optimizer, the schedule and the loops: 9.0M parameters take 9 MB instead of 
 import torch
 
 from lit_poetry.checkpoint import net_weights, read_checkpoint
+from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
+from lit_poetry.models.build import build_network
 from lit_poetry.models.quantize import FORMAT, export_weights
 
 
@@ -22,5 +24,6 @@ def export(ckpt_path: str, out: str, card: dict) -> None:
     if "state_dict" not in ckpt:
         raise LitPoetryError(f"{ckpt_path} is already an export; give the training checkpoint it came from")
     hparams = {k: ckpt["hyper_parameters"][k] for k in ("vocab", "model", "data") if k in ckpt["hyper_parameters"]}
+    network = build_network(hparams["model"], len(Vocabulary.from_dict(hparams["vocab"])))  # knows its weights' axes
     torch.save({"format": FORMAT, "hyper_parameters": hparams, "card": card,
-                "weights": export_weights(net_weights(ckpt))}, out)
+                "weights": export_weights(net_weights(ckpt), network.quantize_dim)}, out)

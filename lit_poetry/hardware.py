@@ -107,6 +107,19 @@ def resolve_precision(precision, accelerator: str = "auto") -> str:
     return precision
 
 
+def peak_memory_mb(device: torch.device) -> float:
+    """The most memory this process has held so far: on a GPU, what torch allocated there; else the process's
+    peak resident size (weights, activations, data and the libraries alike)."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    try:
+        import resource  # Unix only
+    except ImportError:
+        return float("nan")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if platform.system() == "Darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
+
+
 def enable_tf32() -> None:
     """TF32 matmuls on CUDA >= 8.0 (fp32 models run on tensor cores; the mixed precisions are unaffected)."""
     cap = cuda_capability()

@@ -1,4 +1,5 @@
-"""PoetryLitModule: PoetryLM + its masked loss + torchmetrics perplexity + optimizer and schedule from config.
+"""PoetryLitModule: a network built from config (models/build.py) + its masked loss + torchmetrics perplexity
++ optimizer and schedule from config.
 
 Sample poems at validation are a callback (callbacks.py), not part of the module."""
 
@@ -12,11 +13,13 @@ from torchmetrics.text import Perplexity
 
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import DivergedError
-from lit_poetry.models.poetry_lm import PoetryLM
+from lit_poetry.hardware import peak_memory_mb
+from lit_poetry.models.build import build_network
 
 
 class PoetryLitModule(L.LightningModule):
-    """`vocab` is `Vocabulary.to_dict()`, `model` the PoetryLM keyword arguments, `optimizer` / `scheduler`
+    """`vocab` is `Vocabulary.to_dict()`, `model` the network's config (`_target_` and its keyword arguments,
+    configs/model/), `optimizer` / `scheduler`
     Hydra configs with `_partial_: true`, `data` the processing settings the vocabulary came from: all
     plain containers, so a checkpoint is self-contained."""
 
@@ -26,7 +29,7 @@ class PoetryLitModule(L.LightningModule):
         # checkpoints of earlier versions also hold sample_* settings (now the SamplePoems callback's)
         self.save_hyperparameters(ignore=list(legacy), logger=False)
         self.vocab = Vocabulary.from_dict(vocab)
-        self.net = PoetryLM(len(self.vocab), **model)
+        self.net = build_network(model, len(self.vocab))
         pad = self.vocab.pad_id
         # training perplexity = exp(token-weighted mean NLL), from the loss the step computes anyway
         # (torchmetrics' Perplexity would run a second softmax over (N, V) logits each step): the epoch's
@@ -107,6 +110,7 @@ class PoetryLitModule(L.LightningModule):
         # throughput of the training steps alone, per process: target characters (padding excluded) per second
         self.log("train/tokens_per_second", self._epoch_tokens / max(seconds - self._val_seconds, 1e-9),
                  sync_dist=True)
+        self.log("train/peak_memory_mb", peak_memory_mb(self.device), sync_dist=True)
 
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking:  # the untrained model's perplexity is not a best

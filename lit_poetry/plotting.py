@@ -35,6 +35,8 @@ class Run:
     val_steps: list[int] = field(default_factory=list)  # where it was drawn: runs may validate mid-epoch
     val_ppl: list[float] = field(default_factory=list)
     wall_s: float = math.nan
+    tokens_per_s: float = math.nan  # the last epoch's training throughput (train/tokens_per_second)
+    peak_memory_mb: float = math.nan  # the largest train/peak_memory_mb logged
     error: str = ""  # the message of error.json, written when a job of a multirun stopped on an error
     error_type: str = ""  # its exception type: DivergedError for a non-finite loss
 
@@ -73,6 +75,11 @@ def read_run(run_dir: Path) -> Run:
         with open(metrics) as f:
             for row in csv.DictReader(f):
                 loss, ppl = _float(row.get("train/loss_step")), _float(row.get("val/ppl"))
+                speed, memory = _float(row.get("train/tokens_per_second")), _float(row.get("train/peak_memory_mb"))
+                if speed is not None:
+                    run.tokens_per_s = speed
+                if memory is not None:
+                    run.peak_memory_mb = memory if math.isnan(run.peak_memory_mb) else max(run.peak_memory_mb, memory)
                 if loss is not None:
                     run.train_steps.append(int(row["step"]))
                     run.train_loss.append(loss)
@@ -123,16 +130,21 @@ def status(run: Run) -> str:
     return "" if run.has_metrics else " (missing: no metrics)"
 
 
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if math.isfinite(value) else "—"
+
+
 def summary_table(runs: list[Run], target_loss: float) -> str:
-    lines = [f"| run | final val ppl | best val ppl | steps to train loss ≤ {target_loss:g} | wall time (s) |",
-             "|---|---|---|---|---|"]
+    lines = [f"| run | final val ppl | best val ppl | steps to train loss ≤ {target_loss:g} | wall time (s) | "
+             "tokens/s | peak memory (MB) |", "|---|---|---|---|---|---|---|"]
     for run in runs:
         final = run.val_ppl[-1] if run.val_ppl else math.nan
         finite = [v for v in run.val_ppl if math.isfinite(v)]
         best = min(finite) if finite else math.nan
         reached = steps_to(run, target_loss)
         lines.append(f"| {run.label}{status(run)} | {final:.1f} | {best:.1f} | "
-                     f"{reached if reached is not None else '—'} | {run.wall_s:.0f} |")
+                     f"{reached if reached is not None else '—'} | {run.wall_s:.0f} | {_number(run.tokens_per_s)} | "
+                     f"{_number(run.peak_memory_mb)} |")
     return "\n".join(lines)
 
 

@@ -38,10 +38,17 @@ def wandb_group() -> str:
     return Path(HydraConfig.get().sweep.dir).name if in_multirun() else ""
 
 
+def cache_dir() -> str:
+    """paths.cache_dir's default: resources.user_cache_dir()."""
+    from lit_poetry.resources import user_cache_dir
+
+    return str(user_cache_dir())
+
+
 def register_resolvers() -> None:
     """Register the interpolations (again: replacing is harmless)."""
     from omegaconf import OmegaConf
 
     for name, resolver in [("gpus_per_node", gpus_per_node), ("wandb_offline", wandb_offline),
-                           ("wandb_group", wandb_group)]:
+                           ("wandb_group", wandb_group), ("cache_dir", cache_dir)]:
         OmegaConf.register_new_resolver(f"lit_poetry.{name}", resolver, replace=True)

@@ -16,6 +16,7 @@ import torch
 
 from lit_poetry.constraints import MAX_FREE_LINE, Constraint, Force, Position, decide
 from lit_poetry.data.vocab import Vocabulary
+from lit_poetry.models.base import LanguageModel
 from lit_poetry.parallelism import pair_table
 from lit_poetry.scoring import Steering, Weights, line_score
 from lit_poetry.text import PUNCTUATION, split_lines
@@ -48,7 +49,7 @@ class Draft:
 
 
 @torch.no_grad()
-def write(model, vocab: Vocabulary, constraints: list[list[Constraint]], head: str, max_len: int,
+def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constraint]], head: str, max_len: int,
           shape: tuple[int, int] | None, search: Search, seed: int | None) -> list[Draft]:
     """One Draft per constraints list, each under its constraints, written by `search` after `<bos>` and
     `head` (a title and a mood prefix, read and not written)."""
@@ -93,7 +94,7 @@ def write(model, vocab: Vocabulary, constraints: list[list[Constraint]], head: s
         new_logits, new_state = model(tokens[:, None], state)  # (R, 1, V)
         still = torch.tensor(frozen, device=device)  # (R,): rows that wait keep their logits and state
         logits = torch.where(still[:, None], logits, new_logits[:, -1].float())
-        state = _where_rows(still, state, new_state)
+        state = model.keep_rows(still, state, new_state)
         source = list(range(R))  # the row each row continues from: the kept line's, where a poem chose
         for p, draft in enumerate(drafts):
             rows = range(p * K, p * K + K)
@@ -104,7 +105,7 @@ def write(model, vocab: Vocabulary, constraints: list[list[Constraint]], head: s
                     source[r] = best
                     lines[r], logps[r], notes[r], paused[r] = "", [], [], False
         if source != list(range(R)):
-            logits, state = logits[source], _rows(state, source)
+            logits, state = logits[source], model.take_rows(state, torch.tensor(source, device=device))
     model.train(was_training)
     return drafts
 
@@ -152,17 +153,6 @@ def _keep(draft: Draft, line: str, logps: list[float], notes: list[str], max_len
     draft.ended = line.endswith("\n") or len(draft.text) >= max_len
     if text.rstrip(PUNCTUATION):
         used_lines.add(text.rstrip(PUNCTUATION))
-
-
-def _where_rows(frozen: torch.Tensor, old, new):
-    """The recurrent state with the frozen rows' old values (state tensors are (L, R, H))."""
-    return tuple(torch.where(frozen[None, :, None], o, n) for o, n in zip(old, new))
-
-
-def _rows(state, source: list[int]):
-    """The recurrent state with row r taken from row source[r] (state tensors are (L, R, H))."""
-    index = torch.tensor(source, device=state[0].device)
-    return tuple(s.index_select(1, index) for s in state)
 
 
 def _sample_masked(logits: torch.Tensor, allowed: torch.Tensor, top_k: int, top_p: float,

@@ -5,6 +5,7 @@ chinese-poetry corpora take the `data_dir` fixture: it skips them, with the reas
 are absent, except in CI (CI=true), where their absence is an error. Tests never download."""
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,10 @@ os.environ["http_proxy"] = os.environ["https_proxy"] = "http://127.0.0.1:9"
 for name in ("no_proxy", "NO_PROXY"):
     os.environ.pop(name, None)
 os.environ.setdefault("WANDB_SILENT", "true")
+# tests never write into the user's cache (~/.cache/lit_poetry: the tone table, the compiled kernel, processed
+# corpora); a session builds its own unless LIT_POETRY_CACHE names one (make test and CI keep one per checkout)
+if not os.environ.get("LIT_POETRY_CACHE"):
+    os.environ["LIT_POETRY_CACHE"] = tempfile.mkdtemp(prefix="lit_poetry_test_cache_")
 
 
 def pytest_addoption(parser):
@@ -57,7 +62,7 @@ def cfg_train(tmp_path):
 
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory) -> Path:
-    """A PoetryLM trained for 40 steps on the small corpus, saved by the real checkpoint callback."""
+    """An LSTMLM trained for 40 steps on the small corpus, saved by the real checkpoint callback."""
     from lit_poetry.training import train
 
     out = tmp_path_factory.mktemp("tiny_run")

@@ -223,11 +223,11 @@ def test_the_page_says_where_a_dead_end_loosened_the_metre():
 
     from lit_poetry.data.vocab import Vocabulary
     from lit_poetry.metre import PING, tone_table
-    from lit_poetry.models.poetry_lm import PoetryLM
+    from lit_poetry.models.lstm_lm import LSTMLM
 
     vocab = Vocabulary([*[c for c in "东风红中天山春花年人心" if tone_table().tones_of(c) == {PING}], "，", "。"])
     torch.manual_seed(0)
-    writer = PoemWriter(PoetryLM(len(vocab), embedding_dim=8, hidden_size=8), vocab, Limits())
+    writer = PoemWriter(LSTMLM(len(vocab), embedding_dim=8, hidden_size=8), vocab, Limits())
     reply = writer.write("", "", "wujue", "", 0.8, 0.9, 0, 1, "simplified", metre="strict", rhyme=True)
     assert reply.poems_html and "which was dropped there" in reply.message and "tone" in reply.message
     assert reply.message.splitlines()[0].startswith("注：诗：第 1 句第 2 字没有合平仄的字，此处不拘平仄和韵")

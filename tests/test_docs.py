@@ -21,3 +21,26 @@ def test_both_readmes_give_the_same_commands():
 def test_each_readme_links_the_other_at_the_top():
     assert "[简体中文](README.zh-CN.md)" in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()[2]
     assert "[English](README.md)" in (ROOT / "README.zh-CN.md").read_text(encoding="utf-8").splitlines()[2]
+
+
+def modules() -> list[str]:
+    """Every module and subpackage of lit_poetry, as `name.py` or `name/` (the entry points aside)."""
+    package = ROOT / "lit_poetry"
+    found = [p.name for p in package.glob("*.py") if not p.name.startswith("__")]
+    found += [p.name + "/" for p in package.iterdir() if (p / "__init__.py").is_file()]
+    found += [p.name for p in (package / "models").glob("*.py") if not p.name.startswith("__")]
+    return sorted(found)
+
+
+def test_the_layout_and_the_layers_name_every_module():
+    """#37: a module with no layer, or missing from the README's Layout, is a house without a plan."""
+    layers = (ROOT / ".importlinter").read_text(encoding="utf-8").split("layers =")[1].split("[")[0]
+    for readme in ("README.md", "README.zh-CN.md"):
+        text = (ROOT / readme).read_text(encoding="utf-8")
+        layout = text[text.index("```\nlit_poetry/text.py") :].split("\n```")[0]
+        missing = [m for m in modules() if m not in layout]
+        assert not missing, f"{readme}'s Layout lacks {missing}"
+    unlayered = [m for m in modules() if "/" in m or (ROOT / "lit_poetry" / m).is_file()]
+    unlayered = [m for m in unlayered if f"lit_poetry.{m.removesuffix('.py').rstrip('/')}" not in layers
+                 and not (ROOT / "lit_poetry/models" / m).is_file()]
+    assert not unlayered, f".importlinter's layers lack {unlayered}"

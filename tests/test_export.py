@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from lit_poetry.checkpoint import load_trained
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.export import export
-from lit_poetry.models.poetry_lm import PoetryLM
+from lit_poetry.models.lstm_lm import LSTMLM
 from lit_poetry.models.quantize import dequantize, export_weights, import_weights, quantize
 from lit_poetry.resources import SHIPPED_MODEL
 
@@ -28,10 +28,10 @@ def test_int8_rounding_errs_by_at_most_half_a_step(rows, cols, dim, scale, seed)
 
 
 def test_tied_weights_are_stored_once():
-    model = PoetryLM(50, embedding_dim=16, hidden_size=16, tie_weights=True)
-    packed = export_weights(model.state_dict())
+    model = LSTMLM(50, embedding_dim=16, hidden_size=16, tie_weights=True)
+    packed = export_weights(model.state_dict(), model.quantize_dim)
     assert packed["same_as"] == {"head.weight": "embedding.weight"}
-    again = PoetryLM(50, embedding_dim=16, hidden_size=16, tie_weights=True)
+    again = LSTMLM(50, embedding_dim=16, hidden_size=16, tie_weights=True)
     again.load_state_dict(import_weights(packed))
     assert again.head.weight is again.embedding.weight
 

@@ -15,6 +15,7 @@ from lit_poetry import checkpoint_io
 from lit_poetry.checkpoint import read_checkpoint
 from lit_poetry.checkpoint_io import SameFolderCheckpointIO
 from lit_poetry.errors import LitPoetryError
+from lit_poetry.resources import atomic_path
 from lit_poetry.training import newest_checkpoint, train
 
 from .helpers import compose_train, run_cli
@@ -96,7 +97,8 @@ def test_train_ckpt_path_refuses_a_damaged_or_foreign_file_in_one_line(damage, o
     elif damage == "foreign":
         torch.save({"epoch": 1, "state_dict": {}}, bad)  # another project's checkpoint
     else:
-        run_cli("-m", "lit_poetry", "export", f"ckpt_path={last}", f"out={bad}")
+        exported = run_cli("-m", "lit_poetry", "export", f"ckpt_path={last}", f"out={bad}")
+        assert exported.returncode == 0 and bad.is_file(), exported.stderr[-2000:]
     run = run_cli("train.py", *TINY_RUN, f"ckpt_path={bad}", f"hydra.run.dir={tmp_path / 'run'}")
     assert run.returncode == 2, run.stderr[-2000:]
     assert run.stderr.strip().startswith("error:") and "Traceback" not in run.stderr
@@ -228,3 +230,25 @@ def test_ckpt_path_that_is_no_checkpoint_says_what_it_is(given, tmp_path):
         result = run_cli(command, f"ckpt_path={path}", *(TINY_RUN if command == "train.py" else ()),
                          f"hydra.run.dir={tmp_path / 'out'}")
         assert result.returncode == 2 and expected in result.stderr, result.stderr[-2000:]
+
+
+def test_a_write_cut_short_leaves_the_old_file_and_no_temporary(tmp_path):
+    """The one way files are written in place (checkpoints, the data cache, the tone table, the kernel)."""
+    target = tmp_path / "table.json"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("cut short")
+    assert target.read_text() == "old" and list(tmp_path.iterdir()) == [target]
+    with atomic_path(target) as tmp:
+        tmp.write_text("new")
+    assert target.read_text() == "new" and list(tmp_path.iterdir()) == [target]
+
+
+def test_two_writers_of_one_file_never_share_a_temporary(tmp_path):
+    """The tone table was staged as table.tmp: two processes building it at once wrote into one file."""
+    with atomic_path(tmp_path / "table.json") as first, atomic_path(tmp_path / "table.json") as second:
+        first.write_text("one")
+        second.write_text("two")
+        assert first != second
+    assert (tmp_path / "table.json").read_text() in ("one", "two") and len(list(tmp_path.iterdir())) == 1

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from lit_poetry.models import gemm
-from lit_poetry.models.lstm import LSTM, make_lstm
+from lit_poetry.models.lstm import LSTM, FusedLSTM, TorchLSTM
 from lit_poetry.training import train
 
 from .helpers import compose_train
@@ -13,7 +13,7 @@ from .helpers import compose_train
 def pair(I, H, layers, dtype=torch.float64, seed=0, device="cpu"):
     torch.manual_seed(seed)
     reference = LSTM(I, H, layers).to(device, dtype)
-    fused = LSTM(I, H, layers, impl="fused").to(device, dtype)
+    fused = FusedLSTM(I, H, layers).to(device, dtype)
     fused.load_state_dict(reference.state_dict())
     return reference, fused
 
@@ -55,7 +55,7 @@ def test_bf16_autocast_runs_and_stays_close(impl, device):
     if impl == "torch" and device.type == "cpu" and not gemm.onednn_takes_bf16():
         pytest.skip("nn.LSTM runs bf16 on CPUs through oneDNN, which refuses bf16 on this CPU (AVX2 only)")
     torch.manual_seed(0)
-    model = make_lstm(impl, 32, 48).to(device)
+    model = {"torch": TorchLSTM, "autograd": LSTM, "fused": FusedLSTM}[impl](32, 48).to(device)
     x = torch.randn(4, 20, 32, device=device)
     exact, _ = model(x)
     with torch.autocast(device.type, dtype=torch.bfloat16):
@@ -75,12 +75,12 @@ def loss_curve(tmp_path, overrides):
 
 def test_fused_training_follows_autograd_and_bf16_ppl_within_2_percent(tmp_path, device):
     on = [f"trainer.accelerator={'gpu' if device.type == 'cuda' else 'cpu'}"]
-    autograd_curve, autograd_ppl = loss_curve(tmp_path / "autograd", ["model.impl=autograd", *on])
-    fused_curve, fused_ppl = loss_curve(tmp_path / "fused", ["model.impl=fused", *on])
+    autograd_curve, autograd_ppl = loss_curve(tmp_path / "autograd", ["model=lstm", *on])
+    fused_curve, fused_ppl = loss_curve(tmp_path / "fused", ["model=fused_lstm", *on])
     assert len(fused_curve) == 8
     torch.testing.assert_close(torch.tensor(fused_curve), torch.tensor(autograd_curve), rtol=1e-4, atol=1e-4)
     assert fused_ppl == pytest.approx(autograd_ppl, rel=1e-4)
-    _, bf16_ppl = loss_curve(tmp_path / "bf16", ["model.impl=fused", "trainer.precision=bf16-mixed", *on])
+    _, bf16_ppl = loss_curve(tmp_path / "bf16", ["model=fused_lstm", "trainer.precision=bf16-mixed", *on])
     assert bf16_ppl == pytest.approx(fused_ppl, rel=0.02)
 
 

@@ -12,7 +12,7 @@ from lit_poetry.constraints import Allow, Constraint, Position, TokenClasses
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.generation import REPORT_STARTS, Request, notes_of, request_constraints, sample
-from lit_poetry.models.poetry_lm import PoetryLM
+from lit_poetry.models.lstm_lm import LSTMLM
 from lit_poetry.search import Search, write
 from lit_poetry.text import FORMS, PUNCTUATION, is_han, split_lines
 
@@ -228,7 +228,7 @@ def test_a_new_constraint_plugs_in_through_the_protocol(lm):
     assert [d.loosened for d in drafts] == [[], [], []]
 
     few = Vocabulary([*"春风花月", "，", "。"])  # 28 characters from 4: repeats are forced
-    tiny = PoetryLM(len(few), embedding_dim=8, hidden_size=8)
+    tiny = LSTMLM(len(few), embedding_dim=8, hidden_size=8)
     few_classes = TokenClasses(few)
     rows = [[*c, NoRepeat(few_classes)] for _, c in request_constraints(few_classes, replace(request, num_samples=1))]
     (draft,) = write(tiny, few, rows, "", 32, (7, 4), Search(candidates=1, temperature=1.0), seed=0)

@@ -8,7 +8,7 @@ import torch
 
 from lit_poetry import hardware
 from lit_poetry.models import gemm
-from lit_poetry.models.lstm import make_lstm
+from lit_poetry.models.lstm import FusedLSTM
 
 AVX2_LAPTOP = {"architecture": "x86_64", "cpu_name": "AVX2 laptop", "avx2": True, "avx512_bf16": False,
                "amx_bf16": False, "avx_ne_convert": False}
@@ -133,9 +133,9 @@ def test_bf16_never_goes_to_onednn_where_torch_says_it_cannot(monkeypatch, fresh
     monkeypatch.setattr(gemm, "onednn_takes_bf16", lambda: False)
     monkeypatch.setattr(gemm, "ROUTE", "onednn")
     assert gemm.StepMatmul(torch.randn(8, 16).bfloat16(), 2).route == "torch"
-    assert gemm.route_works("onednn", torch.float32) == (gemm.ONEDNN and gemm.route_works("onednn", torch.float32))
+    assert gemm.StepMatmul(torch.randn(8, 16), 2).route == ("onednn" if gemm.ONEDNN else "torch")  # fp32 keeps it
     torch.manual_seed(0)
-    model = make_lstm("fused", 16, 24)
+    model = FusedLSTM(16, 24)
     x = torch.randn(3, 7, 16)
     exact, _ = model(x)
     with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -150,8 +150,7 @@ def test_the_real_onednn_probe_runs_fp32_here(fresh_probes):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # fp32 oneDNN works wherever torch has oneDNN
         assert gemm.route_works("onednn", torch.float32)
-    assert gemm.route_works("onednn", torch.bfloat16) == (gemm.onednn_takes_bf16()
-                                                          and gemm.route_works("onednn", torch.bfloat16))
+    assert gemm.route_works("onednn", torch.bfloat16) == gemm.onednn_takes_bf16()  # bf16 runs wherever it is taken
 
 
 @pytest.mark.parametrize("matmul", ["auto", "onednn", "mkl", "torch"])
@@ -159,11 +158,11 @@ def test_the_real_onednn_probe_runs_fp32_here(fresh_probes):
 def test_the_backend_is_model_config_and_every_choice_gives_the_same_numbers(matmul, step_kernel):
     """model.matmul / model.step_kernel pick the fused LSTM's routes per model (no module globals):
     every choice runs here and gives the default's loss and gradients (fp32)."""
-    from lit_poetry.models.poetry_lm import PoetryLM
+    from lit_poetry.models.lstm_lm import FusedLSTMLM
 
     def loss_and_grads(**backend):
         torch.manual_seed(0)
-        model = PoetryLM(60, 24, 32, impl="fused", **backend)
+        model = FusedLSTMLM(60, 24, 32, **backend)
         ids = torch.randint(4, 60, (5, 9))
         loss, _, _ = model.loss(ids[:, :-1], ids[:, 1:], 0)
         loss.backward()
@@ -175,7 +174,7 @@ def test_the_backend_is_model_config_and_every_choice_gives_the_same_numbers(mat
 
 def test_an_unknown_matmul_route_is_one_clear_error():
     from lit_poetry.errors import LitPoetryError
-    from lit_poetry.models.poetry_lm import PoetryLM
+    from lit_poetry.models.lstm_lm import FusedLSTMLM
 
     with pytest.raises(LitPoetryError, match="model.matmul=cublas is not one of auto, onednn, mkl, torch"):
-        PoetryLM(60, 24, 32, impl="fused", matmul="cublas")
+        FusedLSTMLM(60, 24, 32, matmul="cublas")

@@ -3,13 +3,15 @@ import copy
 import pytest
 import torch
 
-from lit_poetry.models.lstm import LSTM
-from lit_poetry.models.poetry_lm import PoetryLM
+from lit_poetry.models.lstm import LSTM, FusedLSTM
+from lit_poetry.models.lstm_lm import LSTMLM
+
+LAYERS = {"autograd": LSTM, "fused": FusedLSTM}
 
 
 def ours_from_torch(ref: torch.nn.LSTM, impl: str = "autograd") -> LSTM:
     w = ref.weight_hh_l0
-    model = LSTM(ref.input_size, ref.hidden_size, ref.num_layers, impl=impl).to(w.device, w.dtype)
+    model = LAYERS[impl](ref.input_size, ref.hidden_size, ref.num_layers).to(w.device, w.dtype)
     model.load_from_torch(ref)
     return model
 
@@ -75,7 +77,7 @@ def test_initialisation_scale_and_forget_bias():
 
 
 def test_poetry_lm_tied_weights_and_shapes():
-    lm = PoetryLM(50, embedding_dim=12, hidden_size=12, tie_weights=True, embedding_activation="tanh")
+    lm = LSTMLM(50, embedding_dim=12, hidden_size=12, tie_weights=True, embedding_activation="tanh")
     assert lm.head.weight is lm.embedding.weight
     logits, (h, c) = lm(torch.randint(0, 50, (3, 7)))
     assert logits.shape == (3, 7, 50) and h.shape == c.shape == (1, 3, 12)

@@ -17,7 +17,7 @@ from lit_poetry.errors import LitPoetryError
 from lit_poetry.generation import sample
 from lit_poetry.metre import PING, ZE, check, improbable_readings, patterns, tone_table
 from lit_poetry.metre.patterns import FORM_NAMES
-from lit_poetry.models.poetry_lm import PoetryLM
+from lit_poetry.models.lstm_lm import LSTMLM
 from lit_poetry.text import FORMS, line_end, to_simplified
 
 from .helpers import ROOT
@@ -367,7 +367,7 @@ def test_a_dead_end_is_loosened_and_reported():
     ping_only = [c for c in "东风红中空天山春花年人心" if tone_table().tones_of(c) == {PING}]
     vocab = Vocabulary([*ping_only, "，", "。"])
     torch.manual_seed(0)
-    model = PoetryLM(len(vocab), embedding_dim=8, hidden_size=8)
+    model = LSTMLM(len(vocab), embedding_dim=8, hidden_size=8)
     (poem,) = sample(model, vocab, None, 1, form="wujue", metre="strict", rhyme=True, seed=0)
     assert len(poem.lines) == 4 and poem.loosened
     assert any("tone" in note for note in poem.loosened)

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from lit_poetry.commands import gradcheck as gradcheck_command
 from lit_poetry.commands import numpy_train as numpy_train_command
-from lit_poetry.models.poetry_lm import PoetryLM
+from lit_poetry.models.lstm_lm import LSTMLM
 from lit_poetry.numpy_lstm import gradcheck
 from lit_poetry.numpy_lstm import train as numpy_train
 from lit_poetry.numpy_lstm.model import NumpyLSTMLM
@@ -42,7 +42,7 @@ def test_gradcheck_command_exit_code(capsys):
 def test_numpy_matches_pytorch_autograd_lstm(layers, tie, seed):
     """Same weights, same batch: loss and every gradient within 1e-9 in float64."""
     torch.manual_seed(seed)
-    lm = PoetryLM(25, 8, 8 if tie else 7, num_layers=layers, tie_weights=tie).double()
+    lm = LSTMLM(25, 8, 8 if tie else 7, num_layers=layers, tie_weights=tie).double()
     np_model = NumpyLSTMLM(25, 8, 8 if tie else 7, layers, tie_weights=tie)
     np_model.load_poetry_lm(lm)
     inputs, targets = batch(seed=seed)
@@ -61,7 +61,7 @@ def test_numpy_matches_pytorch_autograd_lstm(layers, tie, seed):
 
 def test_weights_round_trip_to_poetry_lm():
     np_model = NumpyLSTMLM(25, 6, 6, 2, tie_weights=True, seed=3)
-    lm = PoetryLM(25, 6, 6, num_layers=2, tie_weights=True).double()
+    lm = LSTMLM(25, 6, 6, num_layers=2, tie_weights=True).double()
     lm.load_state_dict(np_model.to_poetry_lm_state_dict())
     again = NumpyLSTMLM(25, 6, 6, 2, tie_weights=True, seed=4)
     again.load_poetry_lm(lm)

@@ -49,6 +49,8 @@ def test_plot_and_table_hold_both_runs(multirun, capsys):
     assert [r[0] for r in rows] == ["optimizer=adam", "optimizer=sgd"]
     for row in rows:
         assert all(math.isfinite(float(v)) for v in (row[1], row[2], row[4]))
+        tokens_per_s, peak_mb = (float(v.replace(",", "")) for v in row[5:7])
+        assert tokens_per_s > 0 and 50 < peak_mb < 64_000  # a training process's resident size, in MB
     assert "optimizer=adam" in capsys.readouterr().out
 
 

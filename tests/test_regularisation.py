@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.models.dropout import embedding_dropout, locked_dropout
-from lit_poetry.models.lstm import LSTM, make_lstm
-from lit_poetry.models.poetry_lm import PoetryLM
+from lit_poetry.models.lstm import LSTM, FusedLSTM, TorchLSTM
+from lit_poetry.models.lstm_lm import LSTMLM
 
 
 @settings(max_examples=30, deadline=None)
@@ -29,7 +29,7 @@ def test_locked_dropout_masks_differ_between_sequences_and_the_model_uses_them()
     y = locked_dropout(torch.ones(8, 5, 64), 0.5, training=True)
     assert not torch.equal(y[0], y[1])
     for locked in (True, False):
-        net = PoetryLM(30, 16, 24, dropout=0.5, locked_dropout=locked).train()
+        net = LSTMLM(30, 16, 24, dropout=0.5, locked_dropout=locked).train()
         out, _ = net.features(torch.randint(3, 30, (4, 10)))  # (B, T, H)
         dropped = out == 0
         assert dropped.any()
@@ -61,8 +61,8 @@ def test_embedding_dropout_drops_some_characters_and_keeps_others():
 @pytest.mark.parametrize("impl", ["autograd", "fused"])
 def test_dropconnect_masks_w_h_in_training_only(impl):
     torch.manual_seed(0)
-    model = LSTM(5, 8, impl=impl, weight_dropout=0.5)
-    plain = LSTM(5, 8, impl=impl)
+    model = {"autograd": LSTM, "fused": FusedLSTM}[impl](5, 8, weight_dropout=0.5)
+    plain = {"autograd": LSTM, "fused": FusedLSTM}[impl](5, 8)
     plain.load_state_dict(model.state_dict())
     x = torch.randn(3, 7, 5)
     model.eval()
@@ -84,7 +84,7 @@ def test_dropconnect_masks_w_h_in_training_only(impl):
 def test_fused_gradients_match_autograd_with_dropconnect():
     torch.manual_seed(0)
     reference = LSTM(16, 24, num_layers=2, weight_dropout=0.4, dropout=0.3, locked_dropout=True).double()
-    fused = LSTM(16, 24, num_layers=2, weight_dropout=0.4, dropout=0.3, locked_dropout=True, impl="fused").double()
+    fused = FusedLSTM(16, 24, num_layers=2, weight_dropout=0.4, dropout=0.3, locked_dropout=True).double()
     fused.load_state_dict(reference.state_dict())
     x = torch.randn(4, 9, 16, dtype=torch.float64)
     grads = []
@@ -102,11 +102,11 @@ def test_fused_gradients_match_autograd_with_dropconnect():
 def test_all_dropouts_off_in_eval_and_the_reference_refuses_dropconnect():
     torch.manual_seed(0)
     kwargs = dict(dropout=0.5, input_dropout=0.5, embedding_dropout=0.5, weight_dropout=0.5, locked_dropout=True)
-    net = PoetryLM(30, 16, 16, tie_weights=True, **kwargs)
-    plain = PoetryLM(30, 16, 16, tie_weights=True)
+    net = LSTMLM(30, 16, 16, tie_weights=True, **kwargs)
+    plain = LSTMLM(30, 16, 16, tie_weights=True)
     plain.load_state_dict(net.state_dict())  # the dropouts add no parameters: checkpoints stay compatible
     ids = torch.randint(3, 30, (2, 8))
     torch.testing.assert_close(net.eval()(ids)[0], plain.eval()(ids)[0], rtol=0, atol=0)
     assert not torch.allclose(net.train()(ids)[0], plain(ids)[0])
     with pytest.raises(LitPoetryError, match="DropConnect"):
-        make_lstm("torch", 4, 4, weight_dropout=0.1)
+        TorchLSTM(4, 4, weight_dropout=0.1)

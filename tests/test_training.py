@@ -90,12 +90,19 @@ def test_missing_ckpt_path_is_a_clear_error(tmp_path):
 
 
 def test_nan_loss_stops_without_corrupting_checkpoints(tmp_path):
-    cfg = compose_train(tmp_path, ["callbacks=default", "~callbacks.rich_progress_bar", "trainer.max_epochs=3",
-                                   "optimizer=momentum", "optimizer.lr=1e38", "trainer.gradient_clip_val=null"])
+    """A good epoch's checkpoints, then a run in the same folder whose loss is inf at its first step: it stops
+    with one error, and writes nothing over them (a run that went on would save inf weights at its epoch end)."""
+    base = ["callbacks=default", "~callbacks.rich_progress_bar", "trainer.enable_progress_bar=false"]
+    train(compose_train(tmp_path, base))
+    written = {p.name: p.read_bytes() for p in (tmp_path / "checkpoints").glob("*.ckpt")}
+    assert {"last.ckpt", "best.ckpt"} <= written.keys()
+    diverging = [*base, "resume=false", "trainer.max_epochs=3", "optimizer=momentum", "optimizer.lr=1e38",
+                 "trainer.gradient_clip_val=null"]
     with pytest.raises(LitPoetryError, match="loss is nan|loss is inf"):
-        train(cfg)
-    for ckpt in (tmp_path / "checkpoints").glob("*.ckpt") if (tmp_path / "checkpoints").exists() else []:
-        state = torch.load(ckpt, weights_only=True)["state_dict"]  # loadable, whatever epoch it holds
+        train(compose_train(tmp_path, diverging))
+    for name, data in written.items():
+        assert (tmp_path / "checkpoints" / name).read_bytes() == data, name
+        state = torch.load(tmp_path / "checkpoints" / name, weights_only=True)["state_dict"]
         assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
 
 

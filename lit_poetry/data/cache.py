@@ -7,7 +7,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -18,6 +17,7 @@ from lit_poetry.data.batching import EncodedSplit
 from lit_poetry.data.corpora import corpus_files
 from lit_poetry.data.processing import ProcessedCorpus, ProcessingConfig, process
 from lit_poetry.data.vocab import Vocabulary
+from lit_poetry.resources import atomic_path
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 2  # bump when processing changes what a cached file holds
@@ -48,15 +48,8 @@ def _write(corpus: ProcessedCorpus, path: Path) -> None:
     """Atomic: readers see the old file or the whole new one, never half."""
     blob = {"vocab": corpus.vocab.to_dict(), "splits": {k: vars(v) for k, v in corpus.splits.items()},
             "texts": corpus.texts, "stats": corpus.stats, "titles": corpus.titles}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(blob, f)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:  # a full disk is an OSError here (torch's own is not)
+        torch.save(blob, f)
 
 
 def load_or_process(cfg: ProcessingConfig, cache_dir: str | os.PathLike | None) -> ProcessedCorpus:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lit_poetry.errors import LitPoetryError
+from lit_poetry.resources import cache_home
 from lit_poetry.text import to_simplified
 
 NPM_HINT = (
@@ -65,10 +66,10 @@ CHECKOUT = Path(__file__).resolve().parents[2]  # a source checkout's root (an i
 def data_dir_places() -> list[tuple[str, Path | None]]:
     """Where the corpora are looked for when `data.data_dir` is not given, in order: $LIT_POETRY_DATA;
     ../shared/data beside a source checkout (where the Makefile and the tests look too), when it holds
-    chinese-poetry/; the user cache folder (`$XDG_CACHE_HOME`, else ~/.cache)/lit_poetry/data."""
+    chinese-poetry/; the user cache folder (`cache_home()`: $XDG_CACHE_HOME, else ~/.cache)/lit_poetry/data."""
     env = os.environ.get("LIT_POETRY_DATA")
     beside = CHECKOUT.parent / "shared" / "data" if (CHECKOUT / "setup.py").is_file() else None
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lit_poetry" / "data"
+    cache = cache_home() / "lit_poetry" / "data"
     return [("$LIT_POETRY_DATA", Path(env).expanduser() if env else None),
             ("../shared/data beside the checkout", beside if beside and (beside / "chinese-poetry").is_dir() else None),
             ("the user cache", cache)]

@@ -42,7 +42,7 @@ from pathlib import Path
 
 from lit_poetry.metre.mending import ADDED, BORROWED, CORRECTED, VARIANT_ONLY_PING
 from lit_poetry.metre.mending import __file__ as mending_source
-from lit_poetry.resources import user_cache_dir
+from lit_poetry.resources import atomic_path, user_cache_dir
 from lit_poetry.text import HAN_RANGES, to_simplified
 from lit_poetry.variants import VARIANTS, standard_form
 from lit_poetry.variants import __file__ as variants_source
@@ -339,8 +339,6 @@ def tone_table(cache_dir: str | None = None) -> ToneTable:
             log.warning("metre table cache %s is unreadable (%s); building it again", path, e)
     lessons = shipped_lessons()
     table = build_table(lessons["strains"], lessons["usage"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(table.to_json(), ensure_ascii=False), encoding="utf-8")
-    tmp.replace(path)
+    with atomic_path(path) as tmp:  # two processes building it at once each write their own file
+        tmp.write_text(json.dumps(table.to_json(), ensure_ascii=False), encoding="utf-8")
     return table

@@ -1,5 +1,2 @@
-"""The language model: LSTM layers (autograd and fused), the output layer + loss, PoetryLM."""
-
-from lit_poetry.models.poetry_lm import PoetryLM
-
-__all__ = ["PoetryLM"]
+"""The networks (LanguageModel, base.py), built from config by build.py: LSTMs (autograd, fused,
+nn.LSTM) in lstm_lm.py, a causal Transformer in transformer.py."""

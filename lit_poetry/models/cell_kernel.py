@@ -23,12 +23,11 @@ import os
 import platform
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import torch
 
-from lit_poetry.resources import user_cache_dir
+from lit_poetry.resources import atomic_path, user_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -48,24 +47,27 @@ def cpu_features() -> str:
         return platform.machine() + platform.processor()
 
 
+class _CompileError(Exception):
+    pass
+
+
 def build(compiler: str, library: Path) -> str | None:
-    """Compile SOURCE into `library`; None, or why it could not be built."""
+    """Compile SOURCE into `library`; None, or why it could not be built. The library appears whole or not
+    at all (atomic_path): a rank that starts at the same time never loads a half-written file."""
     try:
-        library.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix=".so", dir=library.parent)
-        os.close(fd)
+        with atomic_path(library) as tmp:
+            obj = tmp.with_suffix(".o")
+            try:
+                for command in ([compiler, *COMPILE, "-o", obj, SOURCE], [compiler, *LINK, "-o", tmp, obj, "-lm"]):
+                    result = subprocess.run(list(map(str, command)), capture_output=True, text=True)
+                    if result.returncode != 0:
+                        raise _CompileError(result.stderr.strip())
+            finally:
+                obj.unlink(missing_ok=True)
+    except _CompileError as error:
+        return f"did not build:\n{error}"
     except OSError as error:  # e.g. a read-only home folder
         return f"has no folder to be built in ({error})"
-    obj = tmp.removesuffix(".so") + ".o"
-    for command in ([compiler, *COMPILE, "-o", obj, str(SOURCE)], [compiler, *LINK, "-o", tmp, obj, "-lm"]):
-        result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode != 0:
-            break
-    Path(obj).unlink(missing_ok=True)
-    if result.returncode != 0:
-        Path(tmp).unlink()
-        return f"did not build:\n{result.stderr.strip()}"
-    os.replace(tmp, library)  # atomic: a rank that starts at the same time never loads a half-written file
     return None
 
 

@@ -21,8 +21,9 @@ dtype; the same results within fp32 rounding).
 import torch
 
 from lit_poetry.models import cell_kernel
-from lit_poetry.models.base import State, device_type, matmul_dtype
+from lit_poetry.models.base import State
 from lit_poetry.models.gemm import StepMatmul, mm
+from lit_poetry.models.precision import device_type, matmul_dtype
 
 
 class LSTMLayerFunction(torch.autograd.Function):

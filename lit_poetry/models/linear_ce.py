@@ -17,7 +17,7 @@ of ROW_MULTIPLE: a few dozen shapes over a whole training run instead of one per
 import torch
 
 from lit_poetry.models import gemm
-from lit_poetry.models.base import device_type, matmul_dtype
+from lit_poetry.models.precision import device_type, matmul_dtype
 
 CHUNK_ROWS = 128  # rows of logits alive at once: 2.8 MB of fp32, kept in cache (a multiple of ROW_MULTIPLE)
 ROW_MULTIPLE = 64  # rows are padded to a multiple of this: bounded matmul shapes, at most 63 idle rows

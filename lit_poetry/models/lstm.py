@@ -4,7 +4,7 @@ With z_t = [h_{t-1}, x_t] and W = [W_h; W_x] (so W·z = h W_h + x W_x):
     f_t = σ(W_f·z_t + b_f)      i_t = σ(W_i·z_t + b_i)      o_t = σ(W_o·z_t + b_o)
     C̃_t = tanh(W_C·z_t + b_C)   C_t = f_t ⊙ C_{t-1} + i_t ⊙ C̃_t      h_t = o_t ⊙ tanh(C_t)
 The four gates live side by side in the last dimension in the order (f, i, o, C̃), so one sigmoid covers
-the first 3H columns and one tanh the last H. `impl="fused"` runs the same parameters through
+the first 3H columns and one tanh the last H. `FusedLSTM` runs the same parameters through
 `fused_lstm.py`, whose backward is the hand-derived BPTT; `TorchLSTM` wraps `nn.LSTM` as the reference.
 
 DropConnect (`weight_dropout`, AWD-LSTM): in training each forward pass drops entries of W_h with one
@@ -13,7 +13,6 @@ carries its gradient back through the mask.
 """
 
 import math
-from functools import partial
 
 import torch
 from torch import nn
@@ -41,19 +40,15 @@ def lstm_layer(x: torch.Tensor, h: torch.Tensor, c: torch.Tensor, w_x, w_h, b) -
 
 
 class LSTM(nn.Module):
-    """Multi-layer, batch-first LSTM: forward(x (B, T, I), state) -> (output (B, T, H), (h, c) (L, B, H))."""
+    """Multi-layer, batch-first LSTM with autograd's backward: forward(x (B, T, I), state) -> (output
+    (B, T, H), (h, c) (L, B, H))."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0,
-                 init_scale: float | None = None, forget_bias: float = 0.0, impl: str = "autograd",
-                 weight_dropout: float = 0.0, locked_dropout: bool = False, matmul: str = "auto",
-                 step_kernel: bool = True):
+                 init_scale: float | None = None, forget_bias: float = 0.0, weight_dropout: float = 0.0,
+                 locked_dropout: bool = False):
         super().__init__()
-        if impl not in ("autograd", "fused"):
-            raise LitPoetryError(f"LSTM impl '{impl}' is not one of autograd, fused")
-        gemm.chosen(matmul)  # an unknown route is refused here, not at the first step
-        self.matmul, self.step_kernel = matmul, bool(step_kernel)  # the fused LSTM's backend (configs/model)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
-        self.dropout, self.impl = dropout, impl
+        self.dropout = dropout
         self.weight_dropout, self.locked_dropout = weight_dropout, locked_dropout
         H = hidden_size
         self.weight_x = nn.ParameterList([nn.Parameter(torch.empty(input_size if k == 0 else H, 4 * H))
@@ -80,18 +75,20 @@ class LSTM(nn.Module):
 
     def forward(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         assert x.dim() == 3, "batch-first input (B, T, I)"
-        layer = (partial(fused_lstm_layer, route=self.matmul, kernel=self.step_kernel) if self.impl == "fused"
-                 else lstm_layer)
         h0, c0 = state if state is not None else self.zero_state(x.shape[0], x)  # (L, B, H) each
         hs, cs = [], []
         for k in range(self.num_layers):
             if k > 0:  # between layers only, as nn.LSTM
                 x = sequence_dropout(x, self.dropout, self.training, self.locked_dropout)
             w_h = nn.functional.dropout(self.weight_h[k], self.weight_dropout, self.training)  # DropConnect
-            x, (h, c) = layer(x, h0[k], c0[k], self.weight_x[k], w_h, self.bias[k])
+            x, (h, c) = self.layer(x, h0[k], c0[k], self.weight_x[k], w_h, self.bias[k])
             hs.append(h)
             cs.append(c)
         return x, (torch.stack(hs), torch.stack(cs))  # (B, T, H), (L, B, H) x2
+
+    def layer(self, x, h, c, w_x, w_h, b) -> tuple[torch.Tensor, State]:
+        """One layer over all time steps: x (B, T, I), h and c (B, H)."""
+        return lstm_layer(x, h, c, w_x, w_h, b)
 
     @torch.no_grad()
     def load_from_torch(self, ref: nn.LSTM) -> None:
@@ -106,7 +103,21 @@ class LSTM(nn.Module):
 
     def extra_repr(self) -> str:
         drop = f", weight_dropout={self.weight_dropout}" if self.weight_dropout else ""
-        return f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, impl={self.impl}{drop}"
+        return f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}{drop}"
+
+
+class FusedLSTM(LSTM):
+    """The same LSTM and parameters, each layer one autograd.Function whose backward is the hand-derived
+    BPTT (fused_lstm.py). `matmul` (gemm.py) and `step_kernel` (cell_kernel.py) choose its backend."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, matmul: str = "auto",
+                 step_kernel: bool = True, **kwargs):
+        super().__init__(input_size, hidden_size, num_layers, **kwargs)
+        gemm.chosen(matmul)  # an unknown route is refused here, not at the first step
+        self.matmul, self.step_kernel = matmul, bool(step_kernel)
+
+    def layer(self, x, h, c, w_x, w_h, b) -> tuple[torch.Tensor, State]:
+        return fused_lstm_layer(x, h, c, w_x, w_h, b, route=self.matmul, kernel=self.step_kernel)
 
 
 class TorchLSTM(nn.Module):
@@ -117,8 +128,8 @@ class TorchLSTM(nn.Module):
                  locked_dropout: bool = False):
         super().__init__()
         if weight_dropout or (locked_dropout and dropout and num_layers > 1):
-            raise LitPoetryError("impl=torch (nn.LSTM, the reference) has no DropConnect and no locked dropout "
-                                 "between layers; use impl=autograd or impl=fused")
+            raise LitPoetryError("model=torch_lstm (nn.LSTM, the reference) has no DropConnect and no locked "
+                                 "dropout between layers; use model=lstm or model=fused_lstm")
         self.lstm = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True, dropout=dropout)
         self.hidden_size, self.num_layers = hidden_size, num_layers
         if init_scale is not None:
@@ -133,9 +144,3 @@ class TorchLSTM(nn.Module):
     def forward(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         return self.lstm(x, state)
 
-
-def make_lstm(impl: str, input_size: int, hidden_size: int, **kwargs) -> nn.Module:
-    """`impl`: autograd (default, the product path), fused (hand-written backward), torch (reference)."""
-    if impl == "torch":
-        return TorchLSTM(input_size, hidden_size, **kwargs)
-    return LSTM(input_size, hidden_size, impl=impl, **kwargs)

@@ -1,6 +1,8 @@
 """int8 weights with one scale per output unit, for the shipped model (lit_poetry/export.py writes them,
 lit_poetry/checkpoint.py reads them back into fp32). Tied weights are stored once."""
 
+from collections.abc import Callable
+
 import torch
 
 FORMAT = "lit-poetry-export/1"
@@ -17,13 +19,9 @@ def dequantize(packed: dict[str, torch.Tensor]) -> torch.Tensor:
     return packed["int8"].float() * packed["scale"]
 
 
-def scale_dim(name: str) -> int:
-    """The output units of a weight: columns of the LSTM's (input, 4H) weights, rows of (V, E) and (V, H)."""
-    return 1 if ".weight_x." in name or ".weight_h." in name else 0
-
-
-def export_weights(state_dict: dict[str, torch.Tensor]) -> dict:
-    """{"int8": {name: {int8, scale}}, "float": {name: fp32 tensor}, "same_as": {name: stored name}}."""
+def export_weights(state_dict: dict[str, torch.Tensor], scale_dim: Callable[[str], int]) -> dict:
+    """{"int8": {name: {int8, scale}}, "float": {name: fp32 tensor}, "same_as": {name: stored name}};
+    `scale_dim(name)`: the axis of that weight holding output units (the network's `quantize_dim`)."""
     stored: dict[int, str] = {}
     packed = {"int8": {}, "float": {}, "same_as": {}}
     for name, tensor in state_dict.items():

@@ -125,19 +125,19 @@ class NumpyLSTMLM:
         grads["embedding"] = demb
         return float(loss), grads
 
-    # ---- weights shared with the PyTorch PoetryLM ------------------------------------------------
+    # ---- weights shared with the PyTorch LSTMLM ------------------------------------------------
     def load_poetry_lm(self, lm) -> None:
-        """Copy a PoetryLM's weights (impl autograd/fused, identity activation) into this model."""
+        """Copy an LSTMLM's weights (or a FusedLSTMLM's; identity activation) into this model."""
         sd = {k: v.detach().cpu().numpy().astype(self.params["embedding"].dtype) for k, v in lm.state_dict().items()}
         for name in self.params:
             self.params[name] = sd[self._torch_name(name)].copy()
 
     def to_poetry_lm_state_dict(self):
-        """The same weights as a PoetryLM state dict (torch tensors)."""
+        """The same weights as an LSTMLM state dict (torch tensors)."""
         import torch
 
         state = {self._torch_name(name): torch.from_numpy(a.copy()) for name, a in self.params.items()}
-        if self.tie_weights:  # PoetryLM lists the shared matrix under both names
+        if self.tie_weights:  # LSTMLM lists the shared matrix under both names
             state["head.weight"] = state["embedding.weight"]
         return state
 
