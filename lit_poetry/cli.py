@@ -90,17 +90,31 @@ def guarded(main: Callable) -> Callable:
     return run
 
 
-def parse_arguments(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
+class KeyValueParser(argparse.ArgumentParser):
+    """The small tools' parser: argparse, keeping for each option what `key=value` needs to know (argparse
+    keeps it only in private attributes): its names, and whether it is a flag."""
+
+    def __init__(self, **kwargs):
+        self.flags: dict[str, bool] = {}  # "--target-loss" -> False; "--tie" -> True (before __init__ adds --help)
+        super().__init__(formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+
+    def add_argument(self, *args, **kwargs):
+        action = super().add_argument(*args, **kwargs)
+        self.flags.update(dict.fromkeys(action.option_strings, action.nargs == 0))
+        return action
+
+
+def parse_arguments(parser: KeyValueParser, argv: list[str] | None = None) -> argparse.Namespace:
     """The arguments of a small tool (plot, metre, download, numpy-train, gradcheck) as every command takes
     them: `key=value` means `--key value` (`target_loss=` is `--target-loss`; `tie=true` sets a flag)."""
-    options = parser._option_string_actions
+    options = parser.flags
     rewritten = []
     for arg in sys.argv[1:] if argv is None else argv:
         key, eq, value = arg.partition("=")
         option = "--" + key.replace("_", "-")
         if not eq or arg.startswith("-") or not re.fullmatch(r"[a-z][a-z_-]*", key) or option not in options:
             rewritten.append(arg)  # a positional (a poem, a folder), or --key value as it is
-        elif options[option].nargs == 0:  # a flag (store_true)
+        elif options[option]:  # a flag (store_true)
             if value.lower() not in ("true", "false"):
                 raise LitPoetryError(f"{key}={value}: give {key}=true or {key}=false")
             rewritten += [option] if value.lower() == "true" else []

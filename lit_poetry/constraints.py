@@ -169,7 +169,9 @@ class MetreClasses:
     rhyme on each 平水韵 group (a 多音字 only on a common 平 reading). Built once per vocabulary and device
     (`of`)."""
 
-    _built: dict[tuple, "MetreClasses"] = {}  # (characters, device) -> masks: a few vocabularies at most
+    # (characters, device) -> masks, shared by the process on purpose: the page builds them once for all its
+    # requests, and a vocabulary's masks never change; a few vocabularies at most
+    _built: dict[tuple, "MetreClasses"] = {}
 
     @classmethod
     def of(cls, classes: TokenClasses) -> "MetreClasses":

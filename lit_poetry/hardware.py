@@ -127,6 +127,8 @@ def enable_tf32() -> None:
         torch.set_float32_matmul_precision("high")
 
 
+# process-wide on purpose: an op that fails here fails for the whole process, and asking once keeps its
+# warning to one line however many models are built (forget_probes: tests that simulate a failure)
 _WORKS: dict[str, bool] = {}
 
 

@@ -8,17 +8,16 @@ directory (lit_poetry/data/download.py; training does it by itself on first use)
 Installed, the same command is `lit-poetry-download`.
 """
 
-import argparse
 from pathlib import Path
 
-from lit_poetry.cli import guarded, parse_arguments
+from lit_poetry.cli import KeyValueParser, guarded, parse_arguments
 from lit_poetry.data.corpora import default_data_dir
 from lit_poetry.data.download import TARBALL_URL, download
 
 
 @guarded
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = KeyValueParser(description=__doc__)
     ap.add_argument("--data-dir", type=Path, default=None,
                     help="default: $LIT_POETRY_DATA, else ~/.cache/lit_poetry/data")
     ap.add_argument("--tarball", type=Path, default=None, help="a chinese-poetry-2.0.1.tgz you already have")

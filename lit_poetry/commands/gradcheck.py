@@ -8,18 +8,17 @@ Prints (parameter, index, numeric, analytic, relative error) for a sample of ent
 tensor, then the average and maximum relative error; exits 1 when the average is above tol.
 """
 
-import argparse
 
 import numpy as np
 
-from lit_poetry.cli import guarded, parse_arguments
+from lit_poetry.cli import KeyValueParser, guarded, parse_arguments
 from lit_poetry.numpy_lstm.gradcheck import gradient_check
 from lit_poetry.numpy_lstm.model import NumpyLSTMLM
 
 
 @guarded
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = KeyValueParser(description=__doc__)
     ap.add_argument("--vocab", type=int, default=30)
     ap.add_argument("--embed", type=int, default=8)
     ap.add_argument("--hidden", type=int, default=10)

@@ -11,17 +11,16 @@ it is level=every (with a note). Installed, the same command is `lit-poetry-metr
 the poem is regular, 1 when not.
 """
 
-import argparse
 import sys
 
-from lit_poetry.cli import guarded, parse_arguments
+from lit_poetry.cli import KeyValueParser, guarded, parse_arguments
 from lit_poetry.console import print_json, print_text
 from lit_poetry.metre.patterns import LEVELS
 
 
 @guarded
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = KeyValueParser(description=__doc__)
     ap.add_argument("poem", help="the poem, lines ended by ，。？！；")
     ap.add_argument("--level", default=None, choices=LEVELS)
     ap.add_argument("--strict", default=None, choices=["true", "false"], help="former spelling of level=every")

@@ -8,9 +8,8 @@ Optimizer settings (lr, betas, alpha, eps, momentum) are read from configs/optim
 same files the Lightning training uses; batches come from the package's data pipeline.
 """
 
-import argparse
 
-from lit_poetry.cli import guarded, parse_arguments
+from lit_poetry.cli import KeyValueParser, guarded, parse_arguments
 from lit_poetry.data.cache import load_or_process
 from lit_poetry.data.corpora import default_data_dir
 from lit_poetry.data.processing import ProcessingConfig
@@ -26,7 +25,7 @@ def main(argv=None) -> int:
 
 def train_numpy(argv: list[str] | None = None) -> list[float]:
     """The loop, on the command line's settings; returns the training loss of each step."""
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = KeyValueParser(description=__doc__)
     ap.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
     ap.add_argument("--lr", type=float, default=None, help="override the config's learning rate")
     ap.add_argument("--steps", type=int, default=300)

@@ -11,16 +11,15 @@ validation perplexity against the step, one legend below both. Writes <out>.png,
 diverged; the others are drawn either way. Installed, the same command is `lit-poetry-plot`.
 """
 
-import argparse
 from pathlib import Path
 
-from lit_poetry.cli import guarded, parse_arguments
+from lit_poetry.cli import KeyValueParser, guarded, parse_arguments
 from lit_poetry.errors import LitPoetryError
 
 
 @guarded
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = KeyValueParser(description=__doc__)
     ap.add_argument("root", type=Path, help="a multirun folder (or any folder holding run folders)")
     ap.add_argument("--out", type=Path, default=None, help="output path without suffix (default: <root>/comparison)")
     ap.add_argument("--target-loss", type=float, default=6.0)

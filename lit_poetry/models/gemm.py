@@ -24,6 +24,8 @@ import torch
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.hardware import onednn_bf16_refused, works
 
+# facts about this torch build, fixed for the process, so module constants; they are read at each call (never
+# copied), which lets a test stand in another build by patching them. The model's choice is model.matmul.
 ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
 ROUTES = ("onednn", "mkl", "torch")
 ROUTE = "onednn" if ONEDNN else "torch"  # what "auto" means on this machine
