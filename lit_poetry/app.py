@@ -26,10 +26,9 @@ from lit_poetry.errors import LitPoetryError  # noqa: E402
 from lit_poetry.generation import AUTO, in_script, lines_in, notes_of, resolved_metre, sample  # noqa: E402
 from lit_poetry.metre import check  # noqa: E402
 from lit_poetry.metre.patterns import LEVELS  # noqa: E402
-from lit_poetry.text import to_traditional  # noqa: E402
+from lit_poetry.text import FORM_NAMES, FORMS, to_traditional  # noqa: E402
 
-FORM_CHOICES = [("自由 free", "free"), ("五言绝句 5×4", "wujue"), ("七言绝句 7×4", "qijue"),
-                ("五言律诗 5×8", "wulv"), ("七言律诗 7×8", "qilv")]
+FORM_CHOICES = [("自由 free", "free")] + [(f"{FORM_NAMES[f]} {n}×{lines}", f) for f, (n, lines) in FORMS.items()]
 SCRIPT_CHOICES = [("简体 simplified", "simplified"), ("繁體 traditional", "traditional")]
 METRE_CHOICES = [("自动 auto (律绝用严)", "auto"), ("不限 off", "off"), ("宽 relaxed (一三五不论)", "relaxed"),
                  ("严 strict (王力)", "strict"), ("全 every position", "every")]
@@ -48,7 +47,7 @@ CSS = """
 """
 FIELDS = {"start": ("起首字", "Start characters"), "acrostic": ("藏头", "Acrostic"), "prefix": ("意境", "Mood prefix"),
           "title": ("题目", "Title")}
-FORM_NAMES = {value: label for label, value in FORM_CHOICES}
+FORM_LABELS = {value: label for label, value in FORM_CHOICES}
 METRE_NAMES = {value: label for label, value in METRE_CHOICES}
 LOOSER = {"strict": ("请选「宽」", "choose relaxed"), "every": ("请选「宽」", "choose relaxed"),
           "relaxed": ("请把平仄设为「不限」", "set the tones to off"), "off": ("请取消「押韵」", "untick Rhyme")}
@@ -90,8 +89,8 @@ def for_the_page(error: str) -> str:
         given = [(found.get("s"), "起首字", "start"), (found.get("a"), "藏头", "acrostic")]
         subject = [(zh, en) for text, zh, en in given if text]
         words = dict(found, field_zh=field_zh, field_en=field_en, looser_zh=looser_zh, looser_en=looser_en,
-                     form_zh="自由体" if form == "free" else FORM_NAMES.get(form, "").split(" ")[0],
-                     form_en=FORM_NAMES.get(form, ""), metre_zh=METRE_NAMES.get(metre, "").split(" ")[0],
+                     form_zh="自由体" if form == "free" else FORM_LABELS.get(form, "").split(" ")[0],
+                     form_en=FORM_LABELS.get(form, ""), metre_zh=METRE_NAMES.get(metre, "").split(" ")[0],
                      subject_zh="和".join(zh for zh, _ in subject),
                      subject_en=" and ".join(en for _, en in subject) + " characters",
                      alt_zh=f"；可试读音相同（不计声调）的 {alt}" if alt else "；请换一个字",

@@ -328,7 +328,7 @@ def poem_constraints(classes: TokenClasses, start: str, acrostic: str, form: str
     if metre not in METRES:
         raise LitPoetryError(f"metre='{metre}' is not one of auto, {', '.join(METRES)}")
     if (metre != "off" or rhyme or rhyme_group) and form not in FORMS:
-        raise LitPoetryError("metre and rhyme need a fixed form: add form=wujue|qijue|wulv|qilv")
+        raise LitPoetryError(f"metre and rhyme need a fixed form: add form={'|'.join(FORMS)}")
     if form in FORMS and len(acrostic) > FORMS[form][1]:
         raise LitPoetryError(f"acrostic '{acrostic}' has {len(acrostic)} characters but "
                              f"form={form} has {FORMS[form][1]} lines")

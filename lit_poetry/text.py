@@ -13,6 +13,7 @@ _NOT_POETRY = re.compile(f"[^{HAN_RANGES}{PUNCTUATION}]")
 
 # 五言/七言 绝句/律诗: (characters per line, lines); odd lines end in ，, even lines close the couplet
 FORMS = {"wujue": (5, 4), "qijue": (7, 4), "wulv": (5, 8), "qilv": (7, 8)}
+FORM_NAMES = {"wujue": "五言绝句", "qijue": "七言绝句", "wulv": "五言律诗", "qilv": "七言律诗"}
 COUPLET_END = "。？！"  # what may close an even line of a regular poem
 TITLE_MARKS = "《》"  # a title between them heads a poem in training and generation; cleaning drops them from verse
 

@@ -5,6 +5,7 @@ chinese-poetry corpora take the `data_dir` fixture: it skips them, with the reas
 are absent, except in CI (CI=true), where their absence is an error. Tests never download."""
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -23,8 +24,14 @@ for name in ("no_proxy", "NO_PROXY"):
 os.environ.setdefault("WANDB_SILENT", "true")
 # tests never write into the user's cache (~/.cache/lit_poetry: the tone table, the compiled kernel, processed
 # corpora); a session builds its own unless LIT_POETRY_CACHE names one (make test and CI keep one per checkout)
-if not os.environ.get("LIT_POETRY_CACHE"):
-    os.environ["LIT_POETRY_CACHE"] = tempfile.mkdtemp(prefix="lit_poetry_test_cache_")
+_OWN_CACHE = None if os.environ.get("LIT_POETRY_CACHE") else tempfile.mkdtemp(prefix="lit_poetry_test_cache_")
+if _OWN_CACHE:
+    os.environ["LIT_POETRY_CACHE"] = _OWN_CACHE
+
+
+def pytest_unconfigure(config):
+    if _OWN_CACHE:
+        shutil.rmtree(_OWN_CACHE, ignore_errors=True)
 
 
 def pytest_addoption(parser):

@@ -16,9 +16,8 @@ from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.generation import sample
 from lit_poetry.metre import PING, ZE, check, improbable_readings, patterns, tone_table
-from lit_poetry.metre.patterns import FORM_NAMES
 from lit_poetry.models.lstm_lm import LSTMLM
-from lit_poetry.text import FORMS, line_end, to_simplified
+from lit_poetry.text import FORM_NAMES, FORMS, line_end, to_simplified
 
 from .helpers import ROOT
 

@@ -31,10 +31,9 @@ written position by position passes `read_line` (拗救 aside, which generation 
 from dataclasses import dataclass
 
 from lit_poetry.metre.table import PING, ZE
-from lit_poetry.text import FORMS
+from lit_poetry.text import FORM_NAMES, FORMS
 
 LINE_TYPES = {(ZE, ZE): "仄仄平平仄", (PING, PING): "平平仄仄平", (PING, ZE): "平平平仄仄", (ZE, PING): "仄仄仄平平"}
-FORM_NAMES = {"wujue": "五言绝句", "qijue": "七言绝句", "wulv": "五言律诗", "qilv": "七言律诗"}
 
 
 def opposite(tone: str) -> str:
