@@ -250,8 +250,8 @@ def build_page(writer: PoemWriter, defaults: dict) -> gr.Blocks:
     """`defaults`: the fields' starting values (form, temperature, top_p, seed, num_poems; configs/app.yaml)."""
     lim = writer.limits
     with gr.Blocks(title="lit-poetry · 唐诗") as page:
-        gr.Markdown("# 唐诗 · Tang poetry\n字符级 LSTM 语言模型写诗。"
-                    "A character-level LSTM language model writes poems.")
+        gr.Markdown("# 唐诗 · Tang poetry\n字符级语言模型写诗。"
+                    "A character-level language model writes poems.")
         with gr.Row():
             with gr.Column(scale=1):
                 acrostic = gr.Textbox(label="藏头 Acrostic", placeholder="春夏秋冬", elem_id="acrostic")

@@ -100,11 +100,24 @@ def option_keys(group: str, option: str, config_dir: str = CONFIG_DIR) -> frozen
     return frozenset(keys)
 
 
-def _missing_in_chosen(key: str, argv: list[str], options: dict[str, tuple[str, ...]]) -> str:
-    """The error for `key` where the command line chooses an option of its group that does not set it."""
-    chosen = dict(a.removeprefix("override ").partition("=")[::2] for a in argv if "=" in a)
+@cache
+def default_choices(config_name: str, config_dir: str = CONFIG_DIR) -> dict[str, str]:
+    """{group: option} as the command's primary config chooses them (`- model: lstm`)."""
+    primary, _ = _read(Path(config_dir) / f"{config_name}.yaml")
+    return {k: v for entry in primary.get("defaults") or [] if isinstance(entry, dict)
+            for k, v in entry.items() if isinstance(v, str) and not k.startswith("override")}
+
+
+def _missing_in_chosen(key: str, argv: list[str], config_name: str, options: dict[str, tuple[str, ...]]) -> str:
+    """The error for `key` where the chosen option of its group does not set it: chosen on the command line,
+    else by the primary config, unless an option that may override groups (an experiment, at the root
+    package) is on the command line too: then Hydra decides."""
+    given = {k.lstrip("+").removeprefix("override ").strip("/"): v.strip("'\"")
+             for k, _, v in (a.partition("=") for a in argv if "=" in a)}
+    rerouted = any(g in options and v in options[g] and option_keys(g, v) is None for g, v in given.items())
+    chosen = given if rerouted else {**default_choices(config_name), **given}
     for group in options:
-        option = chosen.get(group, "").strip("'\"")
+        option = chosen.get(group, "")
         if key.startswith(group.replace("/", ".") + ".") and option in options[group]:
             keys = option_keys(group, option)
             if keys is not None and key not in keys:
@@ -145,5 +158,5 @@ def check_override_keys(config_name: str, argv: list[str]) -> None:
             hint = _nearest(name, siblings, f"{where}." if where else "") or _nearest(key, plain)
             raise LitPoetryError(f"{key}={value}: no config of this command has the key '{key}'{hint} (a new key "
                                  f"is +{key}=...)")
-        elif missing := _missing_in_chosen(key, argv, options):
+        elif missing := _missing_in_chosen(key, argv, config_name, options):
             raise LitPoetryError(missing)

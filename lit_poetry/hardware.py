@@ -107,11 +107,30 @@ def resolve_precision(precision, accelerator: str = "auto") -> str:
     return precision
 
 
+def reset_peak_memory(device: torch.device) -> None:
+    """Start `peak_memory_mb` afresh: the jobs of a multirun share one process, and each reports its own peak.
+    On Linux the kernel resets the process's peak resident size (VmHWM) on request; elsewhere the CPU peak
+    stays the process's (said by peak_memory_mb's reader: the first job of a sweep is exact)."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        return
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:  # not Linux, or a kernel that refuses
+        pass
+
+
 def peak_memory_mb(device: torch.device) -> float:
-    """The most memory this process has held so far: on a GPU, what torch allocated there; else the process's
-    peak resident size (weights, activations, data and the libraries alike)."""
+    """The most memory held since `reset_peak_memory` (else since the process began): on a GPU, what torch
+    allocated there; on a CPU, the process's peak resident size (weights, activations, data and libraries)."""
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
+    try:
+        with open("/proc/self/status") as f:  # Linux: VmHWM, which reset_peak_memory resets
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 2**10  # KiB
+    except (OSError, StopIteration, ValueError):
+        pass
     try:
         import resource  # Unix only
     except ImportError:

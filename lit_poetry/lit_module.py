@@ -13,7 +13,7 @@ from torchmetrics.text import Perplexity
 
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import DivergedError
-from lit_poetry.hardware import peak_memory_mb
+from lit_poetry.hardware import peak_memory_mb, reset_peak_memory
 from lit_poetry.models.build import build_network
 
 
@@ -69,6 +69,7 @@ class PoetryLitModule(L.LightningModule):
 
     def on_fit_start(self) -> None:
         self._seed = torch.initial_seed()  # what L.seed_everything(cfg.seed) set, the same when a run resumes
+        reset_peak_memory(self.device)  # this run's peak, not an earlier job's of the same multirun
 
     def training_step(self, batch, batch_idx):
         # the dropout masks of a step depend on the run's seed, the step and the rank only, not on the random

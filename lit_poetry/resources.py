@@ -37,6 +37,12 @@ def user_cache_dir() -> Path:
     return Path(os.environ.get("LIT_POETRY_CACHE") or cache_home() / "lit_poetry")
 
 
+def _umask() -> int:
+    mask = os.umask(0)  # reading it means setting it: set it back at once
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """A fresh temporary path beside `path` (a name of its own, so that two processes never share one) to
@@ -52,6 +58,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's file is its owner's alone; a file written in place is not
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -52,6 +52,8 @@ RANGES: dict[str, Range] = {
     "model.embedding_dim": POSITIVE_INT, "model.hidden_size": POSITIVE_INT, "model.num_layers": POSITIVE_INT,
     "model.dropout": DROPOUT, "model.input_dropout": DROPOUT, "model.embedding_dropout": DROPOUT,
     "model.weight_dropout": DROPOUT, "model.init_scale": Range(0, low_open=True, nullable=True),
+    "model.num_heads": POSITIVE_INT, "model.ffn_size": POSITIVE_INT, "model.embedding_std": RATE,
+    "model.rope_base": Range(1, low_open=True),
     "optimizer.lr": RATE, "optimizer.weight_decay": NON_NEGATIVE, "optimizer.momentum": Range(0, 1, high_open=True),
     "scheduler.warmup": DROPOUT, "scheduler.factor": SHARE, "scheduler.patience": COUNT,
     "data.batch_size": POSITIVE_INT, "data.num_workers": COUNT, "data.bucket_window": COUNT,

@@ -38,7 +38,7 @@ def test_the_layout_and_the_layers_name_every_module():
     for readme in ("README.md", "README.zh-CN.md"):
         text = (ROOT / readme).read_text(encoding="utf-8")
         layout = text[text.index("```\nlit_poetry/text.py") :].split("\n```")[0]
-        missing = [m for m in modules() if m not in layout]
+        missing = [m for m in modules() if not re.search(rf"(?<!\w){re.escape(m)}", layout)]  # not in fused_lstm.py
         assert not missing, f"{readme}'s Layout lacks {missing}"
     unlayered = [m for m in modules() if "/" in m or (ROOT / "lit_poetry" / m).is_file()]
     unlayered = [m for m in unlayered if f"lit_poetry.{m.removesuffix('.py').rstrip('/')}" not in layers

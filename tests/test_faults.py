@@ -3,7 +3,9 @@ foreign file given to train.py, a checkpoint named as Lightning names them. Each
 correct resume, and nothing already written is lost."""
 
 import errno
+import os
 import shutil
+import stat
 import subprocess
 
 import pytest
@@ -252,3 +254,15 @@ def test_two_writers_of_one_file_never_share_a_temporary(tmp_path):
         second.write_text("two")
         assert first != second
     assert (tmp_path / "table.json").read_text() in ("one", "two") and len(list(tmp_path.iterdir())) == 1
+
+
+def test_a_file_written_in_place_has_the_modes_of_any_new_file(tmp_path):
+    """Staged with mkstemp (its owner's alone, 0600), a checkpoint or the tone table would be unreadable to
+    the group a run folder or a shared cache is for."""
+    mask = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "last.ckpt") as tmp:
+            tmp.write_bytes(b"weights")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "last.ckpt").stat().st_mode) == 0o644

@@ -140,7 +140,7 @@ def test_a_checkpoint_from_before_targets_loads_as_the_network_its_impl_named(ti
 
 
 @pytest.mark.parametrize("target", ["os.system", "torch.nn.Linear", "lit_poetry.models.lstm.LSTM",
-                                    "lit_poetry.models.nowhere.Net"])
+                                    "lit_poetry.models.nowhere.Net", "lit_poetry.models.base.LanguageModel"])
 def test_a_target_that_is_not_a_network_of_the_project_is_refused_in_one_line(target):
     """A checkpoint is data: its `_target_` must not import and call whatever it names."""
     with pytest.raises(LitPoetryError, match=f"model._target_={target} is not a network of lit-poetry") as e:

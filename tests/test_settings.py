@@ -93,12 +93,19 @@ def test_a_refused_rerun_leaves_the_run_folder_as_it_was(tmp_path):
     (["train.py", "model=transformer", "model.hidden_size=256"], "model=transformer has no such setting"),
     (["train.py", "model=lstm", "model.num_heads=4"], "did you mean model.num_layers?"),
     (["train.py", "model.impl=fused"], "model.impl is gone; the network is a config group now: model=lstm"),
+    (["train.py", "model.num_heads=4"], "model=lstm has no such setting"),  # the default choice
 ])
 def test_a_typo_in_a_key_or_an_option_is_one_line_naming_the_nearest(args, nearest):
     """#41: Hydra's block advised `+optimzer=adam`, wrong for a typo."""
     run = run_cli(*args)
     assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
     assert run.stderr.startswith("error: ") and nearest in run.stderr
+
+
+def test_a_setting_of_the_network_an_experiment_chooses_passes():
+    """experiment=tang_best chooses model=fused_lstm, whose step_kernel the default model=lstm lacks: Hydra decides."""
+    run = run_cli("train.py", "experiment=tang_best", "model.step_kernel=false", "--cfg", "job")
+    assert run.returncode == 0 and "step_kernel: false" in run.stdout, run.stderr
 
 
 def test_every_key_and_option_the_configs_define_passes_the_typo_check():
@@ -117,7 +124,8 @@ def test_every_key_and_option_the_configs_define_passes_the_typo_check():
                 cfg = compose(command, overrides=[f"experiment={experiment}"] if experiment else [])
                 flat = OmegaConf.to_container(cfg, resolve=False)
                 paths = list(key_paths({k: v for k, v in flat.items() if k != "hydra"}))
-                check_override_keys(command, [f"{p}=1" for p in paths if p not in options])
+                chosen = [f"experiment={experiment}"] if experiment else []  # its keys, under its choices
+                check_override_keys(command, chosen + [f"{p}=1" for p in paths if p not in options])
 
 
 def key_paths(node: dict, prefix: str = ""):

@@ -42,7 +42,7 @@ def network_class(target: str) -> type[LanguageModel]:
             cls = getattr(importlib.import_module(module), name, None)
         except ImportError:
             cls = None
-    if not (isinstance(cls, type) and issubclass(cls, LanguageModel)):
+    if not (isinstance(cls, type) and issubclass(cls, LanguageModel)) or cls is LanguageModel:
         raise LitPoetryError(f"model._target_={target} is not a network of lit-poetry; name a LanguageModel "
                              f"class under {PACKAGE.rstrip('.')}, as configs/model/*.yaml do (model=lstm, "
                              "model=fused_lstm, model=transformer)")

@@ -59,7 +59,10 @@ def build(compiler: str, library: Path) -> str | None:
             obj = tmp.with_suffix(".o")
             try:
                 for command in ([compiler, *COMPILE, "-o", obj, SOURCE], [compiler, *LINK, "-o", tmp, obj, "-lm"]):
-                    result = subprocess.run(list(map(str, command)), capture_output=True, text=True)
+                    try:
+                        result = subprocess.run(list(map(str, command)), capture_output=True, text=True)
+                    except OSError as error:  # the compiler vanished or cannot run
+                        raise _CompileError(f"{compiler} could not run ({error})") from None
                     if result.returncode != 0:
                         raise _CompileError(result.stderr.strip())
             finally:
