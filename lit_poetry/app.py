@@ -89,7 +89,7 @@ def for_the_page(error: str) -> str:
         given = [(found.get("s"), "起首字", "start"), (found.get("a"), "藏头", "acrostic")]
         subject = [(zh, en) for text, zh, en in given if text]
         words = dict(found, field_zh=field_zh, field_en=field_en, looser_zh=looser_zh, looser_en=looser_en,
-                     form_zh="自由体" if form == "free" else FORM_LABELS.get(form, "").split(" ")[0],
+                     form_zh="自由体" if form == "free" else FORM_NAMES.get(form, ""),
                      form_en=FORM_LABELS.get(form, ""), metre_zh=METRE_NAMES.get(metre, "").split(" ")[0],
                      subject_zh="和".join(zh for zh, _ in subject),
                      subject_en=" and ".join(en for _, en in subject) + " characters",

@@ -108,14 +108,17 @@ def default_choices(config_name: str, config_dir: str = CONFIG_DIR) -> dict[str,
             for k, v in entry.items() if isinstance(v, str) and not k.startswith("override")}
 
 
-def _missing_in_chosen(key: str, argv: list[str], config_name: str, options: dict[str, tuple[str, ...]]) -> str:
-    """The error for `key` where the chosen option of its group does not set it: chosen on the command line,
-    else by the primary config, unless an option that may override groups (an experiment, at the root
-    package) is on the command line too: then Hydra decides."""
+def chosen_options(config_name: str, argv: list[str], options: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """{group: option} chosen on the command line, else by the primary config; the command line's alone when
+    it names an option that may override groups (an experiment, at the root package): then Hydra decides."""
     given = {k.lstrip("+").removeprefix("override ").strip("/"): v.strip("'\"")
              for k, _, v in (a.partition("=") for a in argv if "=" in a)}
     rerouted = any(g in options and v in options[g] and option_keys(g, v) is None for g, v in given.items())
-    chosen = given if rerouted else {**default_choices(config_name), **given}
+    return given if rerouted else {**default_choices(config_name), **given}
+
+
+def _missing_in_chosen(key: str, chosen: dict[str, str], options: dict[str, tuple[str, ...]]) -> str:
+    """The error for `key` where the chosen option of its group does not set it."""
     for group in options:
         option = chosen.get(group, "")
         if key.startswith(group.replace("/", ".") + ".") and option in options[group]:
@@ -137,6 +140,7 @@ def check_override_keys(config_name: str, argv: list[str]) -> None:
     if any(a.split("=")[0].lstrip("+") in OTHER_SOURCES for a in argv):
         return
     keys, options = known(config_name)
+    chosen = chosen_options(config_name, argv, options)
     for arg in argv:
         key, eq, value = arg.partition("=")
         value = value.strip("'\"")  # quoted by cli.quote_unicode_overrides
@@ -158,5 +162,5 @@ def check_override_keys(config_name: str, argv: list[str]) -> None:
             hint = _nearest(name, siblings, f"{where}." if where else "") or _nearest(key, plain)
             raise LitPoetryError(f"{key}={value}: no config of this command has the key '{key}'{hint} (a new key "
                                  f"is +{key}=...)")
-        elif missing := _missing_in_chosen(key, argv, config_name, options):
+        elif missing := _missing_in_chosen(key, chosen, options):
             raise LitPoetryError(missing)

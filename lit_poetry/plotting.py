@@ -78,8 +78,8 @@ def read_run(run_dir: Path) -> Run:
                 speed, memory = _float(row.get("train/tokens_per_second")), _float(row.get("train/peak_memory_mb"))
                 if speed is not None:
                     run.tokens_per_s = speed
-                if memory is not None:
-                    run.peak_memory_mb = memory if math.isnan(run.peak_memory_mb) else max(run.peak_memory_mb, memory)
+                if memory is not None and not run.peak_memory_mb >= memory:  # the largest of every sitting's
+                    run.peak_memory_mb = memory  # (each sitting resets it; nan >= x is false: the first one)
                 if loss is not None:
                     run.train_steps.append(int(row["step"]))
                     run.train_loss.append(loss)

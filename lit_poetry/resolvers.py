@@ -5,6 +5,8 @@ elsewhere (tests, notebooks); and the one question about Hydra's run they share:
 import os
 from pathlib import Path
 
+from lit_poetry.resources import user_cache_dir
+
 
 def in_multirun() -> bool:
     """Whether this process runs a job of a Hydra multirun (a sweep)."""
@@ -40,8 +42,6 @@ def wandb_group() -> str:
 
 def cache_dir() -> str:
     """paths.cache_dir's default: resources.user_cache_dir()."""
-    from lit_poetry.resources import user_cache_dir
-
     return str(user_cache_dir())
 
 

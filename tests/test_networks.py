@@ -4,9 +4,6 @@ from before networks had a `_target_` still load."""
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from omegaconf import open_dict
 
 from lit_poetry.checkpoint import load_trained, read_checkpoint
 from lit_poetry.errors import LitPoetryError
@@ -17,7 +14,7 @@ from lit_poetry.models.build import build_network
 from lit_poetry.models.transformer import TransformerLM
 from lit_poetry.text import is_regular
 
-from .helpers import ROOT, TINY
+from .helpers import ROOT, TINY, compose_train
 
 NETWORKS = {"lstm": "LSTMLM", "fused_lstm": "FusedLSTMLM", "torch_lstm": "TorchLSTMLM", "transformer": "TransformerLM"}
 SIZES = {"transformer": ["model.embedding_dim=32", "model.num_layers=2", "model.ffn_size=64"]}
@@ -29,16 +26,10 @@ def trained(request, tmp_path_factory):
     from lit_poetry.training import train
 
     out = tmp_path_factory.mktemp(request.param)
-    tiny = [o for o in TINY if not o.startswith("model.")]
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "configs")):
-        cfg = compose("train", overrides=[*tiny, f"model={request.param}",
-                                          *SIZES.get(request.param, ["model.embedding_dim=32", "model.hidden_size=48"]),
-                                          "callbacks=default", "~callbacks.rich_progress_bar",
-                                          "trainer.enable_progress_bar=false", "trainer.limit_train_batches=3"])
-    with open_dict(cfg):
-        cfg.paths.output_dir, cfg.paths.log_dir = str(out), str(out / "logs")
-        cfg.paths.cache_dir = str(out / "cache")
+    sizes = SIZES.get(request.param, ["model.embedding_dim=32", "model.hidden_size=48"])
+    cfg = compose_train(out, [f"model={request.param}", *sizes, "callbacks=default", "~callbacks.rich_progress_bar",
+                              "trainer.enable_progress_bar=false", "trainer.limit_train_batches=3"],
+                        tiny=[o for o in TINY if not o.startswith("model.")])
     train(cfg)
     return request.param, out / "checkpoints" / "last.ckpt"
 
@@ -81,9 +72,9 @@ def test_the_export_quantises_each_weight_along_its_output_units(trained, tmp_pa
 
 @pytest.mark.parametrize("form, heads", [("wujue", "春秋"), ("qilv", "")])
 def test_each_network_writes_under_every_constraint(trained, form, heads):
-    model, vocab = load_trained(trained[1]).model, load_trained(trained[1]).vocab
-    poems = sample(model, vocab, None if heads else ["月"], 2, acrostic=heads, form=form, metre="strict", rhyme=True,
-                   seed=0, candidates=3)
+    loaded = load_trained(trained[1])
+    poems = sample(loaded.model, loaded.vocab, None if heads else ["月"], 2, acrostic=heads, form=form, metre="strict",
+                   rhyme=True, seed=0, candidates=3)
     for poem in poems:
         assert is_regular(poem.poem, form), poem.poem
         assert [line[0] for line in poem.lines[: len(heads)]] == list(heads)
@@ -97,8 +88,8 @@ def test_each_network_writes_under_every_constraint(trained, form, heads):
 def test_each_network_is_served_on_the_page(trained):
     from lit_poetry.app import Limits, PoemWriter
 
-    model, vocab = load_trained(trained[1]).model, load_trained(trained[1]).vocab
-    reply = PoemWriter(model, vocab, Limits()).write("月", "", "qijue", "", 0.8, 0.9, 0, 2, "simplified")
+    loaded = load_trained(trained[1])
+    reply = PoemWriter(loaded.model, loaded.vocab, Limits()).write("月", "", "qijue", "", 0.8, 0.9, 0, 2, "simplified")
     assert reply.poems_html.count("月") >= 2 and reply.message == ""
 
 

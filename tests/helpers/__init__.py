@@ -31,11 +31,12 @@ TINY = [
 ]
 
 
-def compose_train(tmp_path: Path, overrides: list[str] = ()) -> DictConfig:
-    """The real configs/train.yaml with TINY and `overrides`, writing everything under tmp_path."""
+def compose_train(tmp_path: Path, overrides: list[str] = (), tiny: list[str] = TINY) -> DictConfig:
+    """The real configs/train.yaml with `tiny` (TINY; less its model sizes for a network that has others)
+    and `overrides`, writing everything under tmp_path."""
     GlobalHydra.instance().clear()
     with initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "configs")):
-        cfg = compose("train", overrides=[*TINY, *overrides])
+        cfg = compose("train", overrides=[*tiny, *overrides])
     with open_dict(cfg):
         cfg.paths.output_dir = str(tmp_path)
         cfg.paths.log_dir = str(tmp_path / "logs")
