@@ -25,7 +25,7 @@ setup(
         "torchmetrics>=1.6,<2",
         "hydra-core>=1.3.2,<1.4",
         "omegaconf>=2.3,<2.4",
-        "wandb>=0.19,<1",
+        "wandb>=0.19.5,<1",
         "numpy>=2.0,<3",
         "matplotlib>=3.9,<4",
         "opencc>=1.1.9,<2",

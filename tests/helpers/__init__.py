@@ -45,10 +45,12 @@ def compose_train(tmp_path: Path, overrides: list[str] = (), tiny: list[str] = T
     return cfg
 
 
-def run_cli(*args, cwd=ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
-    """`python <args>` in the checkout, as a user types it (Hydra's short error reports)."""
+def run_cli(*args, cwd=ROOT, env: dict | None = None, timeout: float | None = None) -> subprocess.CompletedProcess:
+    """`python <args>` in the checkout, as a user types it (Hydra's short error reports). `timeout`: seconds
+    before the test fails with subprocess.TimeoutExpired (for a command that could wait for ever)."""
     env = {**os.environ, "HYDRA_FULL_ERROR": "0", **(env or {})}
-    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, capture_output=True, text=True, env=env)
+    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, capture_output=True, text=True, env=env,
+                          timeout=timeout)
 
 
 def make_tarball(path, data_dir, with_quantangshi=True):
