@@ -139,7 +139,7 @@ class PoetryLitModule(L.LightningModule):
         self._resumed_nll = checkpoint.get("train_nll")  # taken up in on_train_start, if that epoch goes on
 
     def configure_optimizers(self):
-        opt = hydra.utils.instantiate(self.hparams.optimizer)(params=self.parameters())
+        opt = hydra.utils.instantiate(self.hparams.optimizer)(params=self.net.parameter_groups())
         if not self.hparams.scheduler:
             return opt
         sched_cfg = dict(self.hparams.scheduler)

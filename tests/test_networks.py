@@ -4,8 +4,10 @@ from before networks had a `_target_` still load."""
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from lit_poetry.checkpoint import load_trained, read_checkpoint
+from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.export import export
 from lit_poetry.generation import sample
@@ -145,3 +147,24 @@ def test_a_setting_the_network_does_not_take_is_one_line():
     with pytest.raises(LitPoetryError, match="model.num_heads=3 must split model.embedding_dim=32"):
         build_network({"_target_": "lit_poetry.models.transformer.TransformerLM", "embedding_dim": 32,
                        "num_heads": 3}, 30)
+
+
+@pytest.mark.parametrize("network", ["transformer", "lstm"])
+def test_the_weight_decay_spares_the_transformers_norms_and_biases_and_decays_all_of_an_lstm(network, tmp_path):
+    """Through the module's configure_optimizers: a step of AdamW with zero gradients is the decay alone."""
+    from lit_poetry.lit_module import PoetryLitModule
+
+    cfg = compose_train(tmp_path, [f"model={network}", "optimizer=adamw", "optimizer.lr=0.1",
+                                   "optimizer.weight_decay=0.5", "scheduler=none", *SIZES.get(network, [])],
+                        tiny=[o for o in TINY if not o.startswith("model.")] if network in SIZES else TINY)
+    module = PoetryLitModule(Vocabulary(list("日月山水")).to_dict(), OmegaConf.to_container(cfg.model),
+                             OmegaConf.to_container(cfg.optimizer))
+    before = {name: p.detach().clone() for name, p in module.net.named_parameters()}
+    optimizer = module.configure_optimizers()
+    for p in module.net.parameters():
+        p.grad = torch.zeros_like(p)
+    optimizer.step()
+    for name, p in module.net.named_parameters():
+        spared = network == "transformer" and p.dim() < 2  # LayerNorm gains and biases
+        expected = before[name] if spared else before[name] * (1 - 0.1 * 0.5)
+        torch.testing.assert_close(p.detach(), expected, msg=name)

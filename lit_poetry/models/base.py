@@ -56,6 +56,12 @@ class LanguageModel(nn.Module):
         logits = self.head(pad_rows(hidden[keep]))[: len(target_ids)].float()
         return F.cross_entropy(logits, target_ids), logits, target_ids
 
+    def parameter_groups(self) -> list[dict]:
+        """The optimizer's parameter groups: by default one, every parameter decayed as the optimizer's config
+        says (the LSTM recipes were tuned so, as AWD-LSTM decays all). A network that keeps some parameters
+        out of the weight decay returns a group for them with `weight_decay: 0`."""
+        return [{"params": list(self.parameters())}]
+
     def take_rows(self, state: State, index: torch.Tensor) -> State:
         """The state with row r taken from row index[r]; state tensors are (L, B, ...) by default."""
         return tuple(s.index_select(1, index) for s in state)

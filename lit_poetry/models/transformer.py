@@ -77,6 +77,13 @@ class TransformerLM(LanguageModel):
         self.register_buffer("inv_freq", rope_base ** (-torch.arange(half, dtype=torch.float32) / half),
                              persistent=False)  # (d/2,)
 
+    def parameter_groups(self) -> list[dict]:
+        """Matrices and the embedding decayed; LayerNorm gains and biases not (decay would pull a gain
+        towards 0, shrinking every normalised activation: GPT-2's and nanoGPT's practice)."""
+        params = list(self.parameters())
+        return [{"params": [p for p in params if p.dim() >= 2]},
+                {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+
     def features(self, ids: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         """ids (B, T) -> the last block's output, normed (B, T, E), and the cache after it."""
         B, T = ids.shape
