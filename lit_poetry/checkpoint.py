@@ -46,8 +46,10 @@ def read_checkpoint(path: str | Path) -> dict:
     one setting that TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD does not override, so no file runs code here."""
     path = Path(path)
     if path.is_dir():
-        raise LitPoetryError(f"ckpt_path={path} is a folder; give the checkpoint file in it, such as "
-                             f"{path / 'checkpoints' / 'best.ckpt'}")
+        found = sorted(path.rglob("best.ckpt"), key=lambda f: f.stat().st_mtime)  # the newest run's last
+        example = found[-1] if found else path / "checkpoints" / "best.ckpt"
+        raise LitPoetryError(f"ckpt_path={path} is a folder; give a checkpoint file"
+                             f"{' under it' if found else ''}, such as {example}")
     if not path.is_file():
         raise LitPoetryError(f"checkpoint {path} not found; train one with `python train.py` "
                              "(it writes <run dir>/checkpoints/best.ckpt and last.ckpt)")

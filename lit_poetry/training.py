@@ -202,8 +202,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
 @rank_zero_only
 def say_where_the_model_went(trainer: L.Trainer) -> None:
-    """The run's last words (after W&B's): the best checkpoint, its val perplexity, and the command that
-    writes a poem with it."""
+    """The run's last words (after W&B's): why it stopped early, if it did, then the best checkpoint, its val
+    perplexity, and the command that writes a poem with it."""
+    stopper = trainer.early_stopping_callback
+    if stopper is not None and stopper.stopped_epoch:  # the progress bar showed "Epoch 4/29" and nothing more
+        print(f"early stopping ended the run after epoch {stopper.stopped_epoch}: {stopper.monitor} had not "
+              f"improved for {stopper.patience} validation{'s' * (stopper.patience != 1)}", flush=True)
     best = next((c for c in trainer.checkpoint_callbacks if c.monitor == "val/ppl" and c.best_model_path), None)
     if best is None:
         return

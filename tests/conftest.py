@@ -27,6 +27,11 @@ os.environ.setdefault("WANDB_SILENT", "true")
 _OWN_CACHE = None if os.environ.get("LIT_POETRY_CACHE") else tempfile.mkdtemp(prefix="lit_poetry_test_cache_")
 if _OWN_CACHE:
     os.environ["LIT_POETRY_CACHE"] = _OWN_CACHE
+# nor into W&B's (its debug logs go to ~/.cache/wandb/logs, its settings to ~/.config/wandb) or matplotlib's
+# (its font list: ~/.cache/matplotlib)
+for name, folder in (("WANDB_CACHE_DIR", "wandb-cache"), ("WANDB_CONFIG_DIR", "wandb-config"),
+                     ("WANDB_DATA_DIR", "wandb-data"), ("MPLCONFIGDIR", "matplotlib")):
+    os.environ.setdefault(name, os.path.join(os.environ["LIT_POETRY_CACHE"], folder))
 
 
 def pytest_unconfigure(config):

@@ -33,7 +33,7 @@ def step_of(ckpt: Path) -> int | None:
         return None
 
 
-def test_last_checkpoint_after_early_stopping_holds_the_final_epoch(tmp_path):
+def test_last_checkpoint_after_early_stopping_holds_the_final_epoch_and_the_run_says_why_it_ended(tmp_path, capsys):
     # best.ckpt keeps the highest val/ppl and early stopping waits for a higher one: with a falling
     # perplexity the best stays at epoch 0 and the run stops after epoch 1
     train(compose_train(tmp_path, ["callbacks=default", *QUIET, "trainer.max_epochs=5", "trainer.limit_train_batches=3",
@@ -42,6 +42,8 @@ def test_last_checkpoint_after_early_stopping_holds_the_final_epoch(tmp_path):
     best = torch.load(tmp_path / "checkpoints" / "best.ckpt", weights_only=False)
     last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
     assert best["epoch"] == 0 and last["epoch"] == 1 and last["global_step"] == 6
+    assert "early stopping ended the run after epoch 1: val/ppl had not improved for 1 validation\n" in (
+        capsys.readouterr().out)
 
 
 @pytest.mark.slow

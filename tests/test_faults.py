@@ -223,11 +223,20 @@ def test_a_checkpoint_that_would_run_code_is_refused_in_words_that_keep_the_prot
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("given", ["folder", "text file"])
+@pytest.mark.parametrize("given", ["folder", "runs folder", "text file"])
 def test_ckpt_path_that_is_no_checkpoint_says_what_it_is(given, tmp_path):
-    path = tmp_path / ("run" if given == "folder" else "notes.txt")
-    path.mkdir() if given == "folder" else path.write_text("101\n")
-    expected = "is a folder; give the checkpoint file in it" if given == "folder" else "it is not a file torch saved"
+    path = tmp_path / ("notes.txt" if given == "text file" else "runs")
+    if given == "text file":
+        path.write_text("101\n")
+    else:
+        path.mkdir()
+    expected = {"folder": f"is a folder; give a checkpoint file, such as {path / 'checkpoints' / 'best.ckpt'}",
+                "text file": "it is not a file torch saved"}.get(given)
+    if given == "runs folder":  # logs/train/runs: the runs' checkpoints are a level further down
+        best = path / "2026-12-06_20-00-00" / "checkpoints" / "best.ckpt"
+        best.parent.mkdir(parents=True)
+        best.write_bytes(b"")
+        expected = f"is a folder; give a checkpoint file under it, such as {best}"
     for command in ("generate.py", "train.py"):
         result = run_cli(command, f"ckpt_path={path}", *(TINY_RUN if command == "train.py" else ()),
                          f"hydra.run.dir={tmp_path / 'out'}")

@@ -306,6 +306,7 @@ def test_a_run_ends_naming_its_best_checkpoint_and_prints_each_message_once(tmp_
                   f"hydra.run.dir={tmp_path / 'run'}", f"paths.cache_dir={tmp_path / 'cache'}")
     assert run.returncode == 0, run.stderr[-3000:]
     last = run.stdout.strip().splitlines()[-1]
+    assert "early stopping ended the run" not in run.stdout  # it ran the epochs it was given
     best = tmp_path / "run" / "checkpoints" / "best.ckpt"
     assert last.startswith(f"best checkpoint: {best}, val perplexity ") and "python generate.py ckpt_path=" in last
     command = last.split("write with it: python ")[1].split()
@@ -321,11 +322,16 @@ def test_a_run_ends_naming_its_best_checkpoint_and_prints_each_message_once(tmp_
 def test_a_wandb_run_offline_ends_with_its_samples_and_says_nothing_of_the_anonymous_setting(tmp_path):
     """#41: Lightning hands wandb.init anonymous=None, and W&B warned on every run that it has no effect.
     The run logs its sample poems as a W&B table, which wandb 0.19.0-0.19.4 offline sent to the network and
-    then retried for ever: setup.py's floor is 0.19.5, and the lowest-versions run checks it here."""
+    then retried for ever: setup.py's floor is 0.19.5, and the lowest-versions run checks it here. The tests'
+    environment (conftest.py) keeps W&B's logs out of the home folder."""
+    home = tmp_path / "home"
+    home.mkdir()
     run = run_cli("train.py", "trainer.max_epochs=1", "trainer.limit_train_batches=3", "trainer.limit_val_batches=2",
                   "model.embedding_dim=16", "model.hidden_size=24", "data.download=false",
-                  f"hydra.run.dir={tmp_path / 'run'}", f"paths.cache_dir={tmp_path / 'cache'}", timeout=120)
+                  f"hydra.run.dir={tmp_path / 'run'}", f"paths.cache_dir={tmp_path / 'cache'}", timeout=120,
+                  env={"HOME": str(home), "XDG_CACHE_HOME": "", "XDG_CONFIG_HOME": ""})
     assert run.returncode == 0, run.stderr[-3000:]
+    assert not list(home.rglob("*")), list(home.rglob("*"))
     assert "samples after epoch 0" in run.stdout  # the table was logged
     assert list((tmp_path / "run" / "wandb").glob("offline-run-*"))  # W&B (offline) ran
     assert "anonymous" not in run.stdout + run.stderr
