@@ -62,7 +62,7 @@ PAGE_WORDS: list[tuple[str, str, str]] = [
      "起首字须以藏头的第一个字「{c}」开头", "the start characters must begin with the acrostic's first, '{c}'"),
     (r"acrostic '(?P<a>.+)' has (?P<n>\d+) characters but form=(?P<form>\w+) has (?P<m>\d+) lines",
      "藏头「{a}」有 {n} 个字，{form_zh}只有 {m} 句", "the acrostic has {n} characters; {form_en} has {m} lines"),
-    (r"start '(?P<s>.+)' does not fit form=(?P<form>\w+) .* at '(?P<c>.)'",
+    (r"start '(?P<s>.+)' does not fit form=(?P<form>\w+)\b.* at '(?P<c>.)'",
      "起首字「{s}」放不进{form_zh}（在「{c}」处）", "the start characters do not fit {form_en} (at '{c}')"),
     (r"start '(?P<s>.*)' and acrostic '(?P<a>.*)' fit no pattern of form=(?P<form>\w+) under metre=(?P<metre>\w+)",
      "{subject_zh}在{form_zh}的「{metre_zh}」平仄下排不出格律：{looser_zh}，或换字",

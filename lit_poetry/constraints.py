@@ -336,7 +336,10 @@ def poem_constraints(classes: TokenClasses, start: str, acrostic: str, form: str
     rest = ([Acrostic(acrostic, classes)] if acrostic else []) + [shape]
     for k, char in enumerate(start):  # each start character must be what the others allow there
         if not _fits(rest, start[:k], classes.id(char)):
-            raise LitPoetryError(f"start '{start}' does not fit form={form} (acrostic '{acrostic}') at '{char}'")
+            given = ([f"{FORMS[form][0]} characters a line"] if form in FORMS else []) + (
+                [f"acrostic '{acrostic}'"] if acrostic else [])
+            raise LitPoetryError(f"start '{start}' does not fit form={form}"
+                                 f"{' (' + ', '.join(given) + ')' if given else ''} at '{char}'")
     if metre != "off" or rhyme or rhyme_group:
         masks = metre_masks or MetreClasses.of(classes)
         group = masks.group_named(rhyme_group) if rhyme_group else None

@@ -87,5 +87,6 @@ def check_settings(cfg: DictConfig) -> None:
             allowed = Range(1, integer=True)  # above 1: a number of batches
         if not allowed.holds(value):
             number = isinstance(value, int | float) and not isinstance(value, bool)
-            what = "is out of range" if number else "is not a number"
+            fraction = number and allowed.integer and math.isfinite(value) and not float(value).is_integer()
+            what = "is not a whole number" if fraction else "is out of range" if number else "is not a number"
             raise LitPoetryError(f"{key}={value} {what}: give {allowed}")

@@ -101,7 +101,7 @@ def test_prefix_sets_the_state_but_is_not_printed(lm):
     (dict(starts=["龘"]), "start character '龘' is not in the model's vocabulary"),
     (dict(starts=["龘"], acrostic="龘"), "start character '龘'"),
     (dict(acrostic="春夏秋冬春", form="wujue"), "has 5 characters but form=wujue has 4 lines"),
-    (dict(starts=["白日依山尽一"], form="wujue"), "does not fit form=wujue"),
+    (dict(starts=["白日依山尽一"], form="wujue"), r"does not fit form=wujue \(5 characters a line\) at '一'"),
     (dict(form="sonnet"), "form='sonnet' is not one of"),
 ])
 def test_bad_input_is_refused_clearly(lm, kwargs, message):

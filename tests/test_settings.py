@@ -1,6 +1,7 @@
 """Numeric settings: every value either runs or is refused in one line naming the key and its range."""
 
 import copy
+import math
 
 import pytest
 import torch
@@ -11,7 +12,7 @@ from omegaconf import OmegaConf
 
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.models.build import build_network
-from lit_poetry.settings import check_settings
+from lit_poetry.settings import RANGES, check_settings
 
 from .helpers import compose_train, run_cli
 
@@ -35,7 +36,9 @@ def test_a_model_or_optimizer_setting_runs_or_is_refused_in_one_line(key, value,
     try:
         check_settings(cfg)
     except LitPoetryError as error:
-        assert str(error).startswith(f"{key}={value} is out of range: give ") and "\n" not in str(error)
+        fraction = RANGES[key].integer and isinstance(value, float) and math.isfinite(value) and value % 1 != 0
+        what = "is not a whole number" if fraction else "is out of range"
+        assert str(error).startswith(f"{key}={value} {what}: give ") and "\n" not in str(error)
         return
     # accepted: one training step of the model with it runs and gives finite numbers
     fused = {**OmegaConf.to_container(cfg.model), "_target_": "lit_poetry.models.lstm_lm.FusedLSTMLM"}
@@ -55,6 +58,7 @@ def test_a_model_or_optimizer_setting_runs_or_is_refused_in_one_line(key, value,
     (["generate.py", "temperature=-1"], "temperature=-1 is out of range: give a number ≥ 0"),
     (["-m", "lit_poetry", "evaluate", "batch_size=0"], "batch_size=0 is out of range"),
     (["generate.py", "num_samples=100000"], "num_samples=100000 is out of range: give a whole number in [1, 200]"),
+    (["generate.py", "num_samples=2.5"], "num_samples=2.5 is not a whole number: give a whole number in [1, 200]"),
     (["generate.py", "start=[日,红,山]", "num_samples=100"], "3 start words x num_samples=100 ask for 300 poems"),
     (["generate.py", "max_len=100000"], "max_len=100000 is out of range: give a whole number in [1, 512]"),
     (["train.py", "optimizer.lr=abc"], "optimizer.lr=abc is not a number: give a number > 0"),
