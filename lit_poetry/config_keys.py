@@ -135,15 +135,31 @@ def _nearest(word: str, choices, prefix: str = "") -> str:
     return f"; did you mean {' or '.join(prefix + n for n in near)}?" if near else ""
 
 
+QUOTES = "'\""  # cli.quote_unicode_overrides quotes values with characters outside ASCII
+HYDRA_FLAGS = ("help", "hydra-help", "version", "cfg", "resolve", "package", "run", "multirun", "shell-completion",
+               "config-path", "config-name", "config-dir", "info", "experimental-rerun")
+
+
+def check_flags(argv: list[str]) -> None:
+    """`--start 月` is argparse's style; here settings are key=value (Hydra would print its usage block)."""
+    for k, arg in enumerate(argv):
+        name, eq, value = arg.removeprefix("--").partition("=")
+        if arg.startswith("--") and name not in HYDRA_FLAGS:
+            value = value if eq else argv[k + 1] if k + 1 < len(argv) and "=" not in argv[k + 1] else "..."
+            raise LitPoetryError(f"--{name}: settings are written key=value, here {name}={value.strip(QUOTES)} "
+                                 "(--help lists them)")
+
+
 def check_override_keys(config_name: str, argv: list[str]) -> None:
     """One LitPoetryError for the first override whose key, or group option, no config of the command knows."""
+    check_flags(argv)
     if any(a.split("=")[0].lstrip("+") in OTHER_SOURCES for a in argv):
         return
     keys, options = known(config_name)
     chosen = chosen_options(config_name, argv, options)
     for arg in argv:
         key, eq, value = arg.partition("=")
-        value = value.strip("'\"")  # quoted by cli.quote_unicode_overrides
+        value = value.strip(QUOTES)
         if not eq or arg.startswith("-") or key.startswith("+") or key.lstrip("~").startswith("hydra"):
             continue
         key = key.lstrip("~").removeprefix("override ").strip("/")

@@ -62,6 +62,8 @@ def test_a_model_or_optimizer_setting_runs_or_is_refused_in_one_line(key, value,
     (["generate.py", "start=[日,红,山]", "num_samples=100"], "3 start words x num_samples=100 ask for 300 poems"),
     (["generate.py", "max_len=100000"], "max_len=100000 is out of range: give a whole number in [1, 512]"),
     (["train.py", "optimizer.lr=abc"], "optimizer.lr=abc is not a number: give a number > 0"),
+    (["generate.py", "--start", "月", "form=wujue"], "--start: settings are written key=value, here start=月"),
+    (["train.py", "--max_epochs=3"], "--max_epochs: settings are written key=value, here max_epochs=3"),
 ])
 def test_the_commands_refuse_impossible_settings_before_any_work(args, message):
     run = run_cli(*args)
