@@ -147,6 +147,9 @@ def _choose(draft: Draft, rows: range, lines: list[str], logps: list[list[float]
 
 def _keep(draft: Draft, line: str, logps: list[float], notes: list[str], max_len: int, used_lines: set) -> None:
     text = line.rstrip("\n")
+    if draft.text and not line.endswith(("\n", *PUNCTUATION)):  # max_len ended it inside a line: the whole
+        draft.ended = True  # lines stand as the poem (a first line, cut, is kept: a poem must say something)
+        return
     draft.text += text
     draft.probabilities += [math.exp(lp) for lp in logps[: len(text)]]
     draft.loosened += notes

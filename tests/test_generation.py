@@ -90,6 +90,16 @@ def test_never_writes_special_tokens(lm):
         assert len(poem.poem) <= 40  # max_len bounds the characters written
 
 
+@pytest.mark.parametrize("candidates", [1, 8])
+def test_a_free_poem_that_reaches_max_len_ends_on_a_whole_line(lm, candidates):
+    model, vocab = lm
+    poems = sample(model, vocab, list("日月山"), 3, temperature=1.0, seed=0, max_len=20, candidates=candidates)
+    for poem in poems:
+        lines = split_lines(poem.poem)
+        assert len(poem.poem) <= 20 and (len(lines) == 1 or poem.poem[-1] in PUNCTUATION), poem.poem
+    assert any(len(split_lines(p.poem)) > 1 for p in poems)  # some poems had a whole line before the cut
+
+
 def test_prefix_sets_the_state_but_is_not_printed(lm):
     model, vocab = lm
     plain = sample(model, vocab, ["月"], 4, seed=2)
