@@ -23,7 +23,7 @@ from lit_poetry.text import (
     split_lines,
     title_header,
     to_simplified,
-    to_traditional,
+    verse_to_traditional,
 )
 from lit_poetry.variants import standard_form
 
@@ -227,7 +227,7 @@ def in_script(poems: list[Poem], script: str) -> list[Poem]:
         raise LitPoetryError(f"script='{script}' is not one of {', '.join(SCRIPTS)}")
     if script == "simplified":
         return poems
-    converted = [to_traditional(p.poem) for p in poems]
+    converted = [verse_to_traditional(p.poem) for p in poems]
     return [replace(p, poem_traditional=t, lines_traditional=split_lines(t)) for p, t in zip(poems, converted)]
 
 

@@ -40,6 +40,13 @@ def to_traditional(text: str) -> str:
     return _opencc("s2t").convert(text)
 
 
+def verse_to_traditional(poem: str) -> str:
+    """`to_traditional` for a poem. OpenCC makes a 干 that no phrase of its table decides (阑干, 江干 are
+    decided) 幹, gàn, a 仄 reading; at the end of a line, where the rhyme falls, verse means 乾 (dry, 平:
+    海棠干, 泪干)."""
+    return re.sub(f"幹(?=[{PUNCTUATION}]|$)", "乾", to_traditional(poem))
+
+
 def is_han(char: str) -> bool:
     return _NOT_POETRY.match(char) is None and char not in PUNCTUATION
 

@@ -208,6 +208,15 @@ def test_script_traditional_converts_back_to_the_simplified_poem(tiny_checkpoint
                                                                        for p in poems]
 
 
+def test_a_line_ending_in_gan_is_dry_in_traditional_script():
+    """OpenCC alone writes 野煙猶在海棠幹: 幹 (gàn) is 仄, and the line ends on the poem's 平 rhyme."""
+    from lit_poetry.text import to_traditional, verse_to_traditional
+
+    poem = "野烟犹在海棠干，干戈阑干江干。露干"
+    assert to_traditional(poem) == "野煙猶在海棠幹，干戈闌干江干。露幹"
+    assert verse_to_traditional(poem) == "野煙猶在海棠乾，干戈闌干江干。露乾"
+
+
 class NoRepeat(Constraint):
     """A toy constraint from outside the package: no character twice in a poem, unless nothing else fits."""
 
