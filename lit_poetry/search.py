@@ -6,7 +6,8 @@ A line that any poem of the request already has is never chosen again (no line t
 With `candidates=1` it is plain sampling: one row a poem, no steering, no choosing.
 
 In free form a poem ends where its first row writes <eos> (the decision to stop is sampled, not chosen:
-the likeliest candidate would often be to stop at once).
+the likeliest candidate would often be to stop at once), or at `max_len`, cut back to its last sentence end
+(。？！；).
 """
 
 import math
@@ -19,7 +20,7 @@ from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.models.base import LanguageModel
 from lit_poetry.parallelism import pair_table
 from lit_poetry.scoring import Steering, Weights, line_score
-from lit_poetry.text import PUNCTUATION, split_lines
+from lit_poetry.text import LINE_END, PUNCTUATION, split_lines
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ def _choose(draft: Draft, rows: range, lines: list[str], logps: list[list[float]
         return first
     candidates = [r for r in rows if lines[r] != "\n"]
     fresh = [r for r in candidates if lines[r].rstrip(PUNCTUATION) not in used_lines] or candidates
+    fresh = [r for r in fresh if lines[r].endswith(tuple(PUNCTUATION))] or fresh  # not one max_len cut short
     before = split_lines(draft.text)
     return max(fresh, key=lambda r: line_score(draft.text, lines[r], logps[r], before, n_lines,
                                                  pair_table(), weights))
@@ -147,13 +149,14 @@ def _choose(draft: Draft, rows: range, lines: list[str], logps: list[list[float]
 
 def _keep(draft: Draft, line: str, logps: list[float], notes: list[str], max_len: int, used_lines: set) -> None:
     text = line.rstrip("\n")
-    if draft.text and not line.endswith(("\n", *PUNCTUATION)):  # max_len ended it inside a line: the whole
-        draft.ended = True  # lines stand as the poem (a first line, cut, is kept: a poem must say something)
-        return
     draft.text += text
     draft.probabilities += [math.exp(lp) for lp in logps[: len(text)]]
     draft.loosened += notes
     draft.ended = line.endswith("\n") or len(draft.text) >= max_len
+    if draft.ended and not line.endswith("\n"):  # max_len ended it: back to its last sentence end, as the
+        end = max(draft.text.rfind(c) for c in LINE_END) + 1  # corpus's long poems are cut (a poem that has
+        if end:  # none keeps what it wrote: a poem must say something)
+            draft.text, draft.probabilities = draft.text[:end], draft.probabilities[:end]
     if text.rstrip(PUNCTUATION):
         used_lines.add(text.rstrip(PUNCTUATION))
 

@@ -87,6 +87,6 @@ def check_settings(cfg: DictConfig) -> None:
             allowed = Range(1, integer=True)  # above 1: a number of batches
         if not allowed.holds(value):
             number = isinstance(value, int | float) and not isinstance(value, bool)
-            fraction = number and allowed.integer and math.isfinite(value) and not float(value).is_integer()
+            fraction = number and allowed.integer and isinstance(value, float) and math.isfinite(value)
             what = "is not a whole number" if fraction else "is out of range" if number else "is not a number"
             raise LitPoetryError(f"{key}={value} {what}: give {allowed}")

@@ -205,7 +205,8 @@ def say_where_the_model_went(trainer: L.Trainer) -> None:
     """The run's last words (after W&B's): why it stopped early, if it did, then the best checkpoint, its val
     perplexity, and the command that writes a poem with it."""
     stopper = trainer.early_stopping_callback
-    if stopper is not None and stopper.stopped_epoch:  # the progress bar showed "Epoch 4/29" and nothing more
+    if stopper is not None and stopper.stopped_epoch and stopper.wait_count >= stopper.patience:  # a resumed run
+        # keeps the stopped_epoch of its checkpoint; the progress bar had shown "Epoch 4/29" and nothing more
         print(f"early stopping ended the run after epoch {stopper.stopped_epoch}: {stopper.monitor} had not "
               f"improved for {stopper.patience} validation{'s' * (stopper.patience != 1)}", flush=True)
     best = next((c for c in trainer.checkpoint_callbacks if c.monitor == "val/ppl" and c.best_model_path), None)

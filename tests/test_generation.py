@@ -14,7 +14,7 @@ from lit_poetry.errors import LitPoetryError
 from lit_poetry.generation import REPORT_STARTS, Request, notes_of, request_constraints, sample
 from lit_poetry.models.lstm_lm import LSTMLM
 from lit_poetry.search import Search, write
-from lit_poetry.text import FORMS, PUNCTUATION, is_han, split_lines
+from lit_poetry.text import FORMS, LINE_END, PUNCTUATION, is_han, split_lines
 
 from .helpers import ROOT
 
@@ -91,13 +91,14 @@ def test_never_writes_special_tokens(lm):
 
 
 @pytest.mark.parametrize("candidates", [1, 8])
-def test_a_free_poem_that_reaches_max_len_ends_on_a_whole_line(lm, candidates):
+def test_a_free_poem_that_reaches_max_len_ends_on_a_sentence(lm, candidates):
     model, vocab = lm
     poems = sample(model, vocab, list("日月山"), 3, temperature=1.0, seed=0, max_len=20, candidates=candidates)
     for poem in poems:
-        lines = split_lines(poem.poem)
-        assert len(poem.poem) <= 20 and (len(lines) == 1 or poem.poem[-1] in PUNCTUATION), poem.poem
-    assert any(len(split_lines(p.poem)) > 1 for p in poems)  # some poems had a whole line before the cut
+        ends = [k for k, c in enumerate(poem.poem) if c in LINE_END]
+        assert len(poem.poem) <= 20 and (not ends or ends[-1] == len(poem.poem) - 1), poem.poem
+        assert len(poem.probabilities) == len(poem.poem)
+    assert any(len(split_lines(p.poem)) > 1 for p in poems)  # some poems had a whole sentence before the cut
 
 
 def test_prefix_sets_the_state_but_is_not_printed(lm):

@@ -36,7 +36,7 @@ def test_a_model_or_optimizer_setting_runs_or_is_refused_in_one_line(key, value,
     try:
         check_settings(cfg)
     except LitPoetryError as error:
-        fraction = RANGES[key].integer and isinstance(value, float) and math.isfinite(value) and value % 1 != 0
+        fraction = RANGES[key].integer and isinstance(value, float) and math.isfinite(value)
         what = "is not a whole number" if fraction else "is out of range"
         assert str(error).startswith(f"{key}={value} {what}: give ") and "\n" not in str(error)
         return
@@ -59,6 +59,7 @@ def test_a_model_or_optimizer_setting_runs_or_is_refused_in_one_line(key, value,
     (["-m", "lit_poetry", "evaluate", "batch_size=0"], "batch_size=0 is out of range"),
     (["generate.py", "num_samples=100000"], "num_samples=100000 is out of range: give a whole number in [1, 200]"),
     (["generate.py", "num_samples=2.5"], "num_samples=2.5 is not a whole number: give a whole number in [1, 200]"),
+    (["generate.py", "num_samples=2.0"], "num_samples=2.0 is not a whole number: give a whole number in [1, 200]"),
     (["generate.py", "start=[日,红,山]", "num_samples=100"], "3 start words x num_samples=100 ask for 300 poems"),
     (["generate.py", "max_len=100000"], "max_len=100000 is out of range: give a whole number in [1, 512]"),
     (["train.py", "optimizer.lr=abc"], "optimizer.lr=abc is not a number: give a number > 0"),
