@@ -45,9 +45,10 @@ def read_checkpoint(path: str | Path) -> dict:
     for a missing, damaged or foreign file. Weights only, always: the explicit `weights_only=True` is the
     one setting that TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD does not override, so no file runs code here."""
     path = Path(path)
-    if path.is_dir():
-        found = sorted(path.rglob("best.ckpt"), key=lambda f: f.stat().st_mtime)  # the newest run's last
-        example = found[-1] if found else path / "checkpoints" / "best.ckpt"
+    if path.is_dir():  # a run folder, or a folder of runs (logs/train/runs): not deeper, never the whole disk
+        found = [f for pattern in ("checkpoints/*.ckpt", "*/checkpoints/*.ckpt") for f in path.glob(pattern)
+                 if f.is_file()]
+        example = max(found, key=lambda f: f.stat().st_mtime) if found else path / "checkpoints" / "best.ckpt"
         raise LitPoetryError(f"ckpt_path={path} is a folder; give a checkpoint file"
                              f"{' under it' if found else ''}, such as {example}")
     if not path.is_file():

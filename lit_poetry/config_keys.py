@@ -140,22 +140,27 @@ HYDRA_FLAGS = ("help", "hydra-help", "version", "cfg", "resolve", "package", "ru
                "config-path", "config-name", "config-dir", "info", "experimental-rerun")
 
 
-def check_flags(argv: list[str]) -> None:
-    """`--start 月` is argparse's style; here settings are key=value (Hydra would print its usage block)."""
+def check_flags(argv: list[str], keys: frozenset[str]) -> None:
+    """`--start 月` is argparse's style; here settings are key=value (Hydra would print its usage block).
+    The key is the config's own: --max_epochs is trainer.max_epochs."""
     for k, arg in enumerate(argv):
         name, eq, value = arg.removeprefix("--").partition("=")
-        if arg.startswith("--") and name not in HYDRA_FLAGS:
-            value = value if eq else argv[k + 1] if k + 1 < len(argv) and "=" not in argv[k + 1] else "..."
-            raise LitPoetryError(f"--{name}: settings are written key=value, here {name}={value.strip(QUOTES)} "
-                                 "(--help lists them)")
+        if not arg.startswith("--") or not name or name in HYDRA_FLAGS:
+            continue
+        following = argv[k + 1] if k + 1 < len(argv) else "-"
+        value = value if eq else following if "=" not in following and not following.startswith("-") else "..."
+        named = sorted(key for key in keys if key == name or key.endswith(f".{name}"))
+        key = named[0] if len(named) == 1 else name
+        raise LitPoetryError(f"--{name}: settings are written key=value, here {key}={value.strip(QUOTES)} "
+                             "(--help lists them)")
 
 
 def check_override_keys(config_name: str, argv: list[str]) -> None:
     """One LitPoetryError for the first override whose key, or group option, no config of the command knows."""
-    check_flags(argv)
+    keys, options = known(config_name)
+    check_flags(argv, keys)
     if any(a.split("=")[0].lstrip("+") in OTHER_SOURCES for a in argv):
         return
-    keys, options = known(config_name)
     chosen = chosen_options(config_name, argv, options)
     for arg in argv:
         key, eq, value = arg.partition("=")

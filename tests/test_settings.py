@@ -64,7 +64,8 @@ def test_a_model_or_optimizer_setting_runs_or_is_refused_in_one_line(key, value,
     (["generate.py", "max_len=100000"], "max_len=100000 is out of range: give a whole number in [1, 512]"),
     (["train.py", "optimizer.lr=abc"], "optimizer.lr=abc is not a number: give a number > 0"),
     (["generate.py", "--start", "月", "form=wujue"], "--start: settings are written key=value, here start=月"),
-    (["train.py", "--max_epochs=3"], "--max_epochs: settings are written key=value, here max_epochs=3"),
+    (["train.py", "--max_epochs=3"], "--max_epochs: settings are written key=value, here trainer.max_epochs=3"),
+    (["generate.py", "--start", "--form", "wujue"], "--start: settings are written key=value, here start=..."),
 ])
 def test_the_commands_refuse_impossible_settings_before_any_work(args, message):
     run = run_cli(*args)
