@@ -79,10 +79,12 @@ class TransformerLM(LanguageModel):
 
     def parameter_groups(self) -> list[dict]:
         """Matrices and the embedding decayed; LayerNorm gains and biases not (decay would pull a gain
-        towards 0, shrinking every normalised activation: GPT-2's and nanoGPT's practice)."""
+        towards 0, shrinking every normalised activation: GPT-2's and nanoGPT's practice). The names label
+        the learning-rate curves (lr-AdamW/decayed). A Transformer checkpoint saved with one group (before
+        this split) does not resume; it still loads, exports and writes."""
         params = list(self.parameters())
-        return [{"params": [p for p in params if p.dim() >= 2]},
-                {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+        return [{"params": [p for p in params if p.dim() >= 2], "name": "decayed"},
+                {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0, "name": "not_decayed"}]
 
     def features(self, ids: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         """ids (B, T) -> the last block's output, normed (B, T, E), and the cache after it."""
