@@ -331,7 +331,8 @@ def test_a_wandb_run_offline_ends_with_its_samples_and_says_nothing_of_the_anony
                   f"hydra.run.dir={tmp_path / 'run'}", f"paths.cache_dir={tmp_path / 'cache'}", timeout=120,
                   env={"HOME": str(home), "XDG_CACHE_HOME": "", "XDG_CONFIG_HOME": ""})
     assert run.returncode == 0, run.stderr[-3000:]
-    assert not list(home.rglob("*")), list(home.rglob("*"))
+    written = [f for f in home.rglob("*") if f.is_file()]  # wandb 0.19.5 makes an empty ~/.config/wandb anyway
+    assert not written, written
     assert "samples after epoch 0" in run.stdout  # the table was logged
     assert list((tmp_path / "run" / "wandb").glob("offline-run-*"))  # W&B (offline) ran
     assert "anonymous" not in run.stdout + run.stderr
