@@ -100,6 +100,9 @@ def option_keys(group: str, option: str, config_dir: str = CONFIG_DIR) -> frozen
     return frozenset(keys)
 
 
+QUOTES = "'\""  # cli.quote_unicode_overrides quotes values with characters outside ASCII
+
+
 @cache
 def default_choices(config_name: str, config_dir: str = CONFIG_DIR) -> dict[str, str]:
     """{group: option} as the command's primary config chooses them (`- model: lstm`)."""
@@ -111,7 +114,7 @@ def default_choices(config_name: str, config_dir: str = CONFIG_DIR) -> dict[str,
 def chosen_options(config_name: str, argv: list[str], options: dict[str, tuple[str, ...]]) -> dict[str, str]:
     """{group: option} chosen on the command line, else by the primary config; the command line's alone when
     it names an option that may override groups (an experiment, at the root package): then Hydra decides."""
-    given = {k.lstrip("+").removeprefix("override ").strip("/"): v.strip("'\"")
+    given = {k.lstrip("+").removeprefix("override ").strip("/"): v.strip(QUOTES)
              for k, _, v in (a.partition("=") for a in argv if "=" in a)}
     rerouted = any(g in options and v in options[g] and option_keys(g, v) is None for g, v in given.items())
     return given if rerouted else {**default_choices(config_name), **given}
@@ -135,7 +138,6 @@ def _nearest(word: str, choices, prefix: str = "") -> str:
     return f"; did you mean {' or '.join(prefix + n for n in near)}?" if near else ""
 
 
-QUOTES = "'\""  # cli.quote_unicode_overrides quotes values with characters outside ASCII
 HYDRA_FLAGS = ("help", "hydra-help", "version", "cfg", "resolve", "package", "run", "multirun", "shell-completion",
                "config-path", "config-name", "config-dir", "info", "experimental-rerun")
 
