@@ -324,7 +324,7 @@ def poem_constraints(classes: TokenClasses, start: str, acrostic: str, form: str
     `metre`/`rhyme` the pattern, picked at random (`rng`) among the form's four that they fit, those of
     the usual first line first (首句入韵 in 七言, not in 五言, as most Tang poems)."""
     if form != "free" and form not in FORMS:
-        raise LitPoetryError(f"form='{form}' is not one of free, {', '.join(FORMS)}")
+        raise LitPoetryError(f"form='{form}' is not one of auto, free, {', '.join(FORMS)}")
     if metre not in METRES:
         raise LitPoetryError(f"metre='{metre}' is not one of auto, {', '.join(METRES)}")
     if (metre != "off" or rhyme or rhyme_group) and form not in FORMS:

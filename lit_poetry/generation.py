@@ -20,6 +20,7 @@ from lit_poetry.text import (
     LINE_END,
     PUNCTUATION,
     is_han,
+    nearest_form,
     split_lines,
     title_header,
     to_simplified,
@@ -28,7 +29,8 @@ from lit_poetry.text import (
 from lit_poetry.variants import standard_form
 
 REPORT_STARTS = "日红山夜湖海月"
-AUTO = "auto"  # metre=auto: strict tones and rhyme in the fixed forms, off in free verse
+AUTO = "auto"  # metre=auto: strict tones and rhyme in the fixed forms, off in free verse; form=auto: drafted_forms
+FREE = "free"
 SCRIPTS = ("simplified", "traditional")
 
 
@@ -81,7 +83,7 @@ class Request:
     starts: tuple[str, ...] = ("",)
     num_samples: int = 1
     acrostic: str = ""
-    form: str = "free"
+    form: str = FREE  # or auto (drafted_forms), or one of text.FORMS
     prefix: str = ""
     metre: str = "off"
     rhyme: bool = False
@@ -127,6 +129,7 @@ class Poem:
     poem_traditional: str | None = None
     lines_traditional: list[str] | None = None
     title: str = ""  # the theme it was asked for, as the model read it (simplified, no marks)
+    form: str = FREE  # the form it was written in (form=auto: the one the model drafted)
 
     def as_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items()
@@ -135,8 +138,9 @@ class Poem:
 
 def resolved_metre(metre: str, rhyme: bool, form: str) -> tuple[str, bool]:
     """metre=auto as what it means for `form`: the fixed forms as Tang poets wrote them (strict tones and
-    the rhyme), free verse free; any other setting as it is."""
-    if metre != AUTO:
+    the rhyme), free verse free; any other setting as it is (and metre=auto under form=auto, until each
+    poem's form is drafted)."""
+    if metre != AUTO or form == AUTO:
         return metre, rhyme
     return ("strict", True) if form in FORMS else ("off", rhyme)
 
@@ -185,19 +189,60 @@ def request_constraints(classes: TokenClasses, request: Request) -> list[tuple[s
 
 
 def write_poems(model, vocab: Vocabulary, request: Request, search: Search | None = None) -> list[Poem]:
-    """request -> checked request -> constraints -> search -> poems, `num_samples` for each start word."""
+    """request -> checked request -> each poem's form (form=auto: drafted_forms) -> constraints -> search
+    -> poems, `num_samples` for each start word, all in one batch."""
     request, notes = checked_request(vocab, request)
-    rows = request_constraints(TokenClasses(vocab, next(model.parameters()).device), request)
-    drafts = write(model, vocab, [c for _, c in rows], head_of(request), request.length, FORMS.get(request.form),
-                   search or Search(),
-                   request.stream_seed())
-    patterns = [next((c.pattern.name for c in constraints if isinstance(c, Metre)), None) for _, constraints in rows]
-    return [Poem(start, d.text, split_lines(d.text), d.probabilities, pattern, d.loosened, list(notes),
-                 title=request.title) for (start, _), d, pattern in zip(rows, drafts, patterns)]
+    classes = TokenClasses(vocab, next(model.parameters()).device)
+    parts = (_by_form(request, drafted_forms(model, vocab, request)) if request.form == AUTO
+             else [(request, range(len(request.starts) * request.num_samples))])
+    rows, places = [], []  # each poem's (request, start, constraints), and its place in the request
+    for part, where in parts:
+        rows += [(part, start, constraints) for start, constraints in request_constraints(classes, part)]
+        places += where
+    drafts = write(model, vocab, [c for _, _, c in rows], head_of(request), max(p.length for p, _, _ in rows),
+                   [FORMS.get(p.form) for p, _, _ in rows], search or Search(), request.stream_seed())
+    poems = [Poem(start, d.text, split_lines(d.text), d.probabilities,
+                  next((c.pattern.name for c in constraints if isinstance(c, Metre)), None), d.loosened, list(notes),
+                  title=request.title, form=part.form) for (part, start, constraints), d in zip(rows, drafts)]
+    by_place = dict(zip(places, poems))
+    return [by_place[k] for k in range(len(poems))]
+
+
+def _by_form(request: Request, forms: list[str]):
+    """The request split by the forms its poems were drafted in: (one request per form, each under the
+    metre that form takes, the places of its poems in the request)."""
+    starts = [s for s in request.starts for _ in range(request.num_samples)]
+    for form in dict.fromkeys(forms):
+        places = [k for k, f in enumerate(forms) if f == form]
+        metre, rhyme = resolved_metre(request.metre, request.rhyme, form)
+        yield replace(request, form=form, starts=tuple(starts[k] for k in places), num_samples=1, metre=metre,
+                      rhyme=rhyme), places
+
+
+def drafted_forms(model, vocab: Vocabulary, request: Request) -> list[str]:
+    """form=auto: the form of each poem of a checked request, as the model would write it: the regular form
+    nearest the shape (text.nearest_form) of a free draft, the poem that `form=free metre=off candidates=1
+    temperature=1 top_p=1` writes under the same seed; free verse where no form fits the start words, the
+    acrostic and the metre asked for."""
+    classes = TokenClasses(vocab, next(model.parameters()).device)
+    free = replace(request, form=FREE, metre="off", rhyme=False, rhyme_group=None)
+    rows = request_constraints(classes, free)
+    drafts = write(model, vocab, [c for _, c in rows], head_of(request), free.length, [None] * len(rows),
+                   Search(candidates=1, temperature=1.0, top_p=1.0), free.stream_seed())
+    forms = []
+    for (start, _), draft in zip(rows, drafts):
+        form = nearest_form(draft.text, start, request.acrostic)
+        metre, rhyme = resolved_metre(request.metre, request.rhyme, form or FREE)
+        try:
+            poem_constraints(classes, start, request.acrostic, form or FREE, metre, rhyme, request.rhyme_group)
+        except LitPoetryError:  # the start words or the acrostic do not fit that form, or the model writes no ，。
+            form = None
+        forms.append(form or FREE)
+    return forms
 
 
 def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_samples: int = 1, *,
-           acrostic: str = "", form: str = "free", prefix: str = "", temperature: float = Search.temperature,
+           acrostic: str = "", form: str = FREE, prefix: str = "", temperature: float = Search.temperature,
            top_k: int = 0, top_p: float = Search.top_p, max_len: int = 64, seed: int | None = None,
            metre: str = "off", rhyme: bool = False, rhyme_group: str | None = None,
            candidates: int = Search.candidates, title: str = "") -> list[Poem]:

@@ -126,12 +126,13 @@ class Steering:
         self.season_ids = {s: vocab.stoi[s] for s in SEASONS if s in vocab.stoi}  # the season's own character
         self.partners = partner_ids(table, tuple(vocab.itos), str(device))
 
-    def shifts(self, texts: list[str], lines_before: list[list[str]], shape: tuple[int, int] | None) -> torch.Tensor:
-        """texts: each row's poem so far; lines_before: its completed lines; shape: (characters per line,
-        lines) of a fixed form, else None -> (R, V) logit shifts."""
+    def shifts(self, texts: list[str], lines_before: list[list[str]], shapes: list[tuple[int, int] | None]
+               ) -> torch.Tensor:
+        """texts: each row's poem so far; lines_before: its completed lines; shapes: its (characters per
+        line, lines) where the form is fixed, else None -> (R, V) logit shifts."""
         shift = torch.zeros(len(texts), len(self.vocab), device=self.device)  # (R, V)
         for r, text in enumerate(texts):
-            before = lines_before[r]
+            before, shape = lines_before[r], shapes[r]
             j = len(text) - sum(map(len, before))  # position in the line being written
             used = {c for c in text if c not in PUNCTUATION}
             ends = shape is not None and j == shape[0] - 1

@@ -51,9 +51,10 @@ class Draft:
 
 @torch.no_grad()
 def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constraint]], head: str, max_len: int,
-          shape: tuple[int, int] | None, search: Search, seed: int | None) -> list[Draft]:
+          shapes: list[tuple[int, int] | None], search: Search, seed: int | None) -> list[Draft]:
     """One Draft per constraints list, each under its constraints, written by `search` after `<bos>` and
-    `head` (a title and a mood prefix, read and not written)."""
+    `head` (a title and a mood prefix, read and not written). shapes: each poem's (characters per line,
+    lines) where its form is fixed, else None."""
     device = next(model.parameters()).device
     generator = torch.Generator(device=device)
     generator.manual_seed(seed if seed is not None else torch.seed())
@@ -63,6 +64,7 @@ def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constr
     drafts = [Draft(c) for c in constraints]
     R = len(drafts) * K
     steering = Steering(vocab, pair_table(), search.weights, device) if K > 1 else None
+    row_shapes = [shapes[r // K] for r in range(R)]
     lead = [vocab.bos_id] + vocab.encode(head)
     logits, state = model(torch.tensor([lead] * R, device=device))  # (R, P, V)
     logits = logits[:, -1].float()  # (R, V)
@@ -81,7 +83,7 @@ def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constr
         scaled = logits if search.temperature <= 0 else logits / search.temperature
         if steering is not None:
             kept = [split_lines(d.text) for d in drafts]  # each poem's lines so far
-            scaled = scaled + steering.shifts(texts, [kept[r // K] for r in range(R)], shape)
+            scaled = scaled + steering.shifts(texts, [kept[r // K] for r in range(R)], row_shapes)
         choice = (scaled.masked_fill(~allowed, float("-inf")).argmax(-1) if search.temperature <= 0
                   else _sample_masked(scaled, allowed, search.top_k, search.top_p, generator))  # (R,)
         tokens = torch.where(forced >= 0, forced, choice)  # (R,)
@@ -100,6 +102,7 @@ def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constr
         for p, draft in enumerate(drafts):
             rows = range(p * K, p * K + K)
             if not draft.ended and all(paused[r] for r in rows):  # every row has its line: keep the best
+                shape = shapes[p]
                 best = _choose(draft, rows, lines, logps, used_lines, shape[1] if shape else 0, search.weights)
                 _keep(draft, lines[best], logps[best], notes[best], max_len, used_lines)
                 for r in rows:

@@ -14,7 +14,7 @@ from lit_poetry.errors import LitPoetryError
 from lit_poetry.generation import REPORT_STARTS, Request, notes_of, request_constraints, sample
 from lit_poetry.models.lstm_lm import LSTMLM
 from lit_poetry.search import Search, write
-from lit_poetry.text import FORMS, LINE_END, PUNCTUATION, is_han, split_lines
+from lit_poetry.text import FORMS, LINE_END, PUNCTUATION, is_han, is_regular, split_lines
 
 from .helpers import ROOT
 
@@ -186,9 +186,20 @@ def test_every_poem_has_the_same_keys(lm):
     model, vocab = lm
     free = sample(model, vocab, ["月"], 1, seed=0)
     strict = sample(model, vocab, ["月"], 1, form="wujue", metre="strict", rhyme=True, seed=0)
-    keys = {"start", "poem", "lines", "probabilities", "pattern", "loosened", "notes"}
+    keys = {"start", "poem", "lines", "probabilities", "pattern", "loosened", "notes", "form"}
     assert free[0].as_dict().keys() == strict[0].as_dict().keys() == keys
     assert free[0].pattern is None and "五言绝句" in strict[0].pattern
+    assert (free[0].form, strict[0].form) == ("free", "wujue")
+
+
+def test_generate_writes_a_regular_form_by_default(tiny_checkpoint):
+    run = generate(f"ckpt_path={tiny_checkpoint}", "start=[日,红,山,夜]", "seed=0", "output=json")
+    assert run.returncode == 0, run.stderr
+    for poem in json.loads(run.stdout):
+        assert poem["form"] in FORMS and is_regular(poem["poem"], poem["form"]), poem["poem"]
+        assert poem["pattern"] is not None  # under the form's tones and rhyme (metre=auto)
+    free = generate(f"ckpt_path={tiny_checkpoint}", "start=[日,红,山,夜]", "seed=0", "form=free", "output=json")
+    assert {poem["form"] for poem in json.loads(free.stdout)} == {"free"}
 
 
 def test_generate_prints_the_input_note_on_stderr(tiny_checkpoint):
@@ -241,7 +252,7 @@ def test_a_new_constraint_plugs_in_through_the_protocol(lm):
     classes = TokenClasses(vocab)
     request = Request(("春",), 3, form="qijue", metre="relaxed", seed=0)
     rows = [[*constraints, NoRepeat(classes)] for _, constraints in request_constraints(classes, request)]
-    drafts = write(model, vocab, rows, "", 32, (7, 4), Search(temperature=1.0), seed=0)
+    drafts = write(model, vocab, rows, "", 32, [(7, 4)] * len(rows), Search(temperature=1.0), seed=0)
     for draft in drafts:
         chars = [c for c in draft.text if is_han(c)]
         assert len(chars) == 28 and len(set(chars)) == 28, draft.text
@@ -251,7 +262,7 @@ def test_a_new_constraint_plugs_in_through_the_protocol(lm):
     tiny = LSTMLM(len(few), embedding_dim=8, hidden_size=8)
     few_classes = TokenClasses(few)
     rows = [[*c, NoRepeat(few_classes)] for _, c in request_constraints(few_classes, replace(request, num_samples=1))]
-    (draft,) = write(tiny, few, rows, "", 32, (7, 4), Search(candidates=1, temperature=1.0), seed=0)
+    (draft,) = write(tiny, few, rows, "", 32, [(7, 4)], Search(candidates=1, temperature=1.0), seed=0)
     assert set(draft.text) - set("，。") == set("春风花月")
     assert len(draft.loosened) == 28 - 4 and all("no repeated character" in note for note in draft.loosened)
 

@@ -10,7 +10,7 @@ from lit_poetry.checkpoint import load_for_use
 from lit_poetry.metre import check
 from lit_poetry.parallelism import PairTable, couplets, pair_table, parallel_rate
 from lit_poetry.scoring import hours, repeats, seasons
-from lit_poetry.text import FORMS, is_regular, verse_lines
+from lit_poetry.text import FORM_NAMES, FORMS, is_regular, nearest_form, verse_lines
 
 from .test_generation import generate
 
@@ -92,6 +92,37 @@ def test_second_lines_of_middle_couplets_are_parallel(shipped):
     table = pair_table()
     assert parallel_rate(table, couplets(p.poem for p in poems)) >= 0.6 > parallel_rate(
         table, couplets(p.poem for p in plain))
+
+
+def test_form_auto_writes_the_regular_form_the_model_drafts(shipped):
+    """generate.py's default: after five-character lines the model drafts 五言, after seven 七言, and each
+    poem is written in that form under strict tones and the rhyme."""
+    starts = list("日红山夜湖海月春秋江")
+    for prefix, chars in (("白日依山尽，黄河入海流", 5), ("朝辞白帝彩云间，千里江陵一日还", 7)):
+        poems = sample_with(shipped, starts, 1, form="auto", metre="auto", prefix=prefix, seed=0, candidates=2)
+        assert all(FORMS[p.form][0] == chars for p in poems), [p.form for p in poems]
+    poems = sample_with(shipped, starts, 1, form="auto", metre="auto", seed=1)
+    drafts = sample_with(shipped, starts, 1, form="free", seed=1, candidates=1, temperature=1.0, top_p=1.0)
+    assert [p.form for p in poems] == [nearest_form(d.poem) for d in drafts]
+    assert len({p.form for p in poems}) >= 2, [p.form for p in poems]  # the model's choice, not one form
+    for poem in poems:
+        assert is_regular(poem.poem, poem.form) and poem.pattern.startswith(FORM_NAMES[poem.form]), poem
+        if not poem.loosened:
+            verdict = check(poem.poem, level="strict")
+            assert verdict.tones_ok and verdict.rhyme_ok, (poem.poem, verdict.violations)
+    lines = [line for p in poems for line in verse_lines(p.poem)]
+    assert len(lines) == len(set(lines))  # no line twice in a request, across its forms too
+
+
+@given(chars=st.integers(1, 11), count=st.integers(1, 12))
+def test_nearest_form_reads_the_first_line_and_the_length(chars, count):
+    draft = "".join("山" * chars + ("，" if k % 2 == 0 else "。") for k in range(count))
+    assert FORMS[nearest_form(draft)] == (5 if chars <= 5 else 7, 4 if count <= 6 else 8)
+    assert FORMS[nearest_form(draft, acrostic="春夏秋冬")][1] == 4  # an acrostic fixes the line count
+    assert nearest_form(draft, acrostic="春夏秋冬春") is None
+    assert FORMS[nearest_form(draft, start="青山隐隐水")][0] == (5 if chars <= 5 else 7)
+    assert FORMS[nearest_form(draft, start="青山隐隐水迢")][0] == 7  # start words longer than a 五言 line
+    assert nearest_form(draft, start="春眠不觉晓处处闻") is None
 
 
 def test_candidates_one_and_temperature_zero_are_the_plain_paths(tiny_checkpoint):
