@@ -16,6 +16,7 @@ from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.search import Search, write
 from lit_poetry.text import (
+    FORM_NAMES,
     FORMS,
     LINE_END,
     PUNCTUATION,
@@ -29,7 +30,7 @@ from lit_poetry.text import (
 from lit_poetry.variants import standard_form
 
 REPORT_STARTS = "日红山夜湖海月"
-AUTO = "auto"  # metre=auto: strict tones and rhyme in the fixed forms, off in free verse; form=auto: drafted_forms
+AUTO = "auto"  # metre=auto: strict tones and rhyme in the fixed forms, off in free verse; form=auto: drafted_rows
 FREE = "free"
 SCRIPTS = ("simplified", "traditional")
 
@@ -83,7 +84,7 @@ class Request:
     starts: tuple[str, ...] = ("",)
     num_samples: int = 1
     acrostic: str = ""
-    form: str = FREE  # or auto (drafted_forms), or one of text.FORMS
+    form: str = FREE  # or auto (drafted_rows), or one of text.FORMS
     prefix: str = ""
     metre: str = "off"
     rhyme: bool = False
@@ -116,8 +117,8 @@ class Request:
 class Poem:
     """One written poem. probabilities: each character's under the model (temperature 1, no constraint);
     pattern: the 近体诗 pattern it was held to (else None); loosened: where a dead end made the writing
-    drop the rhyme or the tone; notes: what the input conversion changed. `in_script` fills the
-    traditional fields."""
+    drop the rhyme or the tone (or, under form=auto, the form); notes: what the input conversion changed.
+    `in_script` fills the traditional fields."""
 
     start: str
     poem: str
@@ -138,9 +139,8 @@ class Poem:
 
 def resolved_metre(metre: str, rhyme: bool, form: str) -> tuple[str, bool]:
     """metre=auto as what it means for `form`: the fixed forms as Tang poets wrote them (strict tones and
-    the rhyme), free verse free; any other setting as it is (and metre=auto under form=auto, until each
-    poem's form is drafted)."""
-    if metre != AUTO or form == AUTO:
+    the rhyme), free verse free; any other setting as it is."""
+    if metre != AUTO:
         return metre, rhyme
     return ("strict", True) if form in FORMS else ("off", rhyme)
 
@@ -148,8 +148,9 @@ def resolved_metre(metre: str, rhyme: bool, form: str) -> tuple[str, bool]:
 def checked_request(vocab: Vocabulary, request: Request) -> tuple[Request, list[str]]:
     """The request as the model reads it (normalise_inputs), its characters checked against the
     vocabulary, and the notes for the reader."""
-    metre, rhyme = resolved_metre(request.metre, request.rhyme, request.form)
-    request = replace(request, metre=metre, rhyme=rhyme)
+    if request.form != AUTO:  # form=auto: resolved for each poem once its form is drafted
+        metre, rhyme = resolved_metre(request.metre, request.rhyme, request.form)
+        request = replace(request, metre=metre, rhyme=rhyme)
     starts, acrostic, prefix, title, note = normalise_inputs(list(request.starts) or [""], request.acrostic,
                                                              request.prefix, request.title)
     if title and vocab.title_ids is None:
@@ -189,56 +190,50 @@ def request_constraints(classes: TokenClasses, request: Request) -> list[tuple[s
 
 
 def write_poems(model, vocab: Vocabulary, request: Request, search: Search | None = None) -> list[Poem]:
-    """request -> checked request -> each poem's form (form=auto: drafted_forms) -> constraints -> search
-    -> poems, `num_samples` for each start word, all in one batch."""
+    """request -> checked request -> constraints (form=auto: in the form of each poem's draft) -> search ->
+    poems, `num_samples` for each start word, all in one batch."""
     request, notes = checked_request(vocab, request)
+    search = search or Search()
     classes = TokenClasses(vocab, next(model.parameters()).device)
-    parts = (_by_form(request, drafted_forms(model, vocab, request)) if request.form == AUTO
-             else [(request, range(len(request.starts) * request.num_samples))])
-    rows, places = [], []  # each poem's (request, start, constraints), and its place in the request
-    for part, where in parts:
-        rows += [(part, start, constraints) for start, constraints in request_constraints(classes, part)]
-        places += where
-    drafts = write(model, vocab, [c for _, _, c in rows], head_of(request), max(p.length for p, _, _ in rows),
-                   [FORMS.get(p.form) for p, _, _ in rows], search or Search(), request.stream_seed())
-    poems = [Poem(start, d.text, split_lines(d.text), d.probabilities,
-                  next((c.pattern.name for c in constraints if isinstance(c, Metre)), None), d.loosened, list(notes),
-                  title=request.title, form=part.form) for (part, start, constraints), d in zip(rows, drafts)]
-    by_place = dict(zip(places, poems))
-    return [by_place[k] for k in range(len(poems))]
+    rows = (drafted_rows(model, vocab, classes, request, search) if request.form == AUTO else
+            [(request.form, start, constraints, []) for start, constraints in request_constraints(classes, request)])
+    drafts = write(model, vocab, [c for _, _, c, _ in rows], head_of(request),
+                   max(replace(request, form=form).length for form, *_ in rows), [FORMS.get(f) for f, *_ in rows],
+                   search, request.stream_seed())
+    return [Poem(start, d.text, split_lines(d.text), d.probabilities,
+                 next((c.pattern.name for c in constraints if isinstance(c, Metre)), None), said + d.loosened,
+                 list(notes), title=request.title, form=form)
+            for (form, start, constraints, said), d in zip(rows, drafts)]
 
 
-def _by_form(request: Request, forms: list[str]):
-    """The request split by the forms its poems were drafted in: (one request per form, each under the
-    metre that form takes, the places of its poems in the request)."""
-    starts = [s for s in request.starts for _ in range(request.num_samples)]
-    for form in dict.fromkeys(forms):
-        places = [k for k, f in enumerate(forms) if f == form]
-        metre, rhyme = resolved_metre(request.metre, request.rhyme, form)
-        yield replace(request, form=form, starts=tuple(starts[k] for k in places), num_samples=1, metre=metre,
-                      rhyme=rhyme), places
-
-
-def drafted_forms(model, vocab: Vocabulary, request: Request) -> list[str]:
-    """form=auto: the form of each poem of a checked request, as the model would write it: the regular form
-    nearest the shape (text.nearest_form) of a free draft, the poem that `form=free metre=off candidates=1
-    temperature=1 top_p=1` writes under the same seed; free verse where no form fits the start words, the
-    acrostic and the metre asked for."""
-    classes = TokenClasses(vocab, next(model.parameters()).device)
-    free = replace(request, form=FREE, metre="off", rhyme=False, rhyme_group=None)
-    rows = request_constraints(classes, free)
-    drafts = write(model, vocab, [c for _, c in rows], head_of(request), free.length, [None] * len(rows),
-                   Search(candidates=1, temperature=1.0, top_p=1.0), free.stream_seed())
-    forms = []
-    for (start, _), draft in zip(rows, drafts):
+def drafted_rows(model, vocab: Vocabulary, classes: TokenClasses, request: Request, search: Search
+                 ) -> list[tuple[str, str, list, list[str]]]:
+    """form=auto: each poem's (form, start, constraints, what it gave up), in the regular form nearest the
+    shape (text.nearest_form) of its free draft: the poem that `form=free metre=off candidates=1
+    temperature=1 top_p=1` (with temperature=0: greedy) writes under the same seed. Tones and rhyme follow
+    `metre` and `rhyme` for that form; where no form fits the start words or the acrostic under them, the
+    poem is free verse and says so."""
+    free = replace(request, form=FREE, metre="off", rhyme=False, rhyme_group=None, max_len=64)  # a whole 七律
+    free_rows = request_constraints(classes, free)
+    plain = Search(candidates=1, temperature=1.0 if search.temperature > 0 else 0.0, top_p=1.0)
+    drafts = write(model, vocab, [c for _, c in free_rows], head_of(request), free.length, [None] * len(free_rows),
+                   plain, free.stream_seed())
+    rng, rows = random.Random(request.stream_seed()), []  # each poem's pattern, drawn as request_constraints does
+    for (start, free_constraints), draft in zip(free_rows, drafts):
         form = nearest_form(draft.text, start, request.acrostic)
         metre, rhyme = resolved_metre(request.metre, request.rhyme, form or FREE)
-        try:
-            poem_constraints(classes, start, request.acrostic, form or FREE, metre, rhyme, request.rhyme_group)
-        except LitPoetryError:  # the start words or the acrostic do not fit that form, or the model writes no ，。
-            form = None
-        forms.append(form or FREE)
-    return forms
+        if form:
+            try:
+                rows.append((form, start, poem_constraints(classes, start, request.acrostic, form, metre, rhyme,
+                                                           request.rhyme_group, rng=rng), []))
+                continue
+            except LitPoetryError:  # no pattern of it fits the start words or the acrostic, or no ，。 to write
+                pass
+        given = " and ".join(what for what, text in (("start words", start), ("acrostic", request.acrostic)) if text)
+        fits = f"no {FORM_NAMES[form]} under metre={metre}" if form else "no regular form"
+        rows.append((FREE, start, free_constraints, [f"its {given} fit {fits}, so it is free verse, without tones "
+                                                     "or rhyme"]))
+    return rows
 
 
 def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_samples: int = 1, *,

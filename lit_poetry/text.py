@@ -79,12 +79,13 @@ def verse_lines(poem: str) -> list[str]:
 
 def nearest_form(poem: str, start: str = "", acrostic: str = "") -> str | None:
     """The regular form closest to a free poem's shape: 五言 if its first line has at most 5 characters,
-    else 七言; 绝句 up to 6 lines, else 律诗. An acrostic fixes the line count (4 or 8: any other has no
-    form); start words longer than a line rule out the shorter line (longer than 7: no form)."""
+    else 七言; 绝句 up to 6 lines, else 律诗. An acrostic's heads set the line count instead (绝句 up to 4,
+    律诗 up to 8, more: no form); start words longer than a line rule out the shorter line (longer than 7:
+    no form)."""
     lines, start = verse_lines(poem), verse_lines(start)[0] if verse_lines(start) else ""
     chars = 5 if lines and len(lines[0]) <= 5 and len(start) <= 5 else 7
-    count = len(acrostic) or (4 if len(lines) <= 6 else 8)
-    if count not in (4, 8) or len(start) > chars:
+    count = (4 if len(acrostic) <= 4 else 8) if acrostic else (4 if len(lines) <= 6 else 8)
+    if len(acrostic) > 8 or len(start) > chars:
         return None
     return next(form for form, shape in FORMS.items() if shape == (chars, count))
 

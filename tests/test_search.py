@@ -112,14 +112,18 @@ def test_form_auto_writes_the_regular_form_the_model_drafts(shipped):
             assert verdict.tones_ok and verdict.rhyme_ok, (poem.poem, verdict.violations)
     lines = [line for p in poems for line in verse_lines(p.poem)]
     assert len(lines) == len(set(lines))  # no line twice in a request, across its forms too
+    (unfit,) = sample_with(shipped, ["日月木石竹"], 1, form="auto", metre="relaxed", seed=0)  # fits no 五绝 pattern
+    assert unfit.form == "free" and unfit.pattern is None and "free verse" in unfit.loosened[0]
+    greedy = [[p.form for p in sample_with(shipped, starts[:4], 1, form="auto", temperature=0)] for _ in range(2)]
+    assert greedy[0] == greedy[1]  # temperature=0 drafts greedily too: no seed needed
 
 
 @given(chars=st.integers(1, 11), count=st.integers(1, 12))
 def test_nearest_form_reads_the_first_line_and_the_length(chars, count):
     draft = "".join("山" * chars + ("，" if k % 2 == 0 else "。") for k in range(count))
     assert FORMS[nearest_form(draft)] == (5 if chars <= 5 else 7, 4 if count <= 6 else 8)
-    assert FORMS[nearest_form(draft, acrostic="春夏秋冬")][1] == 4  # an acrostic fixes the line count
-    assert nearest_form(draft, acrostic="春夏秋冬春") is None
+    assert FORMS[nearest_form(draft, acrostic="春夏")][1] == 4  # an acrostic's heads set the line count
+    assert FORMS[nearest_form(draft, acrostic="春夏秋冬春")][1] == 8 and nearest_form(draft, acrostic="春" * 9) is None
     assert FORMS[nearest_form(draft, start="青山隐隐水")][0] == (5 if chars <= 5 else 7)
     assert FORMS[nearest_form(draft, start="青山隐隐水迢")][0] == 7  # start words longer than a 五言 line
     assert nearest_form(draft, start="春眠不觉晓处处闻") is None
