@@ -75,6 +75,17 @@ def test_the_commands_refuse_impossible_settings_before_any_work(args, message):
     assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
 
 
+def test_hydras_own_flags_pass_through_untouched():
+    """config_keys.HYDRA_FLAGS is the list of Hydra's long options that check_flags lets through (--help,
+    --multirun, ...): a flag Hydra adds must join it, or `--that-flag` would be refused as a setting."""
+    from hydra._internal.utils import get_args_parser
+
+    from lit_poetry.config_keys import HYDRA_FLAGS
+
+    hydras = {o.removeprefix("--") for a in get_args_parser()._actions for o in a.option_strings if o.startswith("--")}
+    assert set(HYDRA_FLAGS) == hydras
+
+
 def test_training_refuses_a_setting_before_importing_lightning():
     """#37: the refusal took 13.7 s when it waited for Lightning's import."""
     import subprocess
