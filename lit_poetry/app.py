@@ -28,7 +28,8 @@ from lit_poetry.metre import check  # noqa: E402
 from lit_poetry.metre.patterns import LEVELS  # noqa: E402
 from lit_poetry.text import FORM_NAMES, FORMS, to_traditional  # noqa: E402
 
-FORM_CHOICES = [("自由 free", "free")] + [(f"{FORM_NAMES[f]} {n}×{lines}", f) for f, (n, lines) in FORMS.items()]
+FORM_CHOICES = [("模型自定 auto", "auto"), ("自由 free", "free")] + [
+    (f"{FORM_NAMES[f]} {n}×{lines}", f) for f, (n, lines) in FORMS.items()]
 SCRIPT_CHOICES = [("简体 simplified", "simplified"), ("繁體 traditional", "traditional")]
 METRE_CHOICES = [("自动 auto (律绝用严)", "auto"), ("不限 off", "off"), ("宽 relaxed (一三五不论)", "relaxed"),
                  ("严 strict (王力)", "strict"), ("全 every position", "every")]
@@ -101,6 +102,7 @@ def for_the_page(error: str) -> str:
 
 LOOSENED = re.compile(r"note: (?P<who>.+?): line (?P<line>\d+), character (?P<char>\d+): no character fitted the "
                       r"(?P<what>rhyme|tone)")
+FREE_VERSE = re.compile(r"note: (?P<who>.+?): its .+ fit no .+, so it is free verse")  # form=auto's fallback
 
 
 def note_for_the_page(note: str) -> str:
@@ -114,6 +116,10 @@ def note_for_the_page(note: str) -> str:
         what = ("没有押得上韵的字，此处不押韵" if loosened["what"] == "rhyme" else
                 "没有合平仄的字，此处不拘平仄和韵")  # the tone level gives up the rhyme as well
         return f"注：{who}：{where}{what}\n{note}"
+    fallback = FREE_VERSE.match(note)
+    if fallback:
+        who = "诗" if fallback["who"] == "poem" else fallback["who"]
+        return f"注：{who}：放不进模型起草的体裁，写成了自由体，不拘平仄和韵\n{note}"
     return note
 
 
@@ -195,13 +201,14 @@ class PoemWriter:
                 poems = in_script(poems, script or "simplified")
         except LitPoetryError as e:
             return Reply("", [], for_the_page(str(e)))
-        metre, rhyme = resolved_metre(metre or "off", bool(rhyme), form or "free")
-        marked = metre != "off" or rhyme
-        level = metre if metre in LEVELS else "relaxed"
         traditional = script == "traditional"
         heading = to_traditional(poems[0].title) if traditional else poems[0].title
-        laid_out = "".join(self._lay_out(lines_in(p, script), p.poem if marked else None, level, heading,
-                                         traditional) for p in poems)
+        laid_out = ""
+        for p in poems:  # form=auto: each poem in its own form, under the metre that form takes
+            level, rhyming = resolved_metre(metre or "off", bool(rhyme), p.form)
+            marked = level != "off" or rhyming
+            laid_out += self._lay_out(lines_in(p, script), p.poem if marked else None,
+                                      level if level in LEVELS else "relaxed", heading, traditional)
         probabilities = []
         for k, poem in enumerate(poems):
             shown = poem.poem_traditional if traditional and len(poem.poem_traditional) == len(poem.poem) else poem.poem

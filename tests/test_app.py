@@ -9,7 +9,15 @@ import pytest
 
 gr = pytest.importorskip("gradio", reason="the page needs pip install -e '.[web]'")
 
-from lit_poetry.app import CHROMIUM, CHROMIUM_ARGS, Limits, PoemWriter, build_page, launch  # noqa: E402
+from lit_poetry.app import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Limits,
+    PoemWriter,
+    build_page,
+    launch,
+    message_html,
+)
 from lit_poetry.checkpoint import load_poetry_lm  # noqa: E402
 from lit_poetry.text import is_han  # noqa: E402
 
@@ -126,6 +134,19 @@ def test_every_refusal_generation_gives_is_said_in_the_page_words(writer, reques
                    script="simplified") | request_
     first, english = writer.write(**request).message.splitlines()
     assert first.startswith(chinese) and not re.search(r"\w=\w", english), (first, english)
+
+
+def test_the_model_picks_the_form_on_the_page_as_in_generate_py(writer):
+    """form=auto: each poem in the form its draft took, its tones marked under that form; a start that fits
+    no pattern of it is free verse, and the note says so in both languages."""
+    reply = writer.write("", "", "auto", "", 0.8, 0.9, 3, 4, "simplified", "auto", False)
+    poems = lines_of(reply.poems_html)
+    assert len(poems) == 4 and reply.poems_html.count('class="pattern"') == 4
+    assert all(len(lines) in (4, 8) and len({len(line) for line in lines}) == 1 for lines in poems), poems
+    unfit = writer.write("日月木石竹", "", "auto", "", 0.8, 0.9, 0, 1, "simplified", "relaxed", False)
+    assert 'class="pattern"' not in unfit.poems_html
+    said = text_of(message_html(unfit.message)).splitlines()
+    assert said[0] == "注：日月木石竹：放不进模型起草的体裁，写成了自由体，不拘平仄和韵" and "free verse" in said[1]
 
 
 def test_in_traditional_the_pattern_and_the_probabilities_are_traditional_too(writer):
