@@ -80,9 +80,9 @@ def main():
                     for k in (1, 8)]
         sample(model, vocab, ["日"], 1, form="wujue", metre="strict", rhyme=True)  # builds the metre masks once
         for _ in range(args.runs):  # interleaved rounds: noise hits every setting alike
-            for form, metre, k in settings:
+            for seed, (form, metre, k) in enumerate(settings):  # each setting its own requests, every round
                 t = time.perf_counter()
-                sample(model, vocab, list(REPORT_STARTS), 1, form=form, seed=len(timings), metre=metre,
+                sample(model, vocab, list(REPORT_STARTS), 1, form=form, seed=seed, metre=metre,
                        rhyme=metre != "off", candidates=k, **({"temperature": 0.8, "top_p": 1.0} if k == 1 else {}))
                 timings.setdefault((form, metre, k), []).append(time.perf_counter() - t)
         timings = {key: statistics.median(v) for key, v in timings.items()}

@@ -89,7 +89,7 @@ class Request:
     metre: str = "off"
     rhyme: bool = False
     rhyme_group: str | None = None
-    max_len: int = 64  # characters, for form=free
+    max_len: int = 64  # characters, for free verse
     seed: int | None = None
     title: str = ""
 
@@ -198,7 +198,7 @@ def write_poems(model, vocab: Vocabulary, request: Request, search: Search | Non
     rows = (drafted_rows(model, vocab, classes, request, search) if request.form == AUTO else
             [(request.form, start, constraints, []) for start, constraints in request_constraints(classes, request)])
     drafts = write(model, vocab, [c for _, _, c, _ in rows], head_of(request),
-                   max(replace(request, form=form).length for form, *_ in rows), [FORMS.get(f) for f, *_ in rows],
+                   [replace(request, form=form).length for form, *_ in rows], [FORMS.get(f) for f, *_ in rows],
                    search, request.stream_seed())
     return [Poem(start, d.text, split_lines(d.text), d.probabilities,
                  next((c.pattern.name for c in constraints if isinstance(c, Metre)), None), said + d.loosened,
@@ -210,14 +210,16 @@ def drafted_rows(model, vocab: Vocabulary, classes: TokenClasses, request: Reque
                  ) -> list[tuple[str, str, list, list[str]]]:
     """form=auto: each poem's (form, start, constraints, what it gave up), in the regular form nearest the
     shape (text.nearest_form) of its free draft: the poem that `form=free metre=off candidates=1
-    temperature=1 top_p=1` (with temperature=0: greedy) writes under the same seed. Tones and rhyme follow
-    `metre` and `rhyme` for that form; where no form fits the start words or the acrostic under them, the
-    poem is free verse and says so."""
+    temperature=1 top_p=1` (top_k=0 and max_len=64, the defaults; with temperature=0: greedy) writes
+    under the same seed. Tones and rhyme follow `metre` and `rhyme` for that form; where no pattern of it
+    fits the start words or the acrostic, the poem is free verse and says so."""
+    metre, rhyme = resolved_metre(request.metre, request.rhyme, "qijue")  # the settings themselves, checked
+    poem_constraints(classes, "", "", "qijue", metre, rhyme, request.rhyme_group)  # before any work
     free = replace(request, form=FREE, metre="off", rhyme=False, rhyme_group=None, max_len=64)  # a whole 七律
     free_rows = request_constraints(classes, free)
     plain = Search(candidates=1, temperature=1.0 if search.temperature > 0 else 0.0, top_p=1.0)
-    drafts = write(model, vocab, [c for _, c in free_rows], head_of(request), free.length, [None] * len(free_rows),
-                   plain, free.stream_seed())
+    drafts = write(model, vocab, [c for _, c in free_rows], head_of(request), [free.length] * len(free_rows),
+                   [None] * len(free_rows), plain, free.stream_seed())
     rng, rows = random.Random(request.stream_seed()), []  # each poem's pattern, drawn as request_constraints does
     for (start, free_constraints), draft in zip(free_rows, drafts):
         form = nearest_form(draft.text, start, request.acrostic)
@@ -227,9 +229,10 @@ def drafted_rows(model, vocab: Vocabulary, classes: TokenClasses, request: Reque
                 rows.append((form, start, poem_constraints(classes, start, request.acrostic, form, metre, rhyme,
                                                            request.rhyme_group, rng=rng), []))
                 continue
-            except LitPoetryError:  # no pattern of it fits the start words or the acrostic, or no ，。 to write
+            except LitPoetryError:  # the settings are sound (above): no pattern fits the start words or acrostic
                 pass
-        given = " and ".join(what for what, text in (("start words", start), ("acrostic", request.acrostic)) if text)
+        given = " and ".join(what for what, text in (("start words", start), ("acrostic", request.acrostic))
+                             if text) or "request"
         fits = f"no {FORM_NAMES[form]} under metre={metre}" if form else "no regular form"
         rows.append((FREE, start, free_constraints, [f"its {given} fit {fits}, so it is free verse, without tones "
                                                      "or rhyme"]))
@@ -245,9 +248,10 @@ def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_sample
     training callback and the tests call this).
 
     temperature <= 0 is greedy decoding. `prefix` is read before the poem (mood) and not printed.
-    `metre` (off | auto | relaxed | strict | every) and `rhyme` hold a fixed form to one 近体诗 pattern per
-    poem, chosen at random among those its start words and acrostic fit; auto is strict with the rhyme in
-    the fixed forms and off in free verse. `candidates`: lines drawn per line
+    `form`: free, auto (each poem in the regular form nearest the model's own draft: drafted_rows) or one of
+    text.FORMS. `metre` (off | auto | relaxed | strict | every) and `rhyme` hold a fixed form to one 近体诗
+    pattern per poem, chosen at random among those its start words and acrostic fit; auto is strict with
+    the rhyme in the fixed forms and off in free verse. `candidates`: lines drawn per line
     (search.py); 1 is plain sampling. `title`: the theme, read before the poem as training showed it."""
     request = Request(tuple(starts) if starts else ("",), num_samples, acrostic, form, prefix, metre, rhyme,
                       rhyme_group, max_len, seed, title)

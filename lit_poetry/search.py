@@ -50,11 +50,11 @@ class Draft:
 
 
 @torch.no_grad()
-def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constraint]], head: str, max_len: int,
-          shapes: list[tuple[int, int] | None], search: Search, seed: int | None) -> list[Draft]:
+def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constraint]], head: str,
+          lengths: list[int], shapes: list[tuple[int, int] | None], search: Search, seed: int | None) -> list[Draft]:
     """One Draft per constraints list, each under its constraints, written by `search` after `<bos>` and
-    `head` (a title and a mood prefix, read and not written). shapes: each poem's (characters per line,
-    lines) where its form is fixed, else None."""
+    `head` (a title and a mood prefix, read and not written). lengths: each poem's most characters (its
+    `max_len`); shapes: its (characters per line, lines) where its form is fixed, else None."""
     device = next(model.parameters()).device
     generator = torch.Generator(device=device)
     generator.manual_seed(seed if seed is not None else torch.seed())
@@ -73,7 +73,7 @@ def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constr
     notes: list[list[str]] = [[] for _ in range(R)]
     paused = [False] * R  # the row has ended its line (or its poem) and waits for the others
     used_lines: set[str] = set()  # every kept line of the request, without punctuation
-    for _ in range((max_len + 1) * (MAX_FREE_LINE + 2)):  # every line of every row ends by MAX_FREE_LINE + 1
+    for _ in range((max(lengths) + 1) * (MAX_FREE_LINE + 2)):  # every line of every row ends by MAX_FREE_LINE + 1
         if all(d.ended for d in drafts):
             break
         texts = [drafts[r // K].text + lines[r] for r in range(R)]
@@ -93,7 +93,7 @@ def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constr
             if not frozen[r]:
                 lines[r] += "\n" if token == vocab.eos_id else vocab.itos[token]
                 logps[r].append(logp[r])
-                paused[r] = token == vocab.eos_id or lines[r][-1] in PUNCTUATION or len(texts[r]) + 1 >= max_len
+                paused[r] = token == vocab.eos_id or lines[r][-1] in PUNCTUATION or len(texts[r]) + 1 >= lengths[r // K]
         new_logits, new_state = model(tokens[:, None], state)  # (R, 1, V)
         still = torch.tensor(frozen, device=device)  # (R,): rows that wait keep their logits and state
         logits = torch.where(still[:, None], logits, new_logits[:, -1].float())
@@ -104,7 +104,7 @@ def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constr
             if not draft.ended and all(paused[r] for r in rows):  # every row has its line: keep the best
                 shape = shapes[p]
                 best = _choose(draft, rows, lines, logps, used_lines, shape[1] if shape else 0, search.weights)
-                _keep(draft, lines[best], logps[best], notes[best], max_len, used_lines)
+                _keep(draft, lines[best], logps[best], notes[best], lengths[p], used_lines)
                 for r in rows:
                     source[r] = best
                     lines[r], logps[r], notes[r], paused[r] = "", [], [], False
