@@ -317,6 +317,15 @@ def _fits(constraints: list[Constraint], text: str, char_id: int, pos: Position 
     return decision.mask is None or bool(decision.mask[char_id])
 
 
+def check_metre(metre: str, rhyme_group: str | None, classes: TokenClasses,
+                metre_masks: MetreClasses | None = None) -> None:
+    """Raise for a metre or a rhyme group that does not exist (metre=auto: what generation resolves)."""
+    if metre not in ("auto", *METRES):
+        raise LitPoetryError(f"metre='{metre}' is not one of auto, {', '.join(METRES)}")
+    if rhyme_group:
+        (metre_masks or MetreClasses.of(classes)).group_named(rhyme_group)
+
+
 def poem_constraints(classes: TokenClasses, start: str, acrostic: str, form: str, metre: str = "off",
                      rhyme: bool = False, rhyme_group: str | None = None, metre_masks: MetreClasses | None = None,
                      rng: random.Random | None = None) -> list[Constraint]:
@@ -325,8 +334,7 @@ def poem_constraints(classes: TokenClasses, start: str, acrostic: str, form: str
     the usual first line first (首句入韵 in 七言, not in 五言, as most Tang poems)."""
     if form != "free" and form not in FORMS:
         raise LitPoetryError(f"form='{form}' is not one of auto, free, {', '.join(FORMS)}")
-    if metre not in METRES:
-        raise LitPoetryError(f"metre='{metre}' is not one of auto, {', '.join(METRES)}")
+    check_metre(metre, rhyme_group, classes, metre_masks)
     if (metre != "off" or rhyme or rhyme_group) and form not in FORMS:
         raise LitPoetryError(f"metre and rhyme need a fixed form: add form={'|'.join(FORMS)}")
     if form in FORMS and len(acrostic) > FORMS[form][1]:

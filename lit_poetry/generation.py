@@ -10,7 +10,14 @@ import random
 import re
 from dataclasses import asdict, dataclass, replace
 
-from lit_poetry.constraints import MAX_FREE_LINE, Metre, MetreClasses, TokenClasses, poem_constraints
+from lit_poetry.constraints import (
+    MAX_FREE_LINE,
+    Metre,
+    MetreClasses,
+    TokenClasses,
+    check_metre,
+    poem_constraints,
+)
 from lit_poetry.data.cleaning import TITLE_MAX_LEN, clean_line
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
@@ -197,8 +204,7 @@ def write_poems(model, vocab: Vocabulary, request: Request, search: Search | Non
     classes = TokenClasses(vocab, next(model.parameters()).device)
     rows = (drafted_rows(model, vocab, classes, request, search) if request.form == AUTO else
             [(request.form, start, constraints, []) for start, constraints in request_constraints(classes, request)])
-    drafts = write(model, vocab, [c for _, _, c, _ in rows], head_of(request),
-                   [replace(request, form=form).length for form, *_ in rows], [FORMS.get(f) for f, *_ in rows],
+    drafts = write(model, vocab, [c for _, _, c, _ in rows], head_of(request), replace(request, form=FREE).length,
                    search, request.stream_seed())
     return [Poem(start, d.text, split_lines(d.text), d.probabilities,
                  next((c.pattern.name for c in constraints if isinstance(c, Metre)), None), said + d.loosened,
@@ -213,13 +219,12 @@ def drafted_rows(model, vocab: Vocabulary, classes: TokenClasses, request: Reque
     temperature=1 top_p=1` (top_k=0 and max_len=64, the defaults; with temperature=0: greedy) writes
     under the same seed. Tones and rhyme follow `metre` and `rhyme` for that form; where no pattern of it
     fits the start words or the acrostic, the poem is free verse and says so."""
-    metre, rhyme = resolved_metre(request.metre, request.rhyme, "qijue")  # the settings themselves, checked
-    poem_constraints(classes, "", "", "qijue", metre, rhyme, request.rhyme_group)  # before any work
+    check_metre(request.metre, request.rhyme_group, classes)  # before any work: a typo is refused, not drafted
     free = replace(request, form=FREE, metre="off", rhyme=False, rhyme_group=None, max_len=64)  # a whole 七律
     free_rows = request_constraints(classes, free)
     plain = Search(candidates=1, temperature=1.0 if search.temperature > 0 else 0.0, top_p=1.0)
-    drafts = write(model, vocab, [c for _, c in free_rows], head_of(request), [free.length] * len(free_rows),
-                   [None] * len(free_rows), plain, free.stream_seed())
+    drafts = write(model, vocab, [c for _, c in free_rows], head_of(request), free.length, plain,
+                   free.stream_seed())
     rng, rows = random.Random(request.stream_seed()), []  # each poem's pattern, drawn as request_constraints does
     for (start, free_constraints), draft in zip(free_rows, drafts):
         form = nearest_form(draft.text, start, request.acrostic)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from lit_poetry.constraints import MAX_FREE_LINE, Constraint, Force, Position, decide
+from lit_poetry.constraints import MAX_FREE_LINE, Constraint, FixedForm, Force, Position, decide
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.models.base import LanguageModel
 from lit_poetry.parallelism import pair_table
@@ -50,11 +50,11 @@ class Draft:
 
 
 @torch.no_grad()
-def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constraint]], head: str,
-          lengths: list[int], shapes: list[tuple[int, int] | None], search: Search, seed: int | None) -> list[Draft]:
+def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constraint]], head: str, max_len: int,
+          search: Search, seed: int | None) -> list[Draft]:
     """One Draft per constraints list, each under its constraints, written by `search` after `<bos>` and
-    `head` (a title and a mood prefix, read and not written). lengths: each poem's most characters (its
-    `max_len`); shapes: its (characters per line, lines) where its form is fixed, else None."""
+    `head` (a title and a mood prefix, read and not written). A poem of a fixed form has that form's
+    shape and length (its FixedForm constraint), free verse at most `max_len` characters."""
     device = next(model.parameters()).device
     generator = torch.Generator(device=device)
     generator.manual_seed(seed if seed is not None else torch.seed())
@@ -64,6 +64,8 @@ def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constr
     drafts = [Draft(c) for c in constraints]
     R = len(drafts) * K
     steering = Steering(vocab, pair_table(), search.weights, device) if K > 1 else None
+    shapes = [next(((c.chars, c.lines) for c in poem if isinstance(c, FixedForm)), None) for poem in constraints]
+    lengths = [(shape[0] + 1) * shape[1] if shape else max_len for shape in shapes]
     row_shapes = [shapes[r // K] for r in range(R)]
     lead = [vocab.bos_id] + vocab.encode(head)
     logits, state = model(torch.tensor([lead] * R, device=device))  # (R, P, V)
