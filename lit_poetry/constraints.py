@@ -61,7 +61,7 @@ class Position:
     @classmethod
     def after(cls, text: str) -> "Position":
         last_mark = max(text.rfind(p) for p in PUNCTUATION)
-        return cls(text, sum(c in PUNCTUATION for c in text), len(text) - (last_mark + 1))
+        return cls(text, sum(map(text.count, PUNCTUATION)), len(text) - (last_mark + 1))
 
     @property
     def sentence_closed(self) -> bool:
@@ -235,6 +235,7 @@ class Metre(Constraint):
         if tones not in METRES:
             raise LitPoetryError(f"metre='{tones}' is not one of {', '.join(METRES)}")
         self.pattern, self.masks, self.tones, self.rhyme, self.group = pattern, masks, tones, rhyme, group
+        self._ruled: dict[tuple[int, str], list[str | None]] = {}  # one poem's lines: each is read again a step on
 
     def required_tone(self, k: int, line: str, j: int) -> tuple[str, torch.Tensor] | None:
         """The tone character j of line k must have and the characters that have it, None if it is free
@@ -254,9 +255,11 @@ class Metre(Constraint):
     def ruled(self, k: int, line: str) -> list[str | None]:
         """The tones the 孤平 and 三平尾 rules read for the characters of line k written so far, as the
         checker reads them (patterns.ruled_tones)."""
-        table = self.masks.table
-        return ruled_tones(self.pattern.lines[k], table.readings_in(line), [table.common_tone(c) for c in line],
-                           self.tones)
+        if (k, line) not in self._ruled:
+            table = self.masks.table
+            self._ruled[k, line] = ruled_tones(self.pattern.lines[k], table.readings_in(line),
+                                               [table.common_tone(c) for c in line], self.tones)
+        return self._ruled[k, line]
 
     def required_mask(self, pos: Position) -> torch.Tensor | None:
         """`required_tone`'s characters, with the 多音字 read by their word as the checker reads them: after
@@ -274,6 +277,13 @@ class Metre(Constraint):
                     mask = torch.ones_like(self.masks.ping) if mask is None else mask
                     mask[char_id] = False
         return mask
+
+    def rhymes_next(self, pos: Position) -> bool:
+        """Whether the character after the one going to `pos` must rhyme in a group already set (the given
+        one, or the poem's first rhyme's): the poem's first rhyme, free to take any group, is not counted."""
+        k = pos.line
+        return (self.rhyme and k in self.pattern.rhyme_lines and pos.in_line == len(self.pattern.lines[k]) - 2
+                and self.rhyme_groups(pos) is not None)
 
     def rhyme_groups(self, pos: Position) -> set[str] | None:
         """The groups the next rhyme may come from: the given one, else those every rhyme so far shares."""

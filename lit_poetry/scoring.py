@@ -131,21 +131,40 @@ class Steering:
         """texts: each row's poem so far; lines_before: its completed lines; shapes: its (characters per
         line, lines) where the form is fixed, else None -> (R, V) logit shifts."""
         shift = torch.zeros(len(texts), len(self.vocab), device=self.device)  # (R, V)
+        rows, ids, values = [], [], []  # (row, id, shift) entries, added in one call (one per entry is slow)
+        done: dict[tuple, int] = {}  # rows that wrote the same text after the same lines shift alike
+        copies: list[tuple[int, int]] = []
         for r, text in enumerate(texts):
             before, shape = lines_before[r], shapes[r]
+            key = (text, len(before), shape)
+            if key in done:
+                copies.append((r, done[key]))
+                continue
+            done[key] = r
             j = len(text) - sum(map(len, before))  # position in the line being written
             used = {c for c in text if c not in PUNCTUATION}
             ends = shape is not None and j == shape[0] - 1
             if j and (j < 2 or text[-2] != text[-1]) and text[-1] in (
                     self.table.doubled_end if ends else self.table.doubled):
                 used.discard(text[-1])  # a 叠字 real poems use there may follow once
-            ids = [self.vocab.stoi[c] for c in used if c in self.vocab.stoi]
-            shift[r, ids] -= self.w.repeat_logit
+            found = [self.vocab.stoi[c] for c in used if c in self.vocab.stoi]
+            rows += [r] * len(found)
+            ids += found
+            values += [-self.w.repeat_logit] * len(found)
             season = named(text, SEASONS)
             if season:
-                shift[r, [i for s, i in self.season_ids.items() if s not in season]] -= self.w.season_logit
+                others = [i for s, i in self.season_ids.items() if s not in season]
+                rows += [r] * len(others)
+                ids += others
+                values += [-self.w.season_logit] * len(others)
             if shape and closes_middle_couplet(len(before), shape[1]) and before:
                 if j < len(before[-1]) - 1 and before[-1][j] in self.partners:
                     ids_t, pmi = self.partners[before[-1][j]]
                     shift[r, ids_t] += self.w.parallel_logit * pmi
+        if rows:
+            index = (torch.tensor(rows, device=self.device), torch.tensor(ids, device=self.device))
+            shift.index_put_(index, torch.tensor(values, device=self.device), accumulate=True)
+        if copies:
+            to, source = zip(*copies)
+            shift[list(to)] = shift[list(source)]
         return shift

@@ -15,12 +15,15 @@ from dataclasses import dataclass, field
 
 import torch
 
-from lit_poetry.constraints import MAX_FREE_LINE, Constraint, FixedForm, Force, Position, decide
+from lit_poetry.constraints import MAX_FREE_LINE, Allow, Constraint, FixedForm, Force, Metre, Position, decide
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.models.base import LanguageModel
+from lit_poetry.models.gemm import keeping_prepared
 from lit_poetry.parallelism import pair_table
 from lit_poetry.scoring import Steering, Weights, line_score
 from lit_poetry.text import LINE_END, PUNCTUATION, split_lines
+
+NUCLEUS_WIDTH = 256  # characters a nucleus is first looked for among (at 0.9 it seldom needs 60)
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class Search:
     temperature: float = 0.7  # <= 0: greedy (then one row a poem)
     top_k: int = 0
     top_p: float = 0.9
+    rhyme_lookahead: int = 12  # before a rhyme: its likeliest characters weighed by the rhymes after them; 0: off
     weights: Weights = field(default_factory=Weights)
 
     @property
@@ -50,6 +54,7 @@ class Draft:
 
 
 @torch.no_grad()
+@keeping_prepared()  # a step a call: each weight is laid out for the matmuls once, not every step
 def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constraint]], head: str, max_len: int,
           search: Search, seed: int | None) -> list[Draft]:
     """One Draft per constraints list, each under its constraints, written by `search` after `<bos>` and
@@ -86,6 +91,8 @@ def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constr
         if steering is not None:
             kept = [split_lines(d.text) for d in drafts]  # each poem's lines so far
             scaled = scaled + steering.shifts(texts, [kept[r // K] for r in range(R)], row_shapes)
+            if search.rhyme_lookahead:
+                scaled = _look_ahead(model, vocab, state, scaled, allowed, forced, drafts, texts, frozen, K, search)
         choice = (scaled.masked_fill(~allowed, float("-inf")).argmax(-1) if search.temperature <= 0
                   else _sample_masked(scaled, allowed, search.top_k, search.top_p, generator))  # (R,)
         tokens = torch.where(forced >= 0, forced, choice)  # (R,)
@@ -116,6 +123,39 @@ def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constr
     return drafts
 
 
+def _look_ahead(model: LanguageModel, vocab: Vocabulary, state, scaled: torch.Tensor, allowed: torch.Tensor,
+                forced: torch.Tensor, drafts: list[Draft], texts: list[str], frozen: list[bool], K: int,
+                search: Search) -> torch.Tensor:
+    """`scaled` (R, V), where a row's next character comes just before a rhyme: there only the characters
+    sampling would draw from (the nucleus, at most `search.rhyme_lookahead` of them) stay, each raised by
+    log P(a character the rhyme allows follows it), one model step for all of them (tempered as the logits).
+    A rhyme then follows from the line instead of being forced onto it at its last character."""
+    rows = [r for r, text in enumerate(texts) if not frozen[r] and forced[r] < 0 and any(
+        isinstance(c, Metre) and c.rhymes_next(Position.after(text)) for c in drafts[r // K].constraints)]
+    if not rows:
+        return scaled
+    index = torch.tensor(rows, device=scaled.device)  # (n,)
+    masked = scaled[index].masked_fill(~allowed[index], float("-inf"))  # (n, V)
+    values, ids = masked.topk(min(search.rhyme_lookahead, masked.shape[-1]), dim=-1)  # (n, M), likeliest first
+    shares = torch.exp(values - masked.logsumexp(-1, keepdim=True))  # (n, M)
+    looked = (shares.cumsum(-1) - shares < search.top_p) & (shares > 0)  # (n, M): the nucleus (the first always)
+    rhymes = []  # (V,) each: what the rhyme allows after the row's likeliest character (the group and tones
+    for r, best in zip(rows, ids[:, 0].tolist()):  # do not depend on which it is, but for a 多音字)
+        decision = decide(drafts[r // K].constraints, Position.after(texts[r] + vocab.itos[best]))
+        rhymes.append(decision.mask if isinstance(decision, Allow) and decision.mask is not None
+                      else torch.ones_like(allowed[0]))
+    row_of, slot = looked.nonzero(as_tuple=True)  # (N,) each: a looked-at candidate's row in 0..n-1, its slot
+    expanded = model.take_rows(state, index[row_of])  # each candidate continues its row's state
+    after, _ = model(ids[row_of, slot][:, None], expanded)  # (N, 1, V)
+    logp = torch.log_softmax(after[:, -1].float(), -1)  # (N, V)
+    rhyme_logp = logp.masked_fill(~torch.stack(rhymes)[row_of], float("-inf")).logsumexp(-1)  # (N,)
+    weighed = torch.full_like(values, float("-inf"))  # (n, M): the others are dropped here
+    weighed[row_of, slot] = values[row_of, slot] + rhyme_logp.clamp_min(-30.0) / max(search.temperature, 1e-6)
+    out = scaled.clone()
+    out[index] = torch.full_like(masked, float("-inf")).scatter(1, ids, weighed)
+    return out
+
+
 def _constrain(drafts: list[Draft], texts: list[str], frozen: list[bool], K: int, notes: list[list[str]],
                V: int, eos_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """What each row may write next under its poem's constraints: allowed (R, V) and forced (R,) (-1: not
@@ -123,11 +163,14 @@ def _constrain(drafts: list[Draft], texts: list[str], frozen: list[bool], K: int
     constraint is noted on the row."""
     allowed = torch.zeros(len(texts), V, dtype=torch.bool)  # (R, V)
     forced = torch.full((len(texts),), eos_id, dtype=torch.long)  # (R,)
+    decided: dict[tuple[int, str], Force | Allow] = {}  # rows of a poem that wrote the same text decide alike
     for r, text in enumerate(texts):
         if frozen[r]:
             continue
         pos = Position.after(text)
-        decision = decide(drafts[r // K].constraints, pos)
+        if (r // K, text) not in decided:
+            decided[r // K, text] = decide(drafts[r // K].constraints, pos)
+        decision = decided[r // K, text]
         if isinstance(decision, Force):
             forced[r] = decision.token
             continue
@@ -170,15 +213,36 @@ def _sample_masked(logits: torch.Tensor, allowed: torch.Tensor, top_k: int, top_
                    generator: torch.Generator) -> torch.Tensor:
     """One token per row from softmax(logits) restricted to `allowed`, top-k, then nucleus top-p."""
     logits = logits.masked_fill(~allowed, float("-inf"))  # (R, V)
-    if top_k > 0:
-        kth = torch.topk(logits, min(top_k, logits.shape[-1]), dim=-1).values[:, -1:]  # (R, 1)
-        logits = logits.masked_fill(logits < kth, float("-inf"))
+    V = logits.shape[-1]
+    if top_k <= 0 and top_p >= 1.0:
+        return _draw(torch.softmax(logits, -1), generator)
+    # the nucleus is looked for among the likeliest NUCLEUS_WIDTH (or top_k) characters, not by sorting all V;
+    # exact, for the rows whose nucleus is wider are sorted whole
+    width = min(top_k if top_k > 0 else NUCLEUS_WIDTH, V)
+    values, ids = logits.topk(width, dim=-1)  # (R, W), likeliest first
+    lse = logits.logsumexp(-1, keepdim=True)  # (R, 1)
+    tokens = _nucleus_draw(values, ids, lse, top_k, top_p, generator)  # (R,)
+    if top_k <= 0 and width < V:
+        wide = torch.exp(values - lse).sum(-1) < top_p  # (R,): a flat row, its nucleus wider than the width
+        if bool(wide.any()):
+            values, ids = logits[wide].sort(dim=-1, descending=True)  # (w, V)
+            tokens[wide] = _nucleus_draw(values, ids, lse[wide], top_k, top_p, generator)
+    return tokens
+
+
+def _nucleus_draw(values: torch.Tensor, ids: torch.Tensor, lse: torch.Tensor, top_k: int, top_p: float,
+                  generator: torch.Generator) -> torch.Tensor:
+    """A token per row among `ids` (R, W), sorted by logit `values` (R, W), of a distribution with log-
+    normaliser `lse` (R, 1): the smallest prefix that reaches `top_p` (of the top k's own mass, with top_k)."""
+    probs = torch.exp(values - lse).nan_to_num(0.0)  # (R, W); rows with nothing allowed are forced by the caller
     if top_p < 1.0:
-        sorted_logits, order = torch.sort(logits, descending=True, dim=-1)  # (R, V)
-        cum = torch.softmax(sorted_logits, -1).cumsum(-1)  # (R, V)
-        drop_sorted = cum - torch.softmax(sorted_logits, -1) >= top_p  # keep the smallest prefix reaching p
-        logits = logits.masked_fill(drop_sorted.scatter(-1, order, drop_sorted), float("-inf"))
-    probs = torch.softmax(logits, dim=-1)  # (R, V); rows with nothing allowed are forced by the caller
+        shares = probs / probs.sum(-1, keepdim=True).clamp_min(1e-30) if top_k > 0 else probs
+        probs = probs.masked_fill(shares.cumsum(-1) - shares >= top_p, 0.0)
+    return ids.gather(1, _draw(probs, generator)[:, None]).squeeze(1)  # (R,)
+
+
+def _draw(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """An index per row of `probs` (R, N), unnormalised; a row of zeros (forced by the caller) gives 0."""
     probs = torch.nan_to_num(probs, nan=0.0)
-    probs[probs.sum(-1) == 0, 0] = 1.0  # a forced row: any valid index, it is overridden
+    probs[probs.sum(-1) == 0, 0] = 1.0
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)  # (R,)

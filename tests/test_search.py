@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -83,6 +84,57 @@ def test_requests_that_differ_share_no_line(shipped):
     assert verse_lines(wujue.poem)[0] != verse_lines(qilv.poem)[0][:5]
     lines = [line for p in sample_with(shipped, ["月"], 4, form="wujue", seed=3) for line in verse_lines(p.poem)]
     assert len(lines) == len(set(lines)) == 16
+
+
+def rhyme_logps(shipped, poems) -> list[float]:
+    """log P(the poem's rhyme group) under the model at each rhyme after its first (where the group is set)."""
+    from lit_poetry.constraints import MetreClasses, TokenClasses
+
+    model, vocab = shipped
+    masks = MetreClasses.of(TokenClasses(vocab))
+    out = []
+    for poem in (p for p in poems if not p.loosened):  # a loosened rhyme may have left the group
+        ends = [k for k, c in enumerate(poem.poem) if c in "，。"]
+        rhymes = [ends[k] - 1 for k in range(1, len(ends), 2)]  # the even lines' last characters
+        groups = set.intersection(*(masks.table.rhymes_on(poem.poem[k]) for k in rhymes))
+        group = torch.stack([masks.groups[g] for g in groups]).any(0)  # (V,)
+        ids = torch.tensor([[vocab.bos_id] + vocab.encode(poem.poem)])
+        with torch.no_grad():
+            logp = torch.log_softmax(model(ids)[0][0].float(), -1)  # (T, V): position k predicts character k
+        out += [logp[k].masked_fill(~group, float("-inf")).logsumexp(-1).item() for k in rhymes[1:]]
+    return out
+
+
+def test_the_rhyme_lookahead_writes_lines_the_rhyme_follows_from(shipped):
+    """Before a rhyme the search weighs each candidate character by how likely the rhyme is after it: the
+    model then finds the rhymes it wrote likelier than those written without looking ahead, the same
+    requests otherwise, and every poem still keeps its rhyme."""
+    from lit_poetry.generation import Request, write_poems
+    from lit_poetry.search import Search
+
+    request = Request(tuple("日红山夜湖海月"), 2, form="qilv", metre="strict", rhyme=True, seed=0)
+    ahead, plain = (write_poems(*shipped, request, Search(rhyme_lookahead=n)) for n in (Search.rhyme_lookahead, 0))
+    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+    assert mean(rhyme_logps(shipped, ahead)) > mean(rhyme_logps(shipped, plain)) + 0.1  # +0.22 nats here
+    assert all(check(p.poem, level="strict").rhyme_ok for p in ahead if not p.loosened)
+
+
+def test_the_nucleus_is_drawn_whole_where_it_is_wider_than_its_first_look():
+    """The nucleus is looked for among the likeliest NUCLEUS_WIDTH characters first; a flat row, whose
+    nucleus is wider, is drawn from its whole nucleus, and a peaked row never beyond its own."""
+    from lit_poetry.search import NUCLEUS_WIDTH, _sample_masked
+
+    V = 4 * NUCLEUS_WIDTH
+    flat = torch.zeros(V)  # top_p 0.9: a nucleus of 0.9 V characters
+    peaked = torch.full((V,), -10.0)
+    peaked[:3] = torch.tensor([5.0, 4.0, 0.0])  # top_p 0.9: the first two (0.73 + 0.27 of nearly all)
+    allowed = torch.ones(2, V, dtype=torch.bool)
+    allowed[0, -10:] = False  # never drawn
+    generator = torch.Generator().manual_seed(0)
+    drawn = torch.stack([_sample_masked(torch.stack([flat, peaked]), allowed, 0, 0.9, generator)
+                         for _ in range(400)])  # (400, 2)
+    assert len(set(drawn[:, 0].tolist())) > NUCLEUS_WIDTH and drawn[:, 0].max() < V - 10
+    assert set(drawn[:, 1].tolist()) == {0, 1}
 
 
 def test_second_lines_of_middle_couplets_are_parallel(shipped):

@@ -22,7 +22,7 @@ import torch
 
 from lit_poetry.models import cell_kernel
 from lit_poetry.models.base import State
-from lit_poetry.models.gemm import StepMatmul, mm
+from lit_poetry.models.gemm import StepMatmul, mm, prepared
 from lit_poetry.models.precision import device_type, matmul_dtype
 
 
@@ -46,14 +46,18 @@ class LSTMLayerFunction(torch.autograd.Function):
         w_x_mm, w_h_mm = w_x.to(mm_dtype), w_h.to(mm_dtype)  # cast once, not per step
         # gates starts as the input projection of every step (one GEMM) and is filled in place
         x_tm = x.transpose(0, 1).reshape(T * B, -1).to(mm_dtype)  # (TB, I): 2-D, so one GEMM and not a bmm
-        gates = mm(x_tm, w_x_mm, route).to(dtype).add_(b).view(T, B, 4 * H)  # (T, B, 4H)
+        # one step a call (generation, within gemm.keeping_prepared): the weights' layouts are made once
+        reuse = T == 1 and w_h_mm is w_h and w_x_mm is w_x
+        kept_x, kept_h = (prepared(w_x_mm, B, route), prepared(w_h_mm, B, route)) if reuse else (None, None)
+        x_w_x = kept_x.product(x_tm) if kept_x else mm(x_tm, w_x_mm, route)  # (TB, 4H)
+        gates = x_w_x.to(dtype).add_(b).view(T, B, 4 * H)  # (T, B, 4H)
         c_all = torch.empty(T, B, H, dtype=dtype, device=x.device)
         tanh_c = torch.empty_like(c_all)
         h_all = torch.empty_like(c_all)
         h0, c0 = h0.to(dtype).contiguous(), c0.to(dtype).contiguous()
         kernel = cell_kernel.applies(x.device, dtype, mm_dtype, ctx.kernel)
         steps = forward_steps_kernel if kernel else forward_steps_torch
-        steps(StepMatmul(w_h_mm, B, route), h0, c0, gates, c_all, tanh_c, h_all)
+        steps(kept_h or StepMatmul(w_h_mm, B, route), h0, c0, gates, c_all, tanh_c, h_all)
         ctx.save_for_backward(x_tm, h0, c0, w_x, w_h, gates, c_all, tanh_c, h_all)
         ctx.mm_dtype, ctx.x_dtype = mm_dtype, x.dtype
         return h_all.transpose(0, 1), c_all[-1]  # (B, T, H), (B, H)

@@ -19,6 +19,9 @@ for `torch.mm`. bf16 goes to oneDNN only
 where torch says oneDNN supports bf16 on this CPU.
 """
 
+import contextlib
+from collections import OrderedDict
+
 import torch
 
 from lit_poetry.errors import LitPoetryError
@@ -144,6 +147,43 @@ class StepMatmul:
         if same_dtype:
             return torch.addmm(acc, h, self.weight, out=out)  # the sum inside the GEMM
         return torch.add(acc, torch.mm(h, self.weight), out=out)
+
+
+PREPARED_KEPT = 8  # two weights a layer, a few batch sizes: a search's rows, its lookahead's, a draft's
+_prepared: OrderedDict[tuple, StepMatmul] = OrderedDict()
+_keeping = 0  # open `keeping_prepared` blocks
+
+
+@contextlib.contextmanager
+def keeping_prepared():
+    """Within the block, `prepared` keeps each weight's prepared layout for the next call (generation: one
+    step a call, where preparing the weight every call would cost as much as the step); on leaving the
+    last block they are dropped, so nothing outlives the calls that read the same weights."""
+    global _keeping
+    _keeping += 1
+    try:
+        yield
+    finally:
+        _keeping -= 1
+        if not _keeping:
+            _prepared.clear()
+
+
+def prepared(weight: torch.Tensor, batch_size: int, route: str | None = None) -> StepMatmul | None:
+    """Within `keeping_prepared`, `StepMatmul(weight, batch_size, route)` made once for the same weight
+    (storage, shape, dtype, and version: every in-place update bumps it) and batch size; outside, None. A
+    kept one holds its weight, so no other tensor can take that storage while it is kept."""
+    if not _keeping:
+        return None
+    key = (weight.data_ptr(), weight._version, tuple(weight.shape), weight.stride(), weight.dtype,
+           str(weight.device), batch_size, route)
+    if key in _prepared:
+        _prepared.move_to_end(key)
+        return _prepared[key]
+    _prepared[key] = StepMatmul(weight, batch_size, route)
+    while len(_prepared) > PREPARED_KEPT:
+        _prepared.popitem(last=False)
+    return _prepared[key]
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, route: str | None = None) -> torch.Tensor:
