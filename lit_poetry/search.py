@@ -3,7 +3,9 @@ all of them write the next line from the same state, under the poem's constraint
 leaning towards its conventions (scoring.Steering); when every row has ended its line, the best line by
 `scoring.line_score` is kept, its state copied to the poem's other rows, and the next line begins.
 A line that any poem of the request already has is never chosen again (no line twice, across poems too).
-With `candidates=1` it is plain sampling: one row a poem, no steering, no choosing.
+Before each rhyme in a group already set, the characters sampling would draw from are weighed by how likely
+the model finds a rhyme right after each (`_look_ahead`), so that a line leads into its rhyme.
+With `candidates=1` it is plain sampling: one row a poem, no steering, no looking ahead, no choosing.
 
 In free form a poem ends where its first row writes <eos> (the decision to stop is sampled, not chosen:
 the likeliest candidate would often be to stop at once), or at `max_len`, cut back to its last sentence end

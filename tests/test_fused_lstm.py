@@ -159,3 +159,26 @@ def test_packed_weights_follow_optimizer_steps(route, monkeypatch):
         for a, b in zip(*results):
             torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(fused.weight_h[0], reference.weight_h[0], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_kept_layouts_are_those_of_the_weights_as_they_are(route, monkeypatch):
+    """Generation steps one character a call inside gemm.keeping_prepared, which lays each weight out once:
+    the steps match the reference step for step, and a weight changed in place between two steps (its
+    version bumped) is laid out again; on leaving, nothing is kept."""
+    monkeypatch.setattr(gemm, "ROUTE", route)
+    reference, fused = pair(24, 32, 2, torch.float32, seed=4)
+    x = torch.randn(6, 5, 24)
+    with torch.no_grad(), gemm.keeping_prepared():
+        for model in (reference, fused):
+            state, outs = None, []
+            for t in range(5):
+                if t == 3:  # as an optimizer step would, in place
+                    model.weight_h[1].mul_(0.5)
+                    model.weight_x[0].add_(0.1)
+                out, state = model(x[:, t : t + 1], state)
+                outs.append(out)
+            model.outs = torch.cat(outs, 1)
+        assert gemm._prepared  # the fused LSTM kept its layouts
+        torch.testing.assert_close(fused.outs, reference.outs, atol=1e-5, rtol=1e-5)
+    assert not gemm._prepared
