@@ -235,7 +235,7 @@ class Metre(Constraint):
         if tones not in METRES:
             raise LitPoetryError(f"metre='{tones}' is not one of {', '.join(METRES)}")
         self.pattern, self.masks, self.tones, self.rhyme, self.group = pattern, masks, tones, rhyme, group
-        self._ruled: dict[tuple[int, str], list[str | None]] = {}  # one poem's lines: each is read again a step on
+        self._ruled: dict[tuple[int, str], tuple[str | None, ...]] = {}  # a line is read again a step on
 
     def required_tone(self, k: int, line: str, j: int) -> tuple[str, torch.Tensor] | None:
         """The tone character j of line k must have and the characters that have it, None if it is free
@@ -252,13 +252,13 @@ class Metre(Constraint):
             return need.tone, masks.ruled_ping if need.tone == PING else masks.ruled_ze
         return need.tone, masks.ping if need.tone == PING else masks.ze
 
-    def ruled(self, k: int, line: str) -> list[str | None]:
+    def ruled(self, k: int, line: str) -> tuple[str | None, ...]:
         """The tones the 孤平 and 三平尾 rules read for the characters of line k written so far, as the
         checker reads them (patterns.ruled_tones)."""
         if (k, line) not in self._ruled:
             table = self.masks.table
-            self._ruled[k, line] = ruled_tones(self.pattern.lines[k], table.readings_in(line),
-                                               [table.common_tone(c) for c in line], self.tones)
+            self._ruled[k, line] = tuple(ruled_tones(self.pattern.lines[k], table.readings_in(line),
+                                                     [table.common_tone(c) for c in line], self.tones))
         return self._ruled[k, line]
 
     def required_mask(self, pos: Position) -> torch.Tensor | None:

@@ -128,34 +128,47 @@ def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constr
 def _look_ahead(model: LanguageModel, vocab: Vocabulary, state, scaled: torch.Tensor, allowed: torch.Tensor,
                 forced: torch.Tensor, drafts: list[Draft], texts: list[str], frozen: list[bool], K: int,
                 search: Search) -> torch.Tensor:
-    """`scaled` (R, V), where a row's next character comes just before a rhyme: there only the characters
-    sampling would draw from (the nucleus, at most `search.rhyme_lookahead` of them) stay, each raised by
-    log P(a character the rhyme allows follows it), one model step for all of them (tempered as the logits).
-    A rhyme then follows from the line instead of being forced onto it at its last character."""
-    rows = [r for r, text in enumerate(texts) if not frozen[r] and forced[r] < 0 and any(
-        isinstance(c, Metre) and c.rhymes_next(Position.after(text)) for c in drafts[r // K].constraints)]
+    """`scaled` (R, V), where a row's next character comes just before a rhyme in a group already set: there
+    only the characters sampling would consider (its top-k and nucleus, at most `search.rhyme_lookahead`)
+    stay, each raised by log P(a character the rhyme allows follows it) / temperature, one model step for
+    all of them; sampling then draws among them as anywhere else. A rhyme then follows from the line
+    instead of being forced onto it at its last character."""
+    rows = _before_rhyme(drafts, texts, frozen, forced, K)
     if not rows:
         return scaled
     index = torch.tensor(rows, device=scaled.device)  # (n,)
     masked = scaled[index].masked_fill(~allowed[index], float("-inf"))  # (n, V)
-    values, ids = masked.topk(min(search.rhyme_lookahead, masked.shape[-1]), dim=-1)  # (n, M), likeliest first
-    shares = torch.exp(values - masked.logsumexp(-1, keepdim=True))  # (n, M)
+    V = masked.shape[-1]
+    values, ids = masked.topk(min(search.rhyme_lookahead, search.top_k or V, V), dim=-1)  # (n, M), likeliest first
+    total = masked.topk(search.top_k).values if 0 < search.top_k < V else masked  # the mass the nucleus is of
+    shares = torch.exp(values - total.logsumexp(-1, keepdim=True))  # (n, M)
     looked = (shares.cumsum(-1) - shares < search.top_p) & (shares > 0)  # (n, M): the nucleus (the first always)
-    rhymes = []  # (V,) each: what the rhyme allows after the row's likeliest character (the group and tones
-    for r, best in zip(rows, ids[:, 0].tolist()):  # do not depend on which it is, but for a 多音字)
-        decision = decide(drafts[r // K].constraints, Position.after(texts[r] + vocab.itos[best]))
-        rhymes.append(decision.mask if isinstance(decision, Allow) and decision.mask is not None
-                      else torch.ones_like(allowed[0]))
+    rhymes = torch.stack([_rhyme_mask(drafts[r // K].constraints, texts[r] + vocab.itos[best], allowed[0])
+                          for r, best in zip(rows, ids[:, 0].tolist())])  # (n, V)
     row_of, slot = looked.nonzero(as_tuple=True)  # (N,) each: a looked-at candidate's row in 0..n-1, its slot
-    expanded = model.take_rows(state, index[row_of])  # each candidate continues its row's state
-    after, _ = model(ids[row_of, slot][:, None], expanded)  # (N, 1, V)
+    after, _ = model(ids[row_of, slot][:, None], model.take_rows(state, index[row_of]))  # (N, 1, V)
     logp = torch.log_softmax(after[:, -1].float(), -1)  # (N, V)
-    rhyme_logp = logp.masked_fill(~torch.stack(rhymes)[row_of], float("-inf")).logsumexp(-1)  # (N,)
+    rhyme_logp = logp.masked_fill(~rhymes[row_of], float("-inf")).logsumexp(-1)  # (N,)
     weighed = torch.full_like(values, float("-inf"))  # (n, M): the others are dropped here
-    weighed[row_of, slot] = values[row_of, slot] + rhyme_logp.clamp_min(-30.0) / max(search.temperature, 1e-6)
+    weighed[row_of, slot] = values[row_of, slot] + rhyme_logp.clamp_min(-30.0) / search.temperature
     out = scaled.clone()
     out[index] = torch.full_like(masked, float("-inf")).scatter(1, ids, weighed)
     return out
+
+
+def _before_rhyme(drafts: list[Draft], texts: list[str], frozen: list[bool], forced: torch.Tensor, K: int
+                  ) -> list[int]:
+    """The rows whose next character is the one before a rhyme in a group already set (Metre.rhymes_next)."""
+    free = (forced < 0).tolist()
+    return [r for r, text in enumerate(texts) if free[r] and not frozen[r] and any(
+        isinstance(c, Metre) and c.rhymes_next(Position.after(text)) for c in drafts[r // K].constraints)]
+
+
+def _rhyme_mask(constraints: list[Constraint], text: str, like: torch.Tensor) -> torch.Tensor:
+    """(V,) what the constraints allow after `text`, which ends one character before the rhyme (with the
+    row's likeliest character there: the group and the tone do not depend on which, but for a 多音字)."""
+    decision = decide(constraints, Position.after(text))
+    return decision.mask if isinstance(decision, Allow) and decision.mask is not None else torch.ones_like(like)
 
 
 def _constrain(drafts: list[Draft], texts: list[str], frozen: list[bool], K: int, notes: list[list[str]],
@@ -213,7 +226,8 @@ def _keep(draft: Draft, line: str, logps: list[float], notes: list[str], max_len
 
 def _sample_masked(logits: torch.Tensor, allowed: torch.Tensor, top_k: int, top_p: float,
                    generator: torch.Generator) -> torch.Tensor:
-    """One token per row from softmax(logits) restricted to `allowed`, top-k, then nucleus top-p."""
+    """One token per row from softmax(logits) restricted to `allowed`, top-k (ties at the k-th broken by
+    position), then nucleus top-p."""
     logits = logits.masked_fill(~allowed, float("-inf"))  # (R, V)
     V = logits.shape[-1]
     if top_k <= 0 and top_p >= 1.0:
@@ -225,7 +239,8 @@ def _sample_masked(logits: torch.Tensor, allowed: torch.Tensor, top_k: int, top_
     lse = logits.logsumexp(-1, keepdim=True)  # (R, 1)
     tokens = _nucleus_draw(values, ids, lse, top_k, top_p, generator)  # (R,)
     if top_k <= 0 and width < V:
-        wide = torch.exp(values - lse).sum(-1) < top_p  # (R,): a flat row, its nucleus wider than the width
+        probs = torch.exp(values - lse)  # (R, W): as _nucleus_draw reads them
+        wide = (probs.cumsum(-1) - probs)[:, -1] < top_p  # (R,): the nucleus kept the last one, and may go on
         if bool(wide.any()):
             values, ids = logits[wide].sort(dim=-1, descending=True)  # (w, V)
             tokens[wide] = _nucleus_draw(values, ids, lse[wide], top_k, top_p, generator)

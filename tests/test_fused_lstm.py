@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from lit_poetry.models import gemm
+from lit_poetry.models.gemm import StepMatmul as gemm_StepMatmul
 from lit_poetry.models.lstm import LSTM, FusedLSTM, TorchLSTM
 from lit_poetry.training import train
 
@@ -167,6 +168,8 @@ def test_kept_layouts_are_those_of_the_weights_as_they_are(route, monkeypatch):
     the steps match the reference step for step, and a weight changed in place between two steps (its
     version bumped) is laid out again; on leaving, nothing is kept."""
     monkeypatch.setattr(gemm, "ROUTE", route)
+    built = []
+    monkeypatch.setattr(gemm, "StepMatmul", lambda *args: built.append(args) or gemm_StepMatmul(*args))
     reference, fused = pair(24, 32, 2, torch.float32, seed=4)
     x = torch.randn(6, 5, 24)
     with torch.no_grad(), gemm.keeping_prepared():
@@ -179,6 +182,6 @@ def test_kept_layouts_are_those_of_the_weights_as_they_are(route, monkeypatch):
                 out, state = model(x[:, t : t + 1], state)
                 outs.append(out)
             model.outs = torch.cat(outs, 1)
-        assert gemm._prepared  # the fused LSTM kept its layouts
+        assert len(built) == 4 + 2  # W_x and W_h of two layers, laid out once; the two changed ones again
         torch.testing.assert_close(fused.outs, reference.outs, atol=1e-5, rtol=1e-5)
     assert not gemm._prepared

@@ -112,11 +112,38 @@ def test_the_rhyme_lookahead_writes_lines_the_rhyme_follows_from(shipped):
     from lit_poetry.generation import Request, write_poems
     from lit_poetry.search import Search
 
-    request = Request(tuple("日红山夜湖海月"), 2, form="qilv", metre="strict", rhyme=True, seed=0)
+    request = Request(tuple("日红山夜湖海月"), 4, form="qilv", metre="strict", rhyme=True, seed=0)
     ahead, plain = (write_poems(*shipped, request, Search(rhyme_lookahead=n)) for n in (Search.rhyme_lookahead, 0))
     mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
-    assert mean(rhyme_logps(shipped, ahead)) > mean(rhyme_logps(shipped, plain)) + 0.1  # +0.22 nats here
+    assert mean(rhyme_logps(shipped, ahead)) > mean(rhyme_logps(shipped, plain)) + 0.1
     assert all(check(p.poem, level="strict").rhyme_ok for p in ahead if not p.loosened)
+
+
+def test_the_lookahead_weighs_each_candidate_by_the_rhyme_after_it(shipped):
+    """At the character before 五绝's last rhyme (the group set by 流), the candidates left are the nucleus's
+    (at most `rhyme_lookahead`), each raised by exactly log P(a rhyme the constraints allow | the line with
+    it) / temperature, computed here one candidate at a time; the others are dropped."""
+    from lit_poetry.constraints import Position, TokenClasses, decide, poem_constraints
+    from lit_poetry.search import Draft, Search, _look_ahead
+
+    model, vocab = shipped
+    constraints = poem_constraints(TokenClasses(vocab), "", "", "wujue", "relaxed", True)
+    text, search = "白日依山尽，黄河入海流。欲穷千里目，更上一", Search()
+    with torch.no_grad():
+        logits, state = model(torch.tensor([[vocab.bos_id] + vocab.encode(text)]))
+        scaled = logits[:, -1].float() / search.temperature  # (1, V)
+        allowed = decide(constraints, Position.after(text)).mask[None]  # (1, V)
+        out = _look_ahead(model, vocab, state, scaled, allowed, torch.tensor([-1]), [Draft(constraints)], [text],
+                          [False], 1, search)[0]
+        kept = torch.isfinite(out).nonzero().squeeze(1).tolist()
+        assert 1 < len(kept) <= search.rhyme_lookahead and all(allowed[0, kept])
+        best = vocab.itos[int(scaled[0].masked_fill(~allowed[0], float("-inf")).argmax())]
+        rhymes = decide(constraints, Position.after(text + best)).mask  # (V,): 尤 rhymes of the right tone
+        for char_id in kept:
+            after, _ = model(torch.tensor([[char_id]]), state)
+            rhyme_logp = torch.log_softmax(after[0, -1].float(), -1)[rhymes].logsumexp(0)
+            torch.testing.assert_close(out[char_id], scaled[0, char_id] + rhyme_logp / search.temperature,
+                                       atol=1e-4, rtol=1e-4)
 
 
 def test_the_nucleus_is_drawn_whole_where_it_is_wider_than_its_first_look():

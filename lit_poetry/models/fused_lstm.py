@@ -13,7 +13,8 @@ kept in the matmul dtype.
 
 The matmuls go through gemm.py, which packs W_h once per pass for every step to reuse (oneDNN on
 CPUs; the packing is redone on each call from the weight as it is then, never stale after an optimizer
-step). Between them, each step's elementwise work runs in one C kernel on CPUs (cell_kernel.py:
+step; generation's one-step passes reuse it within a request, gemm.keeping_prepared). Between them,
+each step's elementwise work runs in one C kernel on CPUs (cell_kernel.py:
 `forward_steps_kernel`, `backward_steps_kernel`), else in torch ops (`*_steps_torch`, any device and
 dtype; the same results within fp32 rounding).
 """

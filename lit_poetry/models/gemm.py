@@ -5,7 +5,9 @@ the LSTM's fp32 products 1.2-1.6× faster on the AMD EPYC of docs/results.md (`b
 in bf16 both go to oneDNN). So on CPUs with oneDNN the time loop packs W_h once per pass into oneDNN's
 blocked layout (forward, and again in backward: from the weight as it is then, never stale after an
 optimizer step) and every step reuses it; the one-per-pass fp32 GEMMs and the fp32 output layer go
-through oneDNN's linear.
+through oneDNN's linear. Generation runs one step per pass, where packing would cost as much as the step:
+inside `keeping_prepared` (search.write) a pass of one step reuses the layouts of W_x and W_h made for the
+same weight and batch size.
 
 The route is the model's setting `model.matmul`: "auto" (ROUTE: "onednn" where this torch has it),
 "onednn", "mkl" (MKL's packed sgemm, fp32 only) or "torch" (`torch.addmm`/`torch.mm`); every function
@@ -149,7 +151,7 @@ class StepMatmul:
         return torch.add(acc, torch.mm(h, self.weight), out=out)
 
 
-PREPARED_KEPT = 8  # two weights a layer, a few batch sizes: a search's rows, its lookahead's, a draft's
+PREPARED_KEPT = 8  # two weights a layer of a two-layer LSTM, at two batch sizes: the search's rows, a lookahead's
 _prepared: OrderedDict[tuple, StepMatmul] = OrderedDict()
 _keeping = 0  # open `keeping_prepared` blocks
 
@@ -158,7 +160,9 @@ _keeping = 0  # open `keeping_prepared` blocks
 def keeping_prepared():
     """Within the block, `prepared` keeps each weight's prepared layout for the next call (generation: one
     step a call, where preparing the weight every call would cost as much as the step); on leaving the
-    last block they are dropped, so nothing outlives the calls that read the same weights."""
+    last block they are dropped, so nothing outlives the calls that read the same weights. A weight changed
+    in place bumps its version and is laid out again, but not one changed through `.data` (which does not):
+    change weights outside the block. One thread at a time (the page writes one request at a time)."""
     global _keeping
     _keeping += 1
     try:
