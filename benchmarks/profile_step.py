@@ -19,7 +19,7 @@ import time
 import torch
 from bench_lstm import DTYPES, add_shape_args, network, parse_impl  # benchmarks/
 
-from lit_poetry.models import linear_ce
+from lit_poetry.models import gemm, linear_ce
 
 PARTS = ["lstm forward", "output + loss forward", "output backward", "lstm backward", "optimizer", "other"]
 
@@ -57,6 +57,10 @@ def main():
     linear_ce.CHUNK_ROWS = args.chunk_rows
     ids = torch.randint(4, args.vocab, (args.batch, args.seq + 1), generator=torch.Generator().manual_seed(0))
     dtype = DTYPES[args.dtype]
+    if dtype is torch.bfloat16 and "torch" in {parse_impl(n)[0] for n in args.impls.split(",")} and \
+            not gemm.onednn_takes_bf16():  # nn.LSTM's only CPU bf16 route is oneDNN's
+        print("bf16: oneDNN refuses bf16 on this CPU (AVX2 without avx512), so nn.LSTM cannot run it: fp32 instead")
+        args.dtype, dtype = "fp32", None
     cases = {}  # name -> (model, optimizer)
     for name in args.impls.split(","):
         impl, variant = parse_impl(name)
