@@ -25,7 +25,7 @@ from lit_poetry.parallelism import pair_table
 from lit_poetry.scoring import Steering, Weights, line_score
 from lit_poetry.text import LINE_END, PUNCTUATION, split_lines
 
-NUCLEUS_WIDTH = 256  # characters a nucleus is first looked for among (at 0.9 it seldom needs 60)
+NUCLEUS_WIDTH = 256  # characters a nucleus is first looked for among; a wider one is sorted whole (_sample_masked)
 
 
 @dataclass(frozen=True)
