@@ -87,14 +87,16 @@ def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constr
             break
         texts = [drafts[r // K].text + lines[r] for r in range(R)]
         frozen = [paused[r] or drafts[r // K].ended for r in range(R)]
-        allowed, forced = _constrain(drafts, texts, frozen, K, notes, logits.shape[-1], vocab.eos_id)
+        positions = [Position.after(text) for text in texts]  # where each row's next character goes
+        allowed, forced = _constrain(drafts, positions, frozen, K, notes, logits.shape[-1], vocab.eos_id)
         allowed, forced = allowed.to(device), forced.to(device)
         scaled = logits if search.temperature <= 0 else logits / search.temperature
         if steering is not None:
             kept = [split_lines(d.text) for d in drafts]  # each poem's lines so far
             scaled = scaled + steering.shifts(texts, [kept[r // K] for r in range(R)], row_shapes)
             if search.rhyme_lookahead:
-                scaled = _look_ahead(model, vocab, state, scaled, allowed, forced, drafts, texts, frozen, K, search)
+                scaled = _look_ahead(model, vocab, state, scaled, allowed, forced, drafts, positions, frozen, K,
+                                     search)
         choice = (scaled.masked_fill(~allowed, float("-inf")).argmax(-1) if search.temperature <= 0
                   else _sample_masked(scaled, allowed, search.top_k, search.top_p, generator))  # (R,)
         tokens = torch.where(forced >= 0, forced, choice)  # (R,)
@@ -126,14 +128,14 @@ def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constr
 
 
 def _look_ahead(model: LanguageModel, vocab: Vocabulary, state, scaled: torch.Tensor, allowed: torch.Tensor,
-                forced: torch.Tensor, drafts: list[Draft], texts: list[str], frozen: list[bool], K: int,
+                forced: torch.Tensor, drafts: list[Draft], positions: list[Position], frozen: list[bool], K: int,
                 search: Search) -> torch.Tensor:
     """`scaled` (R, V), where a row's next character comes just before a rhyme in a group already set: there
     only the characters sampling would consider (its top-k and nucleus, at most `search.rhyme_lookahead`)
     stay, each raised by log P(a character the rhyme allows follows it) / temperature, one model step for
     all of them; sampling then draws among them as anywhere else. A rhyme then follows from the line
     instead of being forced onto it at its last character."""
-    rows = _before_rhyme(drafts, texts, frozen, forced, K)
+    rows = _before_rhyme(drafts, positions, frozen, forced, K)
     if not rows:
         return scaled
     index = torch.tensor(rows, device=scaled.device)  # (n,)
@@ -142,8 +144,8 @@ def _look_ahead(model: LanguageModel, vocab: Vocabulary, state, scaled: torch.Te
     values, ids = masked.topk(min(search.rhyme_lookahead, search.top_k or V, V), dim=-1)  # (n, M), likeliest first
     total = masked.topk(search.top_k).values if 0 < search.top_k < V else masked  # the mass the nucleus is of
     shares = torch.exp(values - total.logsumexp(-1, keepdim=True))  # (n, M)
-    looked = (shares.cumsum(-1) - shares < search.top_p) & (shares > 0)  # (n, M): the nucleus (the first always)
-    rhymes = torch.stack([_rhyme_mask(drafts[r // K].constraints, texts[r] + vocab.itos[best], allowed[0])
+    looked = _in_nucleus(shares, search.top_p) & (shares > 0)  # (n, M): the nucleus (the first always)
+    rhymes = torch.stack([_rhyme_mask(drafts[r // K].constraints, positions[r].text + vocab.itos[best], allowed[0])
                           for r, best in zip(rows, ids[:, 0].tolist())])  # (n, V)
     row_of, slot = looked.nonzero(as_tuple=True)  # (N,) each: a looked-at candidate's row in 0..n-1, its slot
     after, _ = model(ids[row_of, slot][:, None], model.take_rows(state, index[row_of]))  # (N, 1, V)
@@ -156,12 +158,12 @@ def _look_ahead(model: LanguageModel, vocab: Vocabulary, state, scaled: torch.Te
     return out
 
 
-def _before_rhyme(drafts: list[Draft], texts: list[str], frozen: list[bool], forced: torch.Tensor, K: int
-                  ) -> list[int]:
+def _before_rhyme(drafts: list[Draft], positions: list[Position], frozen: list[bool], forced: torch.Tensor,
+                  K: int) -> list[int]:
     """The rows whose next character is the one before a rhyme in a group already set (Metre.rhymes_next)."""
     free = (forced < 0).tolist()
-    return [r for r, text in enumerate(texts) if free[r] and not frozen[r] and any(
-        isinstance(c, Metre) and c.rhymes_next(Position.after(text)) for c in drafts[r // K].constraints)]
+    return [r for r, pos in enumerate(positions) if free[r] and not frozen[r] and any(
+        isinstance(c, Metre) and c.rhymes_next(pos) for c in drafts[r // K].constraints)]
 
 
 def _rhyme_mask(constraints: list[Constraint], text: str, like: torch.Tensor) -> torch.Tensor:
@@ -171,21 +173,20 @@ def _rhyme_mask(constraints: list[Constraint], text: str, like: torch.Tensor) ->
     return decision.mask if isinstance(decision, Allow) and decision.mask is not None else torch.ones_like(like)
 
 
-def _constrain(drafts: list[Draft], texts: list[str], frozen: list[bool], K: int, notes: list[list[str]],
+def _constrain(drafts: list[Draft], positions: list[Position], frozen: list[bool], K: int, notes: list[list[str]],
                V: int, eos_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """What each row may write next under its poem's constraints: allowed (R, V) and forced (R,) (-1: not
     forced). Frozen rows are forced to <eos>, which is fed and then discarded. A dead end that loosened a
     constraint is noted on the row."""
-    allowed = torch.zeros(len(texts), V, dtype=torch.bool)  # (R, V)
-    forced = torch.full((len(texts),), eos_id, dtype=torch.long)  # (R,)
+    allowed = torch.zeros(len(positions), V, dtype=torch.bool)  # (R, V)
+    forced = torch.full((len(positions),), eos_id, dtype=torch.long)  # (R,)
     decided: dict[tuple[int, str], Force | Allow] = {}  # rows of a poem that wrote the same text decide alike
-    for r, text in enumerate(texts):
+    for r, pos in enumerate(positions):
         if frozen[r]:
             continue
-        pos = Position.after(text)
-        if (r // K, text) not in decided:
-            decided[r // K, text] = decide(drafts[r // K].constraints, pos)
-        decision = decided[r // K, text]
+        if (r // K, pos.text) not in decided:
+            decided[r // K, pos.text] = decide(drafts[r // K].constraints, pos)
+        decision = decided[r // K, pos.text]
         if isinstance(decision, Force):
             forced[r] = decision.token
             continue
@@ -239,8 +240,7 @@ def _sample_masked(logits: torch.Tensor, allowed: torch.Tensor, top_k: int, top_
     lse = logits.logsumexp(-1, keepdim=True)  # (R, 1)
     tokens = _nucleus_draw(values, ids, lse, top_k, top_p, generator)  # (R,)
     if top_k <= 0 and width < V:
-        probs = torch.exp(values - lse)  # (R, W): as _nucleus_draw reads them
-        wide = (probs.cumsum(-1) - probs)[:, -1] < top_p  # (R,): the nucleus kept the last one, and may go on
+        wide = _in_nucleus(torch.exp(values - lse), top_p)[:, -1]  # (R,): it kept the last one, and may go on
         if bool(wide.any()):
             values, ids = logits[wide].sort(dim=-1, descending=True)  # (w, V)
             tokens[wide] = _nucleus_draw(values, ids, lse[wide], top_k, top_p, generator)
@@ -254,8 +254,14 @@ def _nucleus_draw(values: torch.Tensor, ids: torch.Tensor, lse: torch.Tensor, to
     probs = torch.exp(values - lse).nan_to_num(0.0)  # (R, W); rows with nothing allowed are forced by the caller
     if top_p < 1.0:
         shares = probs / probs.sum(-1, keepdim=True).clamp_min(1e-30) if top_k > 0 else probs
-        probs = probs.masked_fill(shares.cumsum(-1) - shares >= top_p, 0.0)
+        probs = probs.masked_fill(~_in_nucleus(shares, top_p), 0.0)
     return ids.gather(1, _draw(probs, generator)[:, None]).squeeze(1)  # (R,)
+
+
+def _in_nucleus(shares: torch.Tensor, top_p: float) -> torch.Tensor:
+    """(R, W) bool: which of the shares (R, W), sorted likeliest first, the nucleus keeps: the smallest
+    prefix that reaches `top_p`."""
+    return shares.cumsum(-1) - shares < top_p
 
 
 def _draw(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

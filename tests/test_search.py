@@ -133,8 +133,8 @@ def test_the_lookahead_weighs_each_candidate_by_the_rhyme_after_it(shipped):
         logits, state = model(torch.tensor([[vocab.bos_id] + vocab.encode(text)]))
         scaled = logits[:, -1].float() / search.temperature  # (1, V)
         allowed = decide(constraints, Position.after(text)).mask[None]  # (1, V)
-        out = _look_ahead(model, vocab, state, scaled, allowed, torch.tensor([-1]), [Draft(constraints)], [text],
-                          [False], 1, search)[0]
+        out = _look_ahead(model, vocab, state, scaled, allowed, torch.tensor([-1]), [Draft(constraints)],
+                          [Position.after(text)], [False], 1, search)[0]
         kept = torch.isfinite(out).nonzero().squeeze(1).tolist()
         assert 1 < len(kept) <= search.rhyme_lookahead and all(allowed[0, kept])
         best = vocab.itos[int(scaled[0].masked_fill(~allowed[0], float("-inf")).argmax())]
