@@ -14,7 +14,8 @@ setup(
     packages=[*find_packages(include=["lit_poetry", "lit_poetry.*"]), "lit_poetry.configs"],
     package_dir={"lit_poetry.configs": "configs"},
     package_data={"lit_poetry.configs": ["*.yaml", "**/*.yaml"], "lit_poetry.data": ["builtin/*"],
-                  "lit_poetry": ["assets/*.pt", "assets/*.json"],  # the shipped model (docs/model.md), the 对仗 table
+                  # the shipped model (docs/model.md), the 对仗 table and the tone usage, the titles (titles.py)
+                  "lit_poetry": ["assets/*.pt", "assets/*.json", "assets/*.txt"],
                   "lit_poetry.models": ["csrc/*.c"]},
     python_requires=">=3.10",
     # ranges, as a library declares them: the lower ends are requirements/lowest.txt (CI tests them),

@@ -23,7 +23,7 @@ import gradio as gr  # noqa: E402
 
 from lit_poetry.data.cleaning import TITLE_MAX_LEN  # noqa: E402
 from lit_poetry.errors import LitPoetryError  # noqa: E402
-from lit_poetry.generation import AUTO, in_script, lines_in, notes_of, resolved_metre, sample  # noqa: E402
+from lit_poetry.generation import AUTO, in_script, lines_in, notes_of, resolved_metre, sample, title_in  # noqa: E402
 from lit_poetry.metre import check  # noqa: E402
 from lit_poetry.metre.patterns import LEVELS  # noqa: E402
 from lit_poetry.text import FORM_NAMES, FORMS, to_traditional  # noqa: E402
@@ -197,18 +197,17 @@ class PoemWriter:
                 poems = sample(self.model, self.vocab, [start] if start else None, num_poems, acrostic=acrostic,
                                form=form or "free", prefix=prefix, temperature=temperature,
                                top_p=top_p, max_len=self.limits.max_len, seed=seed,
-                               metre=metre or "off", rhyme=bool(rhyme), title=title)
+                               metre=metre or "off", rhyme=bool(rhyme), title=title or AUTO)  # empty: drawn
                 poems = in_script(poems, script or "simplified")
         except LitPoetryError as e:
             return Reply("", [], for_the_page(str(e)))
         traditional = script == "traditional"
-        heading = to_traditional(poems[0].title) if traditional else poems[0].title
         laid_out = ""
         for p in poems:  # form=auto: each poem in its own form, under the metre that form takes
             level, rhyming = resolved_metre(metre or "off", bool(rhyme), p.form)
             marked = level != "off" or rhyming
             laid_out += self._lay_out(lines_in(p, script), p.poem if marked else None,
-                                      level if level in LEVELS else "relaxed", heading, traditional)
+                                      level if level in LEVELS else "relaxed", title_in(p, script), traditional)
         probabilities = []
         for k, poem in enumerate(poems):
             shown = poem.poem_traditional if traditional and len(poem.poem_traditional) == len(poem.poem) else poem.poem
@@ -264,7 +263,8 @@ def build_page(writer: PoemWriter, defaults: dict) -> gr.Blocks:
                 acrostic = gr.Textbox(label="藏头 Acrostic", placeholder="春夏秋冬", elem_id="acrostic")
                 start = gr.Textbox(label="起首字 Start characters", placeholder="月", elem_id="start")
                 form = gr.Dropdown(FORM_CHOICES, value=defaults["form"], label="体裁 Form", elem_id="form")
-                title = gr.Textbox(label="题目 Title (the poem's theme)", placeholder="秋夜", elem_id="title")
+                title = gr.Textbox(label="题目 Title (the poem's theme; empty: a Tang title is drawn)",
+                                   placeholder="秋夜", elem_id="title")
                 prefix = gr.Textbox(label="意境 Mood prefix (not printed)", placeholder="秋风萧瑟", elem_id="prefix")
                 with gr.Row():
                     temperature = gr.Slider(0.05, lim.max_temperature, value=defaults["temperature"], step=0.05,

@@ -175,7 +175,7 @@ def evaluate(cfg: DictConfig, data_given: bool = False, data_keys: tuple[str, ..
     q = cfg.quality
     if q.num_samples > 0:
         poems = sample(model, vocab, list(q.starts), q.num_samples, temperature=q.temperature, top_p=1.0,
-                       max_len=q.max_len, seed=q.seed, candidates=q.candidates)
+                       max_len=q.max_len, seed=q.seed, candidates=q.candidates, title="")
         result["quality"] = quality_report([p.poem for p in poems], prepared.texts)
         result["quality"].update(temperature=q.temperature, starts=q.starts)
         result["samples"] = {p.start: p.poem for p in poems[:: q.num_samples]}
@@ -189,7 +189,7 @@ def evaluate(cfg: DictConfig, data_given: bool = False, data_keys: tuple[str, ..
         for setting in METRES if m.num_samples > 0 else ():
             poems = sample(model, vocab, list(q.starts), m.num_samples, form=m.form, metre=setting,
                            rhyme=setting != "off", temperature=q.temperature, top_p=1.0, seed=q.seed,
-                           candidates=q.candidates)
+                           candidates=q.candidates, title="")
             result["metre"][f"samples, metre={setting}"] = dict(
                 metre_report([p.poem for p in poems]), sample_ppl=sample_perplexity(poems))
     return result
@@ -197,15 +197,16 @@ def evaluate(cfg: DictConfig, data_given: bool = False, data_keys: tuple[str, ..
 
 def craft_section(model, vocab: Vocabulary, prepared, poem_ids, settings: ProcessingConfig, cfg: DictConfig) -> dict:
     """craft_report (craft.py) side by side: real poems of `craft.form` from the chosen split, the model's
-    poems with the default search, and with plain sampling (candidates=1, temperature 0.8, no top-p), both
-    under metre=auto, `craft.num_samples` per start word of `quality.starts`."""
+    poems with the defaults (the search, each poem written to a drawn title: titles.py), and with plain
+    sampling (candidates=1, temperature 0.8, no top-p, untitled), both under metre=auto,
+    `craft.num_samples` per start word of `quality.starts`."""
     c, starts = cfg.craft, list(cfg.quality.starts)
     train_ids = range(len(prepared.texts)) if cfg.split == "all" else split_poems(prepared, settings)["train"]
     training = TrainingLines([prepared.texts[int(i)] for i in train_ids])
     real = [t for t in (prepared.texts[int(i)] for i in poem_ids) if is_regular(t, c.form)][: c.real_poems]
     searched = sample(model, vocab, starts, c.num_samples, form=c.form, metre=AUTO, seed=c.seed)
     plain = sample(model, vocab, starts, c.num_samples, form=c.form, metre=AUTO, seed=c.seed, candidates=1,
-                   temperature=0.8, top_p=1.0)
+                   temperature=0.8, top_p=1.0, title="")
     def report(poems: list[str]) -> dict:
         split = EncodedSplit.from_sequences([[vocab.bos_id, *vocab.encode(p), vocab.eos_id] for p in poems],
                                             list(range(len(poems))))

@@ -32,8 +32,10 @@ from lit_poetry.text import (
     split_lines,
     title_header,
     to_simplified,
+    to_traditional,
     verse_to_traditional,
 )
+from lit_poetry.titles import drawn_title
 from lit_poetry.variants import standard_form
 
 REPORT_STARTS = "日红山夜湖海月"
@@ -86,7 +88,8 @@ def suggest(char: str, vocab: Vocabulary, n: int = 5) -> str:
 @dataclass(frozen=True)
 class Request:
     """What a reader asks for: start words (one poem each, `num_samples` times), an acrostic, a form,
-    a mood prefix, the metre, a title (the poem's theme), and the seed that makes it reproducible."""
+    a mood prefix, the metre, a title (the poem's theme: `auto`, one drawn for each poem by
+    titles.drawn_title, where the model reads titles; "": none), and the seed that makes it reproducible."""
 
     starts: tuple[str, ...] = ("",)
     num_samples: int = 1
@@ -136,7 +139,7 @@ class Poem:
     notes: list[str]
     poem_traditional: str | None = None
     lines_traditional: list[str] | None = None
-    title: str = ""  # the theme it was asked for, as the model read it (simplified, no marks)
+    title: str = ""  # the theme it was written to, as the model read it (simplified, no marks; drawn under auto)
     form: str = FREE  # the form it was written in (form=auto: the one the model drafted)
 
     def as_dict(self) -> dict:
@@ -158,15 +161,19 @@ def checked_request(vocab: Vocabulary, request: Request) -> tuple[Request, list[
     if request.form != AUTO:  # form=auto: resolved for each poem once its form is drafted
         metre, rhyme = resolved_metre(request.metre, request.rhyme, request.form)
         request = replace(request, metre=metre, rhyme=rhyme)
+    asked = "" if request.title == AUTO else request.title
     starts, acrostic, prefix, title, note = normalise_inputs(list(request.starts) or [""], request.acrostic,
-                                                             request.prefix, request.title)
-    if title and vocab.title_ids is None:
+                                                             request.prefix, asked)
+    if request.title == AUTO:
+        title = AUTO if vocab.title_ids is not None else ""  # a model without titles writes without one
+    elif title and vocab.title_ids is None:
         raise LitPoetryError("this model was trained without titles, so title= cannot set its theme; use a "
                              "model trained with data.titles=true (the shipped one is), or start words and prefix=")
     if len(title) > TITLE_MAX_LEN:
         raise LitPoetryError(f"title={title} has {len(title)} characters; give at most {TITLE_MAX_LEN}, as titles "
                              "were in training")
-    check_in_vocab(title, vocab, "title")
+    if title != AUTO:
+        check_in_vocab(title, vocab, "title")
     for s in starts:
         check_in_vocab(s, vocab, "start")
     check_in_vocab(acrostic, vocab, "acrostic")
@@ -177,11 +184,22 @@ def checked_request(vocab: Vocabulary, request: Request) -> tuple[Request, list[
             [note] if note else [])
 
 
-def head_of(request: Request) -> str:
-    """What the model reads before the poem: the title as training showed it (《秋夜》), then the prefix,
+def head_of(request: Request, title: str = "") -> str:
+    """What the model reads before a poem: its title as training showed it (《秋夜》), then the prefix,
     closed as a sentence."""
     prefix = request.prefix + ("。" if request.prefix and request.prefix[-1] not in LINE_END else "")
-    return (title_header(request.title) if request.title else "") + prefix
+    return (title_header(title) if title else "") + prefix
+
+
+def poem_titles(vocab: Vocabulary, request: Request) -> list[str]:
+    """Each poem's title, in the order of request_constraints: the one asked for, or under auto one drawn
+    for each poem from the request's stream (its own, so the metre's patterns are drawn as without it)."""
+    poems = [s for s in request.starts for _ in range(request.num_samples)]
+    if request.title != AUTO:
+        return [request.title] * len(poems)
+    seed = request.stream_seed()
+    rng = random.Random(None if seed is None else f"titles {seed}")
+    return [drawn_title(start or request.acrostic, vocab, rng) for start in poems]
 
 
 def request_constraints(classes: TokenClasses, request: Request) -> list[tuple[str, list]]:
@@ -202,29 +220,31 @@ def write_poems(model, vocab: Vocabulary, request: Request, search: Search | Non
     request, notes = checked_request(vocab, request)
     search = search or Search()
     classes = TokenClasses(vocab, next(model.parameters()).device)
-    rows = (drafted_rows(model, vocab, classes, request, search) if request.form == AUTO else
+    titles = poem_titles(vocab, request)
+    heads = [head_of(request, title) for title in titles]
+    rows = (drafted_rows(model, vocab, classes, request, search, heads) if request.form == AUTO else
             [(request.form, start, constraints, []) for start, constraints in request_constraints(classes, request)])
-    drafts = write(model, vocab, [c for _, _, c, _ in rows], head_of(request), replace(request, form=FREE).length,
-                   search, request.stream_seed())
+    drafts = write(model, vocab, [c for _, _, c, _ in rows], heads, replace(request, form=FREE).length, search,
+                   request.stream_seed(), untitled=head_of(request))
     return [Poem(start, d.text, split_lines(d.text), d.probabilities,
                  next((c.pattern.name for c in constraints if isinstance(c, Metre)), None), said + d.loosened,
-                 list(notes), title=request.title, form=form)
-            for (form, start, constraints, said), d in zip(rows, drafts)]
+                 list(notes), title=title, form=form)
+            for (form, start, constraints, said), d, title in zip(rows, drafts, titles)]
 
 
-def drafted_rows(model, vocab: Vocabulary, classes: TokenClasses, request: Request, search: Search
-                 ) -> list[tuple[str, str, list, list[str]]]:
+def drafted_rows(model, vocab: Vocabulary, classes: TokenClasses, request: Request, search: Search,
+                 heads: list[str]) -> list[tuple[str, str, list, list[str]]]:
     """form=auto: each poem's (form, start, constraints, what it gave up), in the regular form nearest the
     shape (text.nearest_form) of its free draft: the poem that `form=free metre=off candidates=1
     temperature=1 top_p=1` (top_k=0 and max_len=64, the defaults; with temperature=0: greedy) writes
-    under the same seed. Tones and rhyme follow `metre` and `rhyme` for that form; where no pattern of it
-    fits the start words or the acrostic, the poem is free verse and says so."""
+    under the same seed, after the poem's head (`heads`: its title, unguided, and the prefix). Tones and
+    rhyme follow `metre` and `rhyme` for that form; where no pattern of it fits the start words or the
+    acrostic, the poem is free verse and says so."""
     check_metre(request.metre, request.rhyme_group, classes)  # before any work: a typo is refused, not drafted
     free = replace(request, form=FREE, metre="off", rhyme=False, rhyme_group=None, max_len=64)  # a whole 七律
     free_rows = request_constraints(classes, free)
     plain = Search(candidates=1, temperature=1.0 if search.temperature > 0 else 0.0, top_p=1.0)
-    drafts = write(model, vocab, [c for _, c in free_rows], head_of(request), free.length, plain,
-                   free.stream_seed())
+    drafts = write(model, vocab, [c for _, c in free_rows], heads, free.length, plain, free.stream_seed())
     rng, rows = random.Random(request.stream_seed()), []  # each poem's pattern, drawn as request_constraints does
     for (start, free_constraints), draft in zip(free_rows, drafts):
         form = nearest_form(draft.text, start, request.acrostic)
@@ -248,7 +268,7 @@ def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_sample
            acrostic: str = "", form: str = FREE, prefix: str = "", temperature: float = Search.temperature,
            top_k: int = 0, top_p: float = Search.top_p, max_len: int = 64, seed: int | None = None,
            metre: str = "off", rhyme: bool = False, rhyme_group: str | None = None,
-           candidates: int = Search.candidates, title: str = "") -> list[Poem]:
+           candidates: int = Search.candidates, title: str = AUTO, guidance: float = Search.guidance) -> list[Poem]:
     """`write_poems` with the request and the search given as keywords (the commands, the page, the
     training callback and the tests call this).
 
@@ -257,10 +277,12 @@ def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_sample
     text.FORMS. `metre` (off | auto | relaxed | strict | every) and `rhyme` hold a fixed form to one 近体诗
     pattern per poem, chosen at random among those its start words and acrostic fit; auto is strict with
     the rhyme in the fixed forms and off in free verse. `candidates`: lines drawn per line
-    (search.py); 1 is plain sampling. `title`: the theme, read before the poem as training showed it."""
+    (search.py); 1 is plain sampling. `title`: the theme, read before the poem as training showed it; auto
+    draws one for each poem (titles.py), "" writes without; `guidance`: how strongly a title pulls (1: as
+    the model reads it)."""
     request = Request(tuple(starts) if starts else ("",), num_samples, acrostic, form, prefix, metre, rhyme,
                       rhyme_group, max_len, seed, title)
-    return write_poems(model, vocab, request, Search(candidates, temperature, top_k, top_p))
+    return write_poems(model, vocab, request, Search(candidates, temperature, top_k, top_p, guidance=guidance))
 
 
 def notes_of(poems: list[Poem]) -> list[str]:
@@ -283,3 +305,8 @@ def in_script(poems: list[Poem], script: str) -> list[Poem]:
 def lines_in(poem: Poem, script: str) -> list[str]:
     """A poem's lines in the script it was asked for (after `in_script`)."""
     return poem.lines_traditional if script == "traditional" and poem.lines_traditional else poem.lines
+
+
+def title_in(poem: Poem, script: str) -> str:
+    """A poem's title in the script it was asked for ("" for none)."""
+    return to_traditional(poem.title) if script == "traditional" else poem.title

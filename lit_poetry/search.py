@@ -5,7 +5,11 @@ leaning towards its conventions (scoring.Steering); when every row has ended its
 A line that any poem of the request already has is never chosen again (no line twice, across poems too).
 Before each rhyme in a group already set, the characters sampling would draw from are weighed by how likely
 the model finds a rhyme right after each (`_look_ahead`), so that a line leads into its rhyme.
-With `candidates=1` it is plain sampling: one row a poem, no steering, no looking ahead, no choosing.
+A poem written to a title is guided towards it (classifier-free guidance: the model trained with 20% of its
+poems untitled reads each poem also without its title, and the difference is amplified by `guidance`), so
+that it keeps to its subject instead of the model's stock lines.
+With `candidates=1` it is plain sampling: one row a poem, no steering, no looking ahead, no choosing
+(a title is still guided; guidance=1 turns that off).
 
 In free form a poem ends where its first row writes <eos> (the decision to stop is sampled, not chosen:
 the likeliest candidate would often be to stop at once), or at `max_len`, cut back to its last sentence end
@@ -32,11 +36,12 @@ NUCLEUS_WIDTH = 256  # characters a nucleus is first looked for among; a wider o
 class Search:
     """How poems are drawn: the sampling distribution, and how many candidate lines compete per line."""
 
-    candidates: int = 8  # rows per poem; 1 = plain sampling
+    candidates: int = 6  # rows per poem; 1 = plain sampling
     temperature: float = 0.7  # <= 0: greedy (then one row a poem)
     top_k: int = 0
     top_p: float = 0.9
     rhyme_lookahead: int = 12  # before a rhyme: its likeliest characters weighed by the rhymes after them; 0: off
+    guidance: float = 2.0  # a title's pull g: log p(x|title) + (g-1)(log p(x|title) - log p(x)); 1: the model's
     weights: Weights = field(default_factory=Weights)
 
     @property
@@ -57,11 +62,13 @@ class Draft:
 
 @torch.no_grad()
 @keeping_prepared()  # a step a call: each weight is laid out for the matmuls once, not every step
-def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constraint]], head: str, max_len: int,
-          search: Search, seed: int | None) -> list[Draft]:
+def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constraint]], heads: list[str],
+          max_len: int, search: Search, seed: int | None, untitled: str | None = None) -> list[Draft]:
     """One Draft per constraints list, each under its constraints, written by `search` after `<bos>` and
-    `head` (a title and a mood prefix, read and not written). A poem of a fixed form has that form's
-    shape and length (its FixedForm constraint), free verse at most `max_len` characters."""
+    its head in `heads` (a title and a mood prefix, read and not written). A poem of a fixed form has that
+    form's shape and length (its FixedForm constraint), free verse at most `max_len` characters.
+    With `untitled`, the heads without their titles, a titled poem is guided (`search.guidance`): each
+    character's log-probability moves away from what the model would write without the title."""
     device = next(model.parameters()).device
     generator = torch.Generator(device=device)
     generator.manual_seed(seed if seed is not None else torch.seed())
@@ -74,11 +81,14 @@ def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constr
     shapes = [next(((c.chars, c.lines) for c in poem if isinstance(c, FixedForm)), None) for poem in constraints]
     lengths = [(shape[0] + 1) * shape[1] if shape else max_len for shape in shapes]
     row_shapes = [shapes[r // K] for r in range(R)]
-    lead = [vocab.bos_id] + vocab.encode(head)
-    logits, state = model(torch.tensor([lead] * R, device=device))  # (R, P, V)
-    logits = logits[:, -1].float()  # (R, V)
+    guided = search.guidance != 1.0 and untitled is not None and any(h != untitled for h in heads)
+    # guided: rows R..2R-1 are rows 0..R-1 read without their titles (what a title adds is what guidance
+    # amplifies), written alongside in the same batch
+    B = 2 * R if guided else R
+    logits, state = _read_heads(model, vocab, [heads[r // K] for r in range(R)] + [untitled] * (B - R), device)
     lines = [""] * R  # each row's line in progress (with its closing mark, or "\n" for <eos>)
-    logps: list[list[float]] = [[] for _ in range(R)]
+    logps: list[list[float]] = [[] for _ in range(R)]  # each character's, guided: what the search scores
+    owns: list[list[float]] = [[] for _ in range(R)]  # the model's own (the poem's probabilities)
     notes: list[list[str]] = [[] for _ in range(R)]
     paused = [False] * R  # the row has ended its line (or its poem) and waits for the others
     used_lines: set[str] = set()  # every kept line of the request, without punctuation
@@ -90,7 +100,12 @@ def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constr
         positions = [Position.after(text) for text in texts]  # where each row's next character goes
         allowed, forced = _constrain(drafts, positions, frozen, K, notes, logits.shape[-1], vocab.eos_id)
         allowed, forced = allowed.to(device), forced.to(device)
-        scaled = logits if search.temperature <= 0 else logits / search.temperature
+        if guided:
+            cond = torch.log_softmax(logits[:R], -1)  # (R, V)
+            base = cond + (search.guidance - 1.0) * (cond - torch.log_softmax(logits[R:], -1))
+        else:
+            base = logits
+        scaled = base if search.temperature <= 0 else base / search.temperature
         if steering is not None:
             kept = [split_lines(d.text) for d in drafts]  # each poem's lines so far
             scaled = scaled + steering.shifts(texts, [kept[r // K] for r in range(R)], row_shapes)
@@ -100,15 +115,17 @@ def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constr
         choice = (scaled.masked_fill(~allowed, float("-inf")).argmax(-1) if search.temperature <= 0
                   else _sample_masked(scaled, allowed, search.top_k, search.top_p, generator))  # (R,)
         tokens = torch.where(forced >= 0, forced, choice)  # (R,)
-        # log p(token) unconstrained at temperature 1: what the model thinks of the character
-        logp = torch.log_softmax(logits, -1).gather(1, tokens[:, None]).squeeze(1).tolist()  # (R,)
+        # log p(token) unconstrained at temperature 1: what the model thinks of the character (and guided)
+        own = torch.log_softmax(logits[:R], -1).gather(1, tokens[:, None]).squeeze(1).tolist()  # (R,)
+        logp = torch.log_softmax(base, -1).gather(1, tokens[:, None]).squeeze(1).tolist() if guided else own
         for r, token in enumerate(tokens.tolist()):
             if not frozen[r]:
                 lines[r] += "\n" if token == vocab.eos_id else vocab.itos[token]
                 logps[r].append(logp[r])
+                owns[r].append(own[r])
                 paused[r] = token == vocab.eos_id or lines[r][-1] in PUNCTUATION or len(texts[r]) + 1 >= lengths[r // K]
-        new_logits, new_state = model(tokens[:, None], state)  # (R, 1, V)
-        still = torch.tensor(frozen, device=device)  # (R,): rows that wait keep their logits and state
+        new_logits, new_state = model(tokens.repeat(B // R)[:, None], state)  # (B, 1, V)
+        still = torch.tensor(frozen * (B // R), device=device)  # (B,): rows that wait keep their logits and state
         logits = torch.where(still[:, None], logits, new_logits[:, -1].float())
         state = model.keep_rows(still, state, new_state)
         source = list(range(R))  # the row each row continues from: the kept line's, where a poem chose
@@ -117,14 +134,35 @@ def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constr
             if not draft.ended and all(paused[r] for r in rows):  # every row has its line: keep the best
                 shape = shapes[p]
                 best = _choose(draft, rows, lines, logps, used_lines, shape[1] if shape else 0, search.weights)
-                _keep(draft, lines[best], logps[best], notes[best], lengths[p], used_lines)
+                _keep(draft, lines[best], owns[best], notes[best], lengths[p], used_lines)
                 for r in rows:
                     source[r] = best
-                    lines[r], logps[r], notes[r], paused[r] = "", [], [], False
+                    lines[r], logps[r], owns[r], notes[r], paused[r] = "", [], [], [], False
         if source != list(range(R)):
+            source += [R + r for r in source] if guided else []
             logits, state = logits[source], model.take_rows(state, torch.tensor(source, device=device))
     model.train(was_training)
     return drafts
+
+
+def _read_heads(model: LanguageModel, vocab: Vocabulary, heads: list[str], device) -> tuple[torch.Tensor, object]:
+    """The model after `<bos>` and each row's head -> logits (R, V) and the state. Heads of different
+    lengths are read a character a step, a row that has read its own keeping its state (keep_rows)."""
+    leads = [[vocab.bos_id] + vocab.encode(head) for head in heads]
+    if all(lead == leads[0] for lead in leads):
+        logits, state = model(torch.tensor(leads, device=device))  # (R, P, V)
+        return logits[:, -1].float(), state
+    P = max(map(len, leads))
+    ids = torch.tensor([lead + [vocab.bos_id] * (P - len(lead)) for lead in leads], device=device)  # (R, P)
+    lengths = torch.tensor([len(lead) for lead in leads], device=device)  # (R,)
+    logits, state = model(ids[:, :1])  # (R, 1, V)
+    logits = logits[:, -1].float()
+    for t in range(1, P):
+        done = lengths <= t  # (R,): these rows have read their head
+        new_logits, new_state = model(ids[:, t : t + 1], state)
+        logits = torch.where(done[:, None], logits, new_logits[:, -1].float())
+        state = model.keep_rows(done, state, new_state)
+    return logits, state
 
 
 def _look_ahead(model: LanguageModel, vocab: Vocabulary, state, scaled: torch.Tensor, allowed: torch.Tensor,

@@ -66,7 +66,7 @@ RANGES: dict[str, Range] = {
     "trainer.log_every_n_steps": POSITIVE_INT,
     "trainer.limit_train_batches": Range(0, low_open=True, nullable=True),
     "trainer.limit_val_batches": Range(0, nullable=True),
-    "candidates": Range(1, 64, integer=True), "temperature": NON_NEGATIVE, "top_k": COUNT,
+    "candidates": Range(1, 64, integer=True), "temperature": NON_NEGATIVE, "top_k": COUNT, "guidance": NON_NEGATIVE,
     "top_p": Range(0, 1, low_open=True), "num_samples": Range(1, MAX_POEMS, integer=True),
     "max_len": Range(1, MAX_FREE_LEN, integer=True), "batch_size": POSITIVE_INT, "max_poems": POSITIVE_INT,
     "port": Range(1, 65535, integer=True), "quality.num_samples": COUNT, "quality.temperature": NON_NEGATIVE,

@@ -253,7 +253,7 @@ def test_a_new_constraint_plugs_in_through_the_protocol(lm):
     classes = TokenClasses(vocab)
     request = Request(("春",), 3, form="qijue", metre="relaxed", seed=0)
     rows = [[*constraints, NoRepeat(classes)] for _, constraints in request_constraints(classes, request)]
-    drafts = write(model, vocab, rows, "", 32, Search(temperature=1.0), seed=0)
+    drafts = write(model, vocab, rows, [""] * len(rows), 32, Search(temperature=1.0), seed=0)
     for draft in drafts:
         chars = [c for c in draft.text if is_han(c)]
         assert len(chars) == 28 and len(set(chars)) == 28, draft.text
@@ -263,7 +263,7 @@ def test_a_new_constraint_plugs_in_through_the_protocol(lm):
     tiny = LSTMLM(len(few), embedding_dim=8, hidden_size=8)
     few_classes = TokenClasses(few)
     rows = [[*c, NoRepeat(few_classes)] for _, c in request_constraints(few_classes, replace(request, num_samples=1))]
-    (draft,) = write(tiny, few, rows, "", 32, Search(candidates=1, temperature=1.0), seed=0)
+    (draft,) = write(tiny, few, rows, [""], 32, Search(candidates=1, temperature=1.0), seed=0)
     assert set(draft.text) - set("，。") == set("春风花月")
     assert len(draft.loosened) == 28 - 4 and all("no repeated character" in note for note in draft.loosened)
 
@@ -279,7 +279,9 @@ def test_a_console_without_the_characters_gets_the_poem_not_a_traceback(output):
         (poem,) = json.loads(shown)
         assert poem["start"] == "䴔" and poem["poem"].startswith("䴔")  # escaped, read back as it was
     else:
-        assert len(shown.split()) == 4 and shown.startswith("鵁") and b"U+4D14" in run.stderr  # its traditional form
+        title, *lines = shown.split()  # the title drawn for it (《...》), then the poem
+        assert title[0] == "《" and len(lines) == 4 and lines[0].startswith("鵁")  # 䴔's traditional form
+        assert b"U+4D14" in run.stderr
 
 
 @pytest.mark.parametrize("command", [

@@ -102,7 +102,8 @@ def test_a_titled_checkpoint_writes_with_and_without_a_title(titled_checkpoint):
 
 def test_titles_on_the_command_line(titled_checkpoint, tiny_checkpoint):
     ok = run_cli(ROOT / "generate.py", f"ckpt_path={titled_checkpoint}", "title=長安", "form=qijue", "seed=0")
-    assert ok.returncode == 0 and len(ok.stdout.split()) == 4 and "title 長安 -> 长安" in ok.stderr
+    assert ok.returncode == 0 and ok.stdout.split()[0] == "《长安》" and len(ok.stdout.split()) == 1 + 4
+    assert "title 長安 -> 长安" in ok.stderr
     start = run_cli(ROOT / "generate.py", f"ckpt_path={titled_checkpoint}", "start=龘", "seed=0")
     title = run_cli(ROOT / "generate.py", f"ckpt_path={titled_checkpoint}", "title=秋龘", "seed=0")
     assert start.returncode == title.returncode == 2
