@@ -10,6 +10,10 @@ from lit_poetry.data.batching import PadCollate
 from lit_poetry.data.processing import ProcessingConfig, prepare_poems, process, split_poems, title_headers
 from lit_poetry.errors import LitPoetryError
 from lit_poetry.generation import sample
+from lit_poetry.models.lstm_lm import LSTMLM
+from lit_poetry.models.transformer import TransformerLM
+from lit_poetry.search import _read_heads
+from lit_poetry.titles import known_titles
 
 from .helpers import ROOT, run_cli
 
@@ -90,7 +94,7 @@ def test_a_titled_checkpoint_writes_with_and_without_a_title(titled_checkpoint):
     trained = load_for_use(str(titled_checkpoint), "cpu")
     model, vocab = trained.model, trained.vocab
     kwargs = dict(form="wujue", seed=0, candidates=1, temperature=0.0)
-    plain, = sample(model, vocab, ["月"], **kwargs)
+    plain, = sample(model, vocab, ["月"], title="", **kwargs)
     autumn, = sample(model, vocab, ["月"], title="秋夜", **kwargs)
     assert len(plain.lines) == len(autumn.lines) == 4
     assert (plain.poem, plain.probabilities) != (autumn.poem, autumn.probabilities)  # the title was read
@@ -124,3 +128,72 @@ def test_evaluate_scores_own_shuffled_and_no_titles(titled_checkpoint):
     assert list(titles) == ["own", "shuffled", "none"] and result["ppl"] == titles["own"]["ppl"]
     assert len({round(t["ppl"], 6) for t in titles.values()}) == 3
     assert len({t["tokens"] for t in titles.values()}) == 1  # the same poem characters, whatever the title
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    from lit_poetry.checkpoint import load_for_use
+
+    trained = load_for_use(None, "cpu")
+    return trained.model, trained.vocab
+
+
+def test_a_poem_asked_without_a_title_is_written_to_a_tang_title_holding_its_start_word(shipped, tiny_checkpoint):
+    model, vocab = shipped
+    poems = sample(model, vocab, ["山", "秋月", "龙"], 2, form="wujue", seed=0)
+    for p in poems:  # 秋月: a title holding the word, else its first character
+        assert p.title in known_titles() and p.start[0] in p.title and set(p.title) <= set(vocab.itos), p
+    assert len({p.title for p in poems}) > 1  # each poem draws its own
+    again = sample(model, vocab, ["山", "秋月", "龙"], 2, form="wujue", seed=0)
+    assert [(p.title, p.poem) for p in again] == [(p.title, p.poem) for p in poems]  # the seed replays them
+    assert [p.title for p in sample(model, vocab, ["山"], form="wujue", seed=0, title="")] == [""]
+    from lit_poetry.checkpoint import load_for_use
+
+    untitled = load_for_use(str(tiny_checkpoint), "cpu")  # trained without titles: it writes without one
+    assert [p.title for p in sample(untitled.model, untitled.vocab, ["月"], form="wujue", seed=0)] == [""]
+
+
+@pytest.mark.parametrize("network", ["lstm", "transformer"])
+def test_heads_of_different_lengths_read_in_one_batch_as_each_alone(network):
+    from lit_poetry.data.vocab import Vocabulary
+
+    vocab = Vocabulary([*"《》秋夜长安道月", "，", "。"])
+    torch.manual_seed(0)
+    model = (LSTMLM(len(vocab), embedding_dim=16, hidden_size=16) if network == "lstm"
+             else TransformerLM(len(vocab), embedding_dim=16, num_heads=2, num_layers=2, ffn_size=32)).eval()
+    heads = ["《秋夜》", "", "《长安道》", "秋"]
+    with torch.no_grad():
+        logits, state = _read_heads(model, vocab, heads, "cpu")  # (4, V)
+        follow, _ = model(torch.tensor([[vocab.stoi["月"]]] * 4), state)  # (4, 1, V): the state carries on
+        for r, head in enumerate(heads):
+            alone, alone_state = _read_heads(model, vocab, [head], "cpu")
+            torch.testing.assert_close(logits[r : r + 1], alone, atol=1e-5, rtol=1e-5)
+            after, _ = model(torch.tensor([[vocab.stoi["月"]]]), alone_state)
+            torch.testing.assert_close(follow[r : r + 1], after, atol=1e-5, rtol=1e-5)
+
+
+def teacher_forced(model, vocab, head: str, poem: str) -> torch.Tensor:
+    """log p(each character of `poem` | <bos> head, the characters before it) under the model -> (len(poem),)"""
+    ids = [vocab.bos_id] + vocab.encode(head + poem)
+    with torch.no_grad():
+        logits, _ = model(torch.tensor([ids]))
+    logp = torch.log_softmax(logits[0, :-1].float(), -1).gather(1, torch.tensor(ids[1:])[:, None]).squeeze(1)
+    return logp[len(head):]
+
+
+def test_guidance_pulls_a_poem_towards_its_title(shipped):
+    """The title's pull, log p(poem | title) - log p(poem), per character: higher with guidance=2 (the
+    default) than with the model's own reading (guidance=1); the probabilities each poem carries are the
+    model's own given its title, whatever the guidance (the rows read without it never leak in)."""
+    model, vocab = shipped
+    starts = list("日红山夜湖海月春秋江")
+    pulls = {}
+    for guidance in (1.0, 2.0):
+        poems = sample(model, vocab, starts, form="wujue", seed=3, guidance=guidance)
+        pull = []
+        for p in poems:
+            titled = teacher_forced(model, vocab, f"《{p.title}》", p.poem)
+            torch.testing.assert_close(torch.tensor(p.probabilities).log(), titled, atol=2e-4, rtol=1e-4)
+            pull.append(float((titled - teacher_forced(model, vocab, "", p.poem)).mean()))
+        pulls[guidance] = sum(pull) / len(pull)
+    assert pulls[2.0] > pulls[1.0] + 0.03, pulls  # 0.13 -> 0.20 per character at seed 3
