@@ -33,7 +33,8 @@ test "$(wc -l < poem.txt)" -eq 4
 python3 -m zipfile -l "$work"/dist/lit_poetry-*.whl | grep "lit_poetry/assets/tang.pt" > /dev/null  # grep -q would close the pipe early (pipefail)
 "$work/venv/bin/lit-poetry-generate" start=月 form=wujue seed=0 > shipped.txt 2> shipped.err
 cat shipped.txt shipped.err
-test "$(wc -l < shipped.txt)" -eq 4 && grep -q "^model: " shipped.err
+test "$(wc -l < shipped.txt)" -eq 5 && grep -q "^model: " shipped.err  # its title (titles.txt, in the wheel too) and 4 lines
+head -1 shipped.txt | grep -q "^《"
 if [ -d "${LIT_POETRY_DATA:-/nonexistent}/chinese-poetry" ]; then  # 唐诗三百首, read with the model's settings
   "$work/venv/bin/lit-poetry-evaluate" data=tang300 split=all quality.num_samples=1 paths.cache_dir="$work/cache" \
     | tee eval.txt

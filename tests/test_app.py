@@ -174,7 +174,9 @@ def test_the_page_writes_on_a_title_and_shows_it(titled_checkpoint, writer):
     reply = titled.write("", "", "wujue", "", 0.8, 0.9, 0, 2, "traditional", "auto", False, "《长安》")
     assert reply.poems_html.count('<p class="title">長安</p>') == 2 and len(lines_of(reply.poems_html)[0]) == 4
     assert "title 《长安》 -> 长安" in reply.message
-    untitled = titled.write("", "", "wujue", "", 0.8, 0.9, 0, 1, "simplified")
+    drawn = titled.write("", "", "wujue", "", 0.8, 0.9, 0, 1, "simplified")  # an empty title box: one is drawn
+    assert drawn.poems_html.count('<p class="title">') == 1 and len(lines_of(drawn.poems_html)[0]) == 4
+    untitled = writer.write("", "", "wujue", "", 0.8, 0.9, 0, 1, "simplified")  # a model without titles: none
     assert 'class="title"' not in untitled.poems_html and len(lines_of(untitled.poems_html)[0]) == 4
     assert "at most 16" in titled.write("", "", "wujue", "", 0.8, 0.9, 0, 1, "simplified", title="秋" * 17).message
     refused = writer.write("", "", "wujue", "", 0.8, 0.9, 0, 1, "simplified", title="秋夜")  # a model without titles
