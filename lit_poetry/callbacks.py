@@ -9,9 +9,10 @@ from lit_poetry.text import title_header
 
 
 class SamplePoems(Callback):
-    """Rank 0 writes one poem per start word after each validation epoch, and one per title where the
-    model reads titles: printed, and logged as a table row per poem by loggers that take text (W&B). The
-    seed is the epoch, so runs compare poem for poem."""
+    """Rank 0 writes one poem per start word after each validation epoch (with generate.py's defaults: a
+    drawn title, where the model reads titles), and one per title of `titles` where it does: printed, and
+    logged as a table row per poem by loggers that take text (W&B). The seed is the epoch, so runs compare
+    poem for poem."""
 
     def __init__(self, starts: str = REPORT_STARTS, temperature: float = 0.7, max_len: int = 48,
                  titles: tuple[str, ...] = ()):
@@ -24,7 +25,7 @@ class SamplePoems(Callback):
         epoch = trainer.current_epoch
         poems = sample(pl_module.net, pl_module.vocab, list(self.starts), temperature=self.temperature,
                        max_len=self.max_len, seed=epoch)
-        rows = [(p.start, p) for p in poems]
+        rows = [(p.start + (title_header(p.title) if p.title else ""), p) for p in poems]  # 日《春日》: a drawn title
         if pl_module.vocab.title_ids is not None:
             rows += [(title_header(t), sample(pl_module.net, pl_module.vocab, temperature=self.temperature,
                                        max_len=self.max_len, seed=epoch, title=t)[0]) for t in self.titles]
