@@ -6,9 +6,9 @@ the evaluation, which counts them in real poems and in the model's.
   (the same character twice in a row, 依依, 萧萧), which is deliberate; three in a row count. The search
   lets only the characters real poems double come twice (not 何何, 独独).
 - doubles: a 叠字 costs half a repeat, so it stays where the model wants it;
-- seasons and hours: a poem keeps to one season and one time of day (dawn, noon, dusk, night); naming
-  a second (春 夏 秋 冬, a festival: 清明 寒食 重阳 ..., an image of one season: 桃花 柳絮 黄叶 白雪 ...;
-  晓 落日 夜 ...) counts as a change of scene.
+- seasons and hours: a poem keeps to one season and one time of day (dawn, noon, dusk, night), the one
+  its title or mood prefix names if they name one; naming a second (春 夏 秋 冬, a festival: 清明 寒食
+  重阳 ..., an image of one season: 桃花 柳絮 黄叶 白雪 ...; 晓 落日 夜 ...) counts as a change of scene.
 - 对仗: the second line of a 律诗's middle couplet pairs with the first (parallelism.py).
 """
 
@@ -90,15 +90,17 @@ class Weights:
 
 
 def line_score(poem_so_far: str, line: str, logps: list[float], lines_before: list[str], n_lines: int,
-               table: PairTable, w: Weights) -> float:
-    """The search's score of a candidate `line` written after `poem_so_far` (its `lines_before`): mean
-    log-probability per character, minus what it adds in repeats, 叠字, seasons and times of day, plus its
-    对仗 with the line before when it closes a 律诗's middle couplet."""
+               table: PairTable, w: Weights, head: str = "") -> float:
+    """The search's score of a candidate `line` written after `poem_so_far` (its `lines_before`; `head`,
+    the title and prefix read before the poem, sets the scene too): mean log-probability per character,
+    minus what it adds in repeats, 叠字, seasons and times of day, plus its 对仗 with the line before when
+    it closes a 律诗's middle couplet."""
     score = sum(logps) / max(len(logps), 1)
     after = poem_so_far + line
     score -= w.repeat * (repeats(after, table) - repeats(poem_so_far, table))
     score -= w.double * (doubles(after) - doubles(poem_so_far))
-    score -= w.scene * (seasons(after) + hours(after) - seasons(poem_so_far) - hours(poem_so_far))
+    scene, scene_after = head + poem_so_far, head + after
+    score -= w.scene * (seasons(scene_after) + hours(scene_after) - seasons(scene) - hours(scene))
     if closes_middle_couplet(len(lines_before), n_lines) and lines_before:
         score += w.parallel * table.score(lines_before[-1], line)
     return score
@@ -126,17 +128,19 @@ class Steering:
         self.season_ids = {s: vocab.stoi[s] for s in SEASONS if s in vocab.stoi}  # the season's own character
         self.partners = partner_ids(table, tuple(vocab.itos), str(device))
 
-    def shifts(self, texts: list[str], lines_before: list[list[str]], shapes: list[tuple[int, int] | None]
-               ) -> torch.Tensor:
+    def shifts(self, texts: list[str], lines_before: list[list[str]], shapes: list[tuple[int, int] | None],
+               heads: list[str] | None = None) -> torch.Tensor:
         """texts: each row's poem so far; lines_before: its completed lines; shapes: its (characters per
-        line, lines) where the form is fixed, else None -> (R, V) logit shifts."""
+        line, lines) where the form is fixed, else None; heads: the title and prefix it was written after,
+        whose season counts as the poem's -> (R, V) logit shifts."""
+        heads = heads or [""] * len(texts)
         shift = torch.zeros(len(texts), len(self.vocab), device=self.device)  # (R, V)
         rows, ids, values = [], [], []  # (row, id, shift) entries, added in one call (one per entry is slow)
         done: dict[tuple, int] = {}  # rows that wrote the same text after the same lines shift alike
         copies: list[tuple[int, int]] = []
         for r, text in enumerate(texts):
             before, shape = lines_before[r], shapes[r]
-            key = (text, len(before), shape)
+            key = (text, len(before), shape, heads[r])
             if key in done:
                 copies.append((r, done[key]))
                 continue
@@ -151,7 +155,7 @@ class Steering:
             rows += [r] * len(found)
             ids += found
             values += [-self.w.repeat_logit] * len(found)
-            season = named(text, SEASONS)
+            season = named(heads[r] + text, SEASONS)
             if season:
                 others = [i for s, i in self.season_ids.items() if s not in season]
                 rows += [r] * len(others)

@@ -85,7 +85,8 @@ def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constr
     # guided: rows R..2R-1 are rows 0..R-1 read without their titles (what a title adds is what guidance
     # amplifies), written alongside in the same batch
     B = 2 * R if guided else R
-    logits, state = _read_heads(model, vocab, [heads[r // K] for r in range(R)] + [untitled] * (B - R), device)
+    row_heads = [heads[r // K] for r in range(R)]
+    logits, state = _read_heads(model, vocab, row_heads + [untitled] * (B - R), device)
     lines = [""] * R  # each row's line in progress (with its closing mark, or "\n" for <eos>)
     logps: list[list[float]] = [[] for _ in range(R)]  # each character's, guided: what the search scores
     owns: list[list[float]] = [[] for _ in range(R)]  # the model's own (the poem's probabilities)
@@ -108,7 +109,7 @@ def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constr
         scaled = base if search.temperature <= 0 else base / search.temperature
         if steering is not None:
             kept = [split_lines(d.text) for d in drafts]  # each poem's lines so far
-            scaled = scaled + steering.shifts(texts, [kept[r // K] for r in range(R)], row_shapes)
+            scaled = scaled + steering.shifts(texts, [kept[r // K] for r in range(R)], row_shapes, row_heads)
             if search.rhyme_lookahead:
                 scaled = _look_ahead(model, vocab, state, scaled, allowed, forced, drafts, positions, frozen, K,
                                      search)
@@ -133,7 +134,8 @@ def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constr
             rows = range(p * K, p * K + K)
             if not draft.ended and all(paused[r] for r in rows):  # every row has its line: keep the best
                 shape = shapes[p]
-                best = _choose(draft, rows, lines, logps, used_lines, shape[1] if shape else 0, search.weights)
+                best = _choose(draft, rows, lines, logps, used_lines, shape[1] if shape else 0, search.weights,
+                               heads[p])
                 _keep(draft, lines[best], owns[best], notes[best], lengths[p], used_lines)
                 for r in rows:
                     source[r] = best
@@ -236,7 +238,7 @@ def _constrain(drafts: list[Draft], positions: list[Position], frozen: list[bool
 
 
 def _choose(draft: Draft, rows: range, lines: list[str], logps: list[list[float]], used_lines: set[str],
-            n_lines: int, weights: Weights) -> int:
+            n_lines: int, weights: Weights, head: str = "") -> int:
     """The row whose line the poem keeps. <eos> in the first row ends the poem (free form)."""
     first = rows[0]
     if len(rows) == 1 or lines[first] == "\n":
@@ -246,7 +248,7 @@ def _choose(draft: Draft, rows: range, lines: list[str], logps: list[list[float]
     fresh = [r for r in fresh if lines[r].endswith(tuple(PUNCTUATION))] or fresh  # not one max_len cut short
     before = split_lines(draft.text)
     return max(fresh, key=lambda r: line_score(draft.text, lines[r], logps[r], before, n_lines,
-                                                 pair_table(), weights))
+                                                 pair_table(), weights, head))
 
 
 def _keep(draft: Draft, line: str, logps: list[float], notes: list[str], max_len: int, used_lines: set) -> None:

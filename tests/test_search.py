@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from lit_poetry.checkpoint import load_for_use
 from lit_poetry.metre import check
 from lit_poetry.parallelism import PairTable, couplets, pair_table, parallel_rate
-from lit_poetry.scoring import hours, repeats, seasons
+from lit_poetry.scoring import Steering, Weights, hours, line_score, repeats, seasons
 from lit_poetry.text import FORM_NAMES, FORMS, is_regular, nearest_form, verse_lines
 
 from .test_generation import generate
@@ -207,6 +207,21 @@ def test_nearest_form_reads_the_first_line_and_the_length(chars, count):
     assert FORMS[nearest_form(draft, start="青山隐隐水")][0] == (5 if chars <= 5 else 7)
     assert FORMS[nearest_form(draft, start="青山隐隐水迢")][0] == 7  # start words longer than a 五言 line
     assert nearest_form(draft, start="春眠不觉晓处处闻") is None
+
+
+def test_the_season_a_title_names_is_the_poems(shipped):
+    """A title (or prefix) that names a season sets the poem's: another one costs a line its scene weight and
+    is steered away from, as a second season named in the poem itself would be."""
+    _, vocab = shipped
+    w = Weights()
+    spring = line_score("", "春风吹柳絮，", [-2.0] * 6, [], 4, pair_table(), w, head="《秋夜》")
+    assert spring == line_score("", "春风吹柳絮，", [-2.0] * 6, [], 4, pair_table(), w) - w.scene
+    assert line_score("", "秋风吹落叶，", [-2.0] * 6, [], 4, pair_table(), w, head="《秋夜》") == -2.0
+    steering = Steering(vocab, pair_table(), w, "cpu")
+    shift = steering.shifts(["月"] * 3, [[]] * 3, [(5, 4)] * 3, ["《秋夜》", "", "《春日》"])  # (3, V)
+    chun = vocab.stoi["春"]
+    assert shift[0, chun] == -w.season_logit and shift[1, chun] == 0 and shift[2, chun] == 0
+    assert shift[2, vocab.stoi["秋"]] == -w.season_logit
 
 
 def test_candidates_one_and_temperature_zero_are_the_plain_paths(tiny_checkpoint):
