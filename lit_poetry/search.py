@@ -5,9 +5,9 @@ leaning towards its conventions (scoring.Steering); when every row has ended its
 A line that any poem of the request already has is never chosen again (no line twice, across poems too).
 Before each rhyme in a group already set, the characters sampling would draw from are weighed by how likely
 the model finds a rhyme right after each (`_look_ahead`), so that a line leads into its rhyme.
-A poem written to a title is guided towards it (classifier-free guidance: the model trained with 20% of its
-poems untitled reads each poem also without its title, and the difference is amplified by `guidance`), so
-that it keeps to its subject instead of the model's stock lines.
+A poem written to a title is guided towards it (classifier-free guidance: each row is also read without its
+title, which a model trained with some poems untitled can do, the shipped one with a fifth, and what the
+title adds is amplified by `guidance`), so that it keeps to its subject instead of the model's stock lines.
 With `candidates=1` it is plain sampling: one row a poem, no steering, no looking ahead, no choosing
 (a title is still guided; guidance=1 turns that off).
 
