@@ -23,7 +23,16 @@ import gradio as gr  # noqa: E402
 
 from lit_poetry.data.cleaning import TITLE_MAX_LEN  # noqa: E402
 from lit_poetry.errors import LitPoetryError  # noqa: E402
-from lit_poetry.generation import AUTO, in_script, lines_in, notes_of, resolved_metre, sample, title_in  # noqa: E402
+from lit_poetry.generation import (  # noqa: E402
+    AUTO,
+    guidance_for,
+    in_script,
+    lines_in,
+    notes_of,
+    resolved_metre,
+    sample,
+    title_in,
+)
 from lit_poetry.metre import check  # noqa: E402
 from lit_poetry.metre.patterns import LEVELS  # noqa: E402
 from lit_poetry.text import FORM_NAMES, FORMS, to_traditional  # noqa: E402
@@ -157,8 +166,8 @@ class Reply:
 class PoemWriter:
     """The page's one action: check and bound the request, sample, lay the poems out. Thread-safe."""
 
-    def __init__(self, model, vocab, limits: Limits = Limits()):
-        self.model, self.vocab, self.limits = model, vocab, limits
+    def __init__(self, model, vocab, limits: Limits = Limits(), guidance: float = 1.0):
+        self.model, self.vocab, self.limits, self.guidance = model, vocab, limits, guidance  # guidance_for
         self._lock = threading.Lock()  # one request at a time on the shared model
 
     def check(self, start: str, acrostic: str, prefix: str, temperature: float, top_p: float,
@@ -197,7 +206,8 @@ class PoemWriter:
                 poems = sample(self.model, self.vocab, [start] if start else None, num_poems, acrostic=acrostic,
                                form=form or "free", prefix=prefix, temperature=temperature,
                                top_p=top_p, max_len=self.limits.max_len, seed=seed,
-                               metre=metre or "off", rhyme=bool(rhyme), title=title or AUTO)  # empty: drawn
+                               metre=metre or "off", rhyme=bool(rhyme), title=title or AUTO,  # empty: drawn
+                               guidance=self.guidance)
                 poems = in_script(poems, script or "simplified")
         except LitPoetryError as e:
             return Reply("", [], for_the_page(str(e)))
@@ -325,6 +335,6 @@ def serve(cfg) -> None:
 
     trained = load_for_use(cfg.ckpt_path, cfg.device)  # without ckpt_path: the shipped model
     model, vocab = trained.model, trained.vocab
-    writer = PoemWriter(model, vocab, Limits(max_poems=cfg.max_poems))
+    writer = PoemWriter(model, vocab, Limits(max_poems=cfg.max_poems), guidance_for(trained.data))
     print(f"lit-poetry page on http://{cfg.host}:{cfg.port} (Ctrl+C stops it)")
     launch(build_page(writer, dict(cfg.fields)), cfg.host, cfg.port, cfg.max_queue)

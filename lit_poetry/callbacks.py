@@ -4,7 +4,7 @@ ValidatedEnd, the `trainer.max_time` guard that validates before it stops (train
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.callbacks import Timer
 
-from lit_poetry.generation import REPORT_STARTS, notes_of, sample
+from lit_poetry.generation import REPORT_STARTS, guidance_for, notes_of, sample
 from lit_poetry.text import title_header
 
 
@@ -22,13 +22,14 @@ class SamplePoems(Callback):
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.sanity_checking or not trainer.is_global_zero or not self.starts:
             return
-        epoch = trainer.current_epoch
+        epoch, guidance = trainer.current_epoch, guidance_for(pl_module.hparams.get("data"))
         poems = sample(pl_module.net, pl_module.vocab, list(self.starts), temperature=self.temperature,
-                       max_len=self.max_len, seed=epoch)
+                       max_len=self.max_len, seed=epoch, guidance=guidance)
         rows = [(p.start + (title_header(p.title) if p.title else ""), p) for p in poems]  # 日《春日》: a drawn title
         if pl_module.vocab.title_ids is not None:
             rows += [(title_header(t), sample(pl_module.net, pl_module.vocab, temperature=self.temperature,
-                                       max_len=self.max_len, seed=epoch, title=t)[0]) for t in self.titles]
+                                       max_len=self.max_len, seed=epoch, title=t, guidance=guidance)[0])
+                     for t in self.titles]
         print(f"\nsamples after epoch {epoch}:\n" + "\n".join(
             [f"  {head}: {p.poem}" for head, p in rows] + [f"  {note}" for note in notes_of(poems)]))
         for logger in trainer.loggers:

@@ -56,7 +56,7 @@ from lit_poetry.data.download import ensure_corpus
 from lit_poetry.data.processing import ProcessingConfig, encode_poems, prepare_poems, split_poems, title_headers
 from lit_poetry.data.vocab import Vocabulary
 from lit_poetry.errors import LitPoetryError
-from lit_poetry.generation import AUTO, sample
+from lit_poetry.generation import AUTO, guidance_for, sample
 from lit_poetry.metre import check, improbable_readings
 from lit_poetry.text import is_regular, verse_lines
 
@@ -204,7 +204,8 @@ def craft_section(model, vocab: Vocabulary, prepared, poem_ids, settings: Proces
     train_ids = range(len(prepared.texts)) if cfg.split == "all" else split_poems(prepared, settings)["train"]
     training = TrainingLines([prepared.texts[int(i)] for i in train_ids])
     real = [t for t in (prepared.texts[int(i)] for i in poem_ids) if is_regular(t, c.form)][: c.real_poems]
-    searched = sample(model, vocab, starts, c.num_samples, form=c.form, metre=AUTO, seed=c.seed)
+    searched = sample(model, vocab, starts, c.num_samples, form=c.form, metre=AUTO, seed=c.seed,
+                      guidance=guidance_for(asdict(settings)))
     plain = sample(model, vocab, starts, c.num_samples, form=c.form, metre=AUTO, seed=c.seed, candidates=1,
                    temperature=0.8, top_p=1.0, title="")
     def report(poems: list[str]) -> dict:

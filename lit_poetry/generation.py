@@ -35,7 +35,7 @@ from lit_poetry.text import (
     to_traditional,
     verse_to_traditional,
 )
-from lit_poetry.titles import drawn_title
+from lit_poetry.titles import drawn_title, readable_titles
 from lit_poetry.variants import standard_form
 
 REPORT_STARTS = "日红山夜湖海月"
@@ -101,7 +101,7 @@ class Request:
     rhyme_group: str | None = None
     max_len: int = 64  # characters, for free verse
     seed: int | None = None
-    title: str = ""
+    title: str = AUTO
 
     def stream_seed(self) -> int | None:
         """The random stream of this request: the seed mixed with everything that shapes the poem, so a
@@ -140,11 +140,19 @@ class Poem:
     poem_traditional: str | None = None
     lines_traditional: list[str] | None = None
     title: str = ""  # the theme it was written to, as the model read it (simplified, no marks; drawn under auto)
+    title_traditional: str | None = None
     form: str = FREE  # the form it was written in (form=auto: the one the model drafted)
 
     def as_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items()
                 if (v is not None or not k.endswith("traditional")) and (v or k != "title")}
+
+
+def guidance_for(data: dict | None, guidance: float = Search.guidance) -> float:
+    """`guidance` for a model whose training data (its `data` settings) showed some poems without their
+    title (data.untitled_fraction > 0: the shipped model's is 0.2), else 1: a model that never read a poem
+    untitled cannot say what a title adds."""
+    return guidance if (data or {}).get("untitled_fraction", 0) > 0 else 1.0
 
 
 def resolved_metre(metre: str, rhyme: bool, form: str) -> tuple[str, bool]:
@@ -193,13 +201,14 @@ def head_of(request: Request, title: str = "") -> str:
 
 def poem_titles(vocab: Vocabulary, request: Request) -> list[str]:
     """Each poem's title, in the order of request_constraints: the one asked for, or under auto one drawn
-    for each poem from the request's stream (its own, so the metre's patterns are drawn as without it)."""
+    for each poem, by a generator of its own seeded from the request's stream (the titles' draws take
+    nothing from the stream the metre's patterns are drawn from)."""
     poems = [s for s in request.starts for _ in range(request.num_samples)]
     if request.title != AUTO:
         return [request.title] * len(poems)
-    seed = request.stream_seed()
+    seed, titles = request.stream_seed(), readable_titles(vocab)
     rng = random.Random(None if seed is None else f"titles {seed}")
-    return [drawn_title(start or request.acrostic, vocab, rng) for start in poems]
+    return [drawn_title(start or request.acrostic, titles, rng) for start in poems]
 
 
 def request_constraints(classes: TokenClasses, request: Request) -> list[tuple[str, list]]:
@@ -237,7 +246,8 @@ def drafted_rows(model, vocab: Vocabulary, classes: TokenClasses, request: Reque
     """form=auto: each poem's (form, start, constraints, what it gave up), in the regular form nearest the
     shape (text.nearest_form) of its free draft: the poem that `form=free metre=off candidates=1
     temperature=1 top_p=1` (top_k=0 and max_len=64, the defaults; with temperature=0: greedy) writes
-    under the same seed, after the poem's head (`heads`: its title, unguided, and the prefix). Tones and
+    under the same seed, after the poem's head (`heads`: its title, unguided, and the prefix; untitled,
+    title="", it is that request's poem exactly, which the tests check). Tones and
     rhyme follow `metre` and `rhyme` for that form; where no pattern of it fits the start words or the
     acrostic, the poem is free verse and says so."""
     check_metre(request.metre, request.rhyme_group, classes)  # before any work: a typo is refused, not drafted
@@ -279,7 +289,7 @@ def sample(model, vocab: Vocabulary, starts: list[str] | None = None, num_sample
     the rhyme in the fixed forms and off in free verse. `candidates`: lines drawn per line
     (search.py); 1 is plain sampling. `title`: the theme, read before the poem as training showed it; auto
     draws one for each poem (titles.py), "" writes without; `guidance`: how strongly a title pulls (1: as
-    the model reads it)."""
+    the model reads it; `guidance_for(trained.data)` gives a checkpoint's own)."""
     request = Request(tuple(starts) if starts else ("",), num_samples, acrostic, form, prefix, metre, rhyme,
                       rhyme_group, max_len, seed, title)
     return write_poems(model, vocab, request, Search(candidates, temperature, top_k, top_p, guidance=guidance))
@@ -293,13 +303,15 @@ def notes_of(poems: list[Poem]) -> list[str]:
 
 
 def in_script(poems: list[Poem], script: str) -> list[Poem]:
-    """`script="traditional"` adds `poem_traditional` and `lines_traditional` (OpenCC s2t) to each poem."""
+    """`script="traditional"` adds `poem_traditional`, `lines_traditional` and, for a titled poem,
+    `title_traditional` (OpenCC s2t) to each poem."""
     if script not in SCRIPTS:
         raise LitPoetryError(f"script='{script}' is not one of {', '.join(SCRIPTS)}")
     if script == "simplified":
         return poems
     converted = [verse_to_traditional(p.poem) for p in poems]
-    return [replace(p, poem_traditional=t, lines_traditional=split_lines(t)) for p, t in zip(poems, converted)]
+    return [replace(p, poem_traditional=t, lines_traditional=split_lines(t),
+                    title_traditional=to_traditional(p.title) if p.title else None) for p, t in zip(poems, converted)]
 
 
 def lines_in(poem: Poem, script: str) -> list[str]:
@@ -309,4 +321,4 @@ def lines_in(poem: Poem, script: str) -> list[str]:
 
 def title_in(poem: Poem, script: str) -> str:
     """A poem's title in the script it was asked for ("" for none)."""
-    return to_traditional(poem.title) if script == "traditional" else poem.title
+    return poem.title_traditional if script == "traditional" and poem.title_traditional else poem.title

@@ -101,11 +101,8 @@ def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constr
         positions = [Position.after(text) for text in texts]  # where each row's next character goes
         allowed, forced = _constrain(drafts, positions, frozen, K, notes, logits.shape[-1], vocab.eos_id)
         allowed, forced = allowed.to(device), forced.to(device)
-        if guided:
-            cond = torch.log_softmax(logits[:R], -1)  # (R, V)
-            base = cond + (search.guidance - 1.0) * (cond - torch.log_softmax(logits[R:], -1))
-        else:
-            base = logits
+        own_logp = torch.log_softmax(logits[:R], -1)  # (R, V): the model's own, with the title
+        base = own_logp + (search.guidance - 1.0) * (own_logp - torch.log_softmax(logits[R:], -1)) if guided else logits
         scaled = base if search.temperature <= 0 else base / search.temperature
         if steering is not None:
             kept = [split_lines(d.text) for d in drafts]  # each poem's lines so far
@@ -116,8 +113,9 @@ def write(model: LanguageModel, vocab: Vocabulary, constraints: list[list[Constr
         choice = (scaled.masked_fill(~allowed, float("-inf")).argmax(-1) if search.temperature <= 0
                   else _sample_masked(scaled, allowed, search.top_k, search.top_p, generator))  # (R,)
         tokens = torch.where(forced >= 0, forced, choice)  # (R,)
-        # log p(token) unconstrained at temperature 1: what the model thinks of the character (and guided)
-        own = torch.log_softmax(logits[:R], -1).gather(1, tokens[:, None]).squeeze(1).tolist()  # (R,)
+        # log p(token), unconstrained, at temperature 1: the model's own (what the poem reports), and guided
+        # (what the search scores a line by)
+        own = own_logp.gather(1, tokens[:, None]).squeeze(1).tolist()  # (R,)
         logp = torch.log_softmax(base, -1).gather(1, tokens[:, None]).squeeze(1).tolist() if guided else own
         for r, token in enumerate(tokens.tolist()):
             if not frozen[r]:

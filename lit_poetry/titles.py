@@ -27,9 +27,14 @@ def _readable(itos: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(t for t in known_titles() if chars.issuperset(t))
 
 
-def drawn_title(start: str, vocab: Vocabulary, rng: random.Random) -> str:
-    """A title for a poem that begins with `start` (may be ""), drawn with `rng`."""
-    readable = _readable(tuple(vocab.itos))
+def readable_titles(vocab: Vocabulary) -> tuple[str, ...]:
+    """The known titles whose every character the vocabulary holds."""
+    return _readable(tuple(vocab.itos))
+
+
+def drawn_title(start: str, readable: tuple[str, ...], rng: random.Random) -> str:
+    """A title among `readable` (readable_titles) for a poem that begins with `start` (may be ""), drawn
+    with `rng`."""
     for part in (start, start[:1]):
         holding = [t for t in readable if part and part in t]
         if holding:

@@ -6,13 +6,16 @@ import json
 import pytest
 import torch
 
+from lit_poetry.constraints import TokenClasses
 from lit_poetry.data.batching import PadCollate
 from lit_poetry.data.processing import ProcessingConfig, prepare_poems, process, split_poems, title_headers
 from lit_poetry.errors import LitPoetryError
-from lit_poetry.generation import sample
+from lit_poetry.generation import Request, guidance_for, in_script, sample, write_poems
 from lit_poetry.models.lstm_lm import LSTMLM
 from lit_poetry.models.transformer import TransformerLM
-from lit_poetry.search import _read_heads
+from lit_poetry.scoring import Weights
+from lit_poetry.search import Search, _read_heads
+from lit_poetry.text import to_traditional
 from lit_poetry.titles import known_titles
 
 from .helpers import ROOT, run_cli
@@ -141,12 +144,14 @@ def shipped():
 def test_a_poem_asked_without_a_title_is_written_to_a_tang_title_holding_its_start_word(shipped, tiny_checkpoint):
     model, vocab = shipped
     poems = sample(model, vocab, ["山", "秋月", "龙"], 2, form="wujue", seed=0)
-    for p in poems:  # 秋月: a title holding the word, else its first character
-        assert p.title in known_titles() and p.start[0] in p.title and set(p.title) <= set(vocab.itos), p
+    for p in poems:  # 秋月: a title holding the word (known titles have it), else its first character
+        assert p.title in known_titles() and p.start in p.title and set(p.title) <= set(vocab.itos), p
     assert len({p.title for p in poems}) > 1  # each poem draws its own
     again = sample(model, vocab, ["山", "秋月", "龙"], 2, form="wujue", seed=0)
     assert [(p.title, p.poem) for p in again] == [(p.title, p.poem) for p in poems]  # the seed replays them
     assert [p.title for p in sample(model, vocab, ["山"], form="wujue", seed=0, title="")] == [""]
+    (shown,) = in_script(poems[:1], "traditional")  # script=traditional: the title too (JSON, text, page)
+    assert shown.title_traditional == to_traditional(poems[0].title) == shown.as_dict()["title_traditional"]
     from lit_poetry.checkpoint import load_for_use
 
     untitled = load_for_use(str(tiny_checkpoint), "cpu")  # trained without titles: it writes without one
@@ -170,6 +175,38 @@ def test_heads_of_different_lengths_read_in_one_batch_as_each_alone(network):
             torch.testing.assert_close(logits[r : r + 1], alone, atol=1e-5, rtol=1e-5)
             after, _ = model(torch.tensor([[vocab.stoi["月"]]]), alone_state)
             torch.testing.assert_close(follow[r : r + 1], after, atol=1e-5, rtol=1e-5)
+
+
+def test_only_a_model_that_read_poems_untitled_is_guided():
+    assert guidance_for({"untitled_fraction": 0.2}, 3.0) == 3.0 and guidance_for({"untitled_fraction": 0.2}) == 2.0
+    assert guidance_for({"untitled_fraction": 0.0}, 3.0) == guidance_for(None) == 1.0  # or it never said
+
+
+def test_each_character_is_drawn_from_the_guided_nucleus_at_its_place(shipped):
+    """The rows read without their titles follow their titled rows through every kept line (take_rows after
+    each line is chosen): teacher-forced again, each character of a guided poem lies in the top-p nucleus of
+    the guided distribution at its place. Steering and the lookahead are off, so that the guided
+    distribution is all that is sampled from; 3 candidate lines a poem, so that rows move at every line."""
+    model, vocab = shipped
+    search = Search(candidates=3, top_p=0.5, rhyme_lookahead=0,
+                    weights=Weights(repeat_logit=0.0, season_logit=0.0, parallel_logit=0.0))
+    han = TokenClasses(vocab).han  # (V,): what a 五绝's characters may be, without the metre
+    for p in write_poems(model, vocab, Request(tuple("日山月"), 2, form="wujue", metre="off", seed=5), search):
+        titled, untitled = (logprobs(model, vocab, head, p.poem) for head in (f"《{p.title}》", ""))  # (n, V)
+        guided = (titled + (search.guidance - 1.0) * (titled - untitled)) / search.temperature
+        shares = torch.softmax(guided.masked_fill(~han, float("-inf")), -1)  # (n, V)
+        for i, c in enumerate(p.poem):
+            if i and c not in "，。":  # not the start word, not a mark: both forced
+                before = shares[i][shares[i] > shares[i, vocab.stoi[c]]].sum()  # the share of likelier ones
+                assert before < search.top_p + 1e-3, (p.title, p.poem, i)
+
+
+def logprobs(model, vocab, head: str, poem: str) -> torch.Tensor:
+    """log p(· | <bos> head, poem[:i]) for each i -> (len(poem), V)"""
+    ids = [vocab.bos_id] + vocab.encode(head + poem)
+    with torch.no_grad():
+        logits, _ = model(torch.tensor([ids]))
+    return torch.log_softmax(logits[0, len(head) : len(head) + len(poem)].float(), -1)
 
 
 def teacher_forced(model, vocab, head: str, poem: str) -> torch.Tensor:

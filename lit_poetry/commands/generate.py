@@ -32,7 +32,7 @@ def main(cfg: DictConfig) -> None:
     if cfg.output not in ("text", "json"):
         raise LitPoetryError(f"output='{cfg.output}' is not one of text, json")
     from lit_poetry.checkpoint import load_for_use
-    from lit_poetry.generation import in_script, lines_in, notes_of, sample, title_in
+    from lit_poetry.generation import guidance_for, in_script, lines_in, notes_of, sample, title_in
     from lit_poetry.text import title_header
 
     in_script([], cfg.script)  # a bad script name fails before the model loads
@@ -46,7 +46,8 @@ def main(cfg: DictConfig) -> None:
     poems = sample(model, vocab, starts, cfg.num_samples, acrostic=str(cfg.acrostic or ""),
                    form=cfg.form, prefix=str(cfg.prefix or ""), temperature=cfg.temperature, top_k=cfg.top_k,
                    top_p=cfg.top_p, max_len=cfg.max_len, seed=cfg.seed, metre=as_metre(cfg.metre),
-                   candidates=cfg.candidates, title=str(cfg.title or ""), guidance=cfg.guidance,
+                   candidates=cfg.candidates, title=str(cfg.title or ""),
+                   guidance=guidance_for(trained.data, cfg.guidance),
                    rhyme=bool(cfg.rhyme), rhyme_group=str(cfg.rhyme_group) if cfg.rhyme_group else None)
     poems = in_script(poems, cfg.script)
     for note in notes_of(poems):  # converted input, and where a dead end loosened the metre (the JSON has both)
