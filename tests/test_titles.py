@@ -211,11 +211,7 @@ def logprobs(model, vocab, head: str, poem: str) -> torch.Tensor:
 
 def teacher_forced(model, vocab, head: str, poem: str) -> torch.Tensor:
     """log p(each character of `poem` | <bos> head, the characters before it) under the model -> (len(poem),)"""
-    ids = [vocab.bos_id] + vocab.encode(head + poem)
-    with torch.no_grad():
-        logits, _ = model(torch.tensor([ids]))
-    logp = torch.log_softmax(logits[0, :-1].float(), -1).gather(1, torch.tensor(ids[1:])[:, None]).squeeze(1)
-    return logp[len(head):]
+    return logprobs(model, vocab, head, poem).gather(1, torch.tensor(vocab.encode(poem))[:, None]).squeeze(1)
 
 
 def test_guidance_pulls_a_poem_towards_its_title(shipped):
