@@ -35,6 +35,7 @@ from lit_poetry.generation import (  # noqa: E402
 )
 from lit_poetry.metre import check  # noqa: E402
 from lit_poetry.metre.patterns import LEVELS  # noqa: E402
+from lit_poetry.search import Search  # noqa: E402
 from lit_poetry.text import FORM_NAMES, FORMS, to_traditional  # noqa: E402
 
 FORM_CHOICES = [("模型自定 auto", "auto"), ("自由 free", "free")] + [
@@ -189,7 +190,9 @@ class PoemWriter:
 
     def write(self, start: str, acrostic: str, form: str, prefix: str, temperature: float, top_p: float,
               seed: float | None, num_poems: float, script: str, metre: str = AUTO, rhyme: bool = False,
-              title: str = "") -> Reply:
+              title: str = "", search: bool = True) -> Reply:
+        """The page's request -> its Reply. `search` off is plain sampling: one draw a line, and no title
+        drawn for an empty title box (generate.py's candidates=1 title=null)."""
         start, acrostic, prefix, title = (str(t or "").strip() for t in (start, acrostic, prefix, title))
         try:  # numbers only the API can send otherwise
             num_poems, temperature, top_p = int(num_poems or 0), float(temperature), float(top_p)
@@ -206,8 +209,9 @@ class PoemWriter:
                 poems = sample(self.model, self.vocab, [start] if start else None, num_poems, acrostic=acrostic,
                                form=form or "free", prefix=prefix, temperature=temperature,
                                top_p=top_p, max_len=self.limits.max_len, seed=seed,
-                               metre=metre or "off", rhyme=bool(rhyme), title=title or AUTO,  # empty: drawn
-                               guidance=self.guidance)
+                               metre=metre or "off", rhyme=bool(rhyme),
+                               title=title or (AUTO if search else ""),  # empty: drawn, unless plain sampling
+                               candidates=Search.candidates if search else 1, guidance=self.guidance)
                 poems = in_script(poems, script or "simplified")
         except LitPoetryError as e:
             return Reply("", [], for_the_page(str(e)))
@@ -288,6 +292,9 @@ def build_page(writer: PoemWriter, defaults: dict) -> gr.Blocks:
                 with gr.Row():
                     metre = gr.Radio(METRE_CHOICES, value="auto", label="平仄 Tones (fixed forms)", elem_id="metre")
                     rhyme = gr.Checkbox(value=False, label="押韵 Rhyme (平水韵)", elem_id="rhyme")
+                search = gr.Checkbox(value=True, elem_id="search",
+                                     label=f"择优 Search: {Search.candidates} candidates a line, the best kept "
+                                           "(off: plain sampling, and no title drawn)")
                 script = gr.Radio(SCRIPT_CHOICES, value="simplified", label="字体 Script", elem_id="script")
                 button = gr.Button("写诗 Write", variant="primary", elem_id="write")
             with gr.Column(scale=1):
@@ -301,7 +308,8 @@ def build_page(writer: PoemWriter, defaults: dict) -> gr.Blocks:
             reply = writer.write(*args)
             return reply.poems_html, reply.probabilities, message_html(reply.message)
 
-        inputs = [start, acrostic, form, prefix, temperature, top_p, seed, num_poems, script, metre, rhyme, title]
+        inputs = [start, acrostic, form, prefix, temperature, top_p, seed, num_poems, script, metre, rhyme, title,
+                  search]
         for field in inputs:
             quiet(field)
         button.click(on_click, inputs, [poems, probabilities, message], api_name="write")

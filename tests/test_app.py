@@ -168,6 +168,22 @@ def test_writer_is_the_generation_code_path(writer):
     assert lines_of(reply.poems_html) == [poem.lines]
 
 
+def test_search_off_is_plain_sampling_without_a_drawn_title(titled_checkpoint):
+    """Item 5 of #40 on the page: the search box unticked writes what generate.py's candidates=1 title=null
+    writes (plain sampling), where the defaults draw a title and choose among candidates."""
+    from lit_poetry.generation import sample
+
+    model, vocab = load_poetry_lm(titled_checkpoint)
+    titled = PoemWriter(model, vocab)
+    plain = titled.write("月", "", "wujue", "", 0.8, 0.9, 5, 2, "simplified", "off", False, "", False)
+    expected = sample(model, vocab, ["月"], 2, form="wujue", temperature=0.8, top_p=0.9, seed=5, max_len=64,
+                      candidates=1, title="")
+    assert lines_of(plain.poems_html) == [p.lines for p in expected] and 'class="title"' not in plain.poems_html
+    searched = titled.write("月", "", "wujue", "", 0.8, 0.9, 5, 2, "simplified", "off", False, "", True)
+    assert searched.poems_html.count('class="title"') == 2
+    assert lines_of(searched.poems_html) != lines_of(plain.poems_html)
+
+
 def test_the_page_writes_on_a_title_and_shows_it(titled_checkpoint, writer):
     model, vocab = load_poetry_lm(titled_checkpoint)
     titled = PoemWriter(model, vocab, Limits(max_poems=4))
