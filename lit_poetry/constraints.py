@@ -202,6 +202,9 @@ class MetreClasses:
             mask[ids] = True
             self.groups[g] = mask
         self.table, self.any_group = table, torch.stack(list(self.groups.values())).any(0)
+        closing = {simplified_char(word[-1]) for word in table.rhyme_words}
+        self.two_groups = {i: c for i, (c, h) in enumerate(zip(classes.vocab.itos, han))  # vocabulary id -> a
+                           if h and simplified_char(c) in closing and len(table.rhymes_on(c)) > 1}  # word decides
         # 多音字 read by their word, as the checker reads them (ToneTable.readings_in, on simplified
         # characters: the vocabulary keeps a few traditional ones, 乾 for 干): after a character, the tone
         # each 多音字 takes there ('ab<'); after a 多音字, the tone the next character gives it ('ab>')
@@ -293,7 +296,7 @@ class Metre(Constraint):
         shared = None
         for k in self.pattern.rhyme_lines:
             if k < len(lines) and lines[k]:
-                groups = self.masks.table.rhymes_on(lines[k][-1])
+                groups = self.masks.table.rhymes_on(lines[k][-1], lines[k][-2:-1])
                 shared = groups if shared is None else shared & groups
         return shared
 
@@ -305,6 +308,11 @@ class Metre(Constraint):
         if self.rhyme and k in self.pattern.rhyme_lines and j == len(self.pattern.lines[k]) - 1 and level == 0:
             groups = self.rhyme_groups(pos)
             rhymes = (self.masks.any_group if groups is None else _union(self.masks, groups)).clone()
+            if groups is not None:  # a character of two groups rhymes as its word does (中行 庚, 数行 阳)
+                before = pos.text[-1:]
+                off = [i for i, char in self.masks.two_groups.items()
+                       if not self.masks.table.rhymes_on(char, before) & groups]
+                rhymes[off] = False
             for line in split_lines(pos.text)[: pos.line]:  # no 重韵: a rhyme character once per poem
                 rhymes[self.masks.same_char.get(simplified_char(line.rstrip(PUNCTUATION)[-1:]), [])] = False
             mask = rhymes if mask is None else mask & rhymes

@@ -213,6 +213,32 @@ def test_a_character_rhymes_where_verse_rhymes_it(char, group, rhymes):
     assert group in table.ping_groups(char) and (group in table.rhymes_on(char)) == rhymes
 
 
+@pytest.mark.parametrize("word, groups", [
+    ("中行", {"下平八庚"}), ("独行", {"下平八庚"}), ("数行", {"下平七阳"}), ("成行", {"下平七阳"}),  # xíng, háng
+    ("雁行", {"下平七阳", "下平八庚"}), ("花行", {"下平七阳", "下平八庚"}),  # 1 of its 8 rhymes in 庚; unseen
+    ("回车", {"上平六鱼"}), ("香车", {"下平六麻"}), ("天涯", {"上平四支", "下平六麻"}),
+])
+def test_the_word_decides_the_group_of_a_character_that_rhymes_in_two(word, groups):
+    """A reader's catch: 更待月中行 in a poem on 阳 is off the rhyme (中行 reads xíng, 庚), where 数行 is not."""
+    table = tone_table()
+    assert table.rhymes_on(word[1], word[0]) == groups and groups <= table.rhymes_on(word[1])
+
+
+def test_a_rhyme_its_word_reads_in_another_group_is_a_fault_in_checker_and_generation():
+    machine = "夜宴茱萸酒，楼台菊蕊黄。不知秋雨后，更待月中行。远树连云合，微风带露凉。近来多胜赏，一醉共相忘。"
+    assert [(v.line, v.char) for v in check(machine).violations if v.rule == "rhyme"] == [(4, "行")]
+    mended = machine.replace("更待月中行", "更看雁成行")
+    assert not [v for v in check(mended).violations if v.rule == "rhyme"] and check(mended).rhyme_group == "下平七阳"
+    vocab = Vocabulary([*"月中雁成行光", "，", "。"])
+    classes = TokenClasses(vocab)
+    masks = MetreClasses(classes)
+    wujue = next(p for p in patterns("wujue") if not p.first_rhymes)
+    metre = Metre(wujue, masks, "off", rhyme=True, group=masks.group_named("阳"))
+    after = {w: metre.decide(Position.after("月中成月中，月光雁" + w[0])).mask for w in ("中行", "成行")}
+    assert not after["中行"][classes.id("行")] and after["成行"][classes.id("行")]
+    assert after["中行"][classes.id("光")] and after["成行"][classes.id("光")]
+
+
 @pytest.mark.parametrize("poem, faults", [
     ("白石青苔傍画师，登高望去在江湖。野梅芳草称芳意，况是经年别有无。", [(1, "师", "rhyme")]),  # 支 beside 虞
     ("日月生高台上眇，清风皆日绕栏干。七条犊子声难断，玉管参差数不平。", [(4, "平", "rhyme")]),  # 干 寒, 平 庚

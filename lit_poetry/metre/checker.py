@@ -138,9 +138,10 @@ def _against(pattern: Pattern, lines: list[str], tones: list[list[set[str]]], co
 def check_rhymes(verdict: Verdict, pattern: Pattern, lines: list[str], table: ToneTable) -> None:
     """The rhyme group the even lines share (the lines outside the one most share are the faults), a first
     line that rhymes in it or borrows a neighbouring group (首句借邻韵, named), and 重韵. A character
-    rhymes only in the groups verse rhymes it in (`ToneTable.rhymes_on`: 干 in 寒, not 先)."""
+    rhymes only in the groups verse rhymes it in, as its word does (`ToneTable.rhymes_on`: 干 in 寒, not 先;
+    中行 in 庚, 数行 in 阳)."""
     ends = {k: lines[k][-1] for k in pattern.rhyme_lines}
-    groups = {k: table.rhymes_on(c) for k, c in ends.items()}
+    groups = {k: table.rhymes_on(c, lines[k][-2:-1]) for k, c in ends.items()}
     verdict.rhyme_groups = [sorted(g) for g in groups.values()]
     even = [k for k in ends if k > 0]
     # the group most even lines share (the first line's counts half); a tie goes to the earlier line's group
@@ -230,9 +231,9 @@ def improbable_readings(verdict: Verdict, table: ToneTable | None = None, rhymes
                 improbable += want[j] in table.tones_of(char) and want[j] not in readings[j]
     if verdict.rhyme_group and rhymes:
         for k in verdict.pattern.rhyme_lines:
-            char = verdict.lines[k][-1]
+            char, before = verdict.lines[k][-1], verdict.lines[k][-2:-1]
             in_group = verdict.rhyme_group in table.ping_groups(char)
             counted += k > 0
-            improbable += k > 0 and in_group and verdict.rhyme_group not in table.rhymes_on(char)
+            improbable += k > 0 and in_group and verdict.rhyme_group not in table.rhymes_on(char, before)
     return improbable, counted
 

@@ -107,6 +107,7 @@ class ToneTable:
     common: str = ""  # characters most used first (the strains' counts, else the 平水韵 lists' order): fixes
     usage: dict[str, list[int]] = field(default_factory=dict)  # [平, 仄] uses at fixed positions (usage.py)
     rhymes: dict[str, dict[str, int]] = field(default_factory=dict)  # rhymes per 平 group in regulated poems
+    rhyme_words: dict[str, dict[str, int]] = field(default_factory=dict)  # 'ab' -> rhymes of b per group, after a
     _usual: dict = field(default_factory=dict, repr=False, compare=False)
 
     def tones_of(self, char: str) -> set[str]:
@@ -158,17 +159,22 @@ class ToneTable:
             return None
         return PING if ping > ze else ZE
 
-    def rhymes_on(self, char: str) -> set[str]:
+    def rhymes_on(self, char: str, before: str = "") -> set[str]:
         """The 平声 groups a character rhymes in: none unless it is 平 in verse (`verse_tones`: not 忘 or
         醒); its groups less one it rhymes in under RARE of its rhymes in 全唐诗's regulated poems, once it
-        has RHYMES_MIN of them (干 寒, not 先 as 乾; 听 青, not 文; 衙 麻, not 鱼)."""
+        has RHYMES_MIN of them (干 寒, not 先 as 乾; 听 青, not 文; 衙 麻, not 鱼). With `before`, the
+        character before it in the line: of two groups left, less one the word rhymes in under RARE of the times
+        real poems close a line with it (中行 庚, 数行 阳; 天涯 麻 and 支)."""
         if PING not in self.verse_tones(char):
             return set()
         groups, counts = self.ping_groups(char), self.rhymes.get(simplified_char(char), {})
         total = sum(counts.values())
-        if total < RHYMES_MIN:
-            return groups
-        return {g for g in groups if counts.get(g, 0) >= RARE * total} or groups
+        if total >= RHYMES_MIN:
+            groups = {g for g in groups if counts.get(g, 0) >= RARE * total} or groups
+        word = self.rhyme_words.get(simplified_char(before) + simplified_char(char)) if before else None
+        if len(groups) > 1 and word:
+            groups = {g for g in groups if word.get(g, 0) >= RARE * sum(word.values())} or groups
+        return groups
 
     def usual(self, tone: str | None = None, group: str | None = None, avoid: str = "", n: int = 3) -> list[str]:
         """Up to n common characters of one tone only, or with a 平 reading in `group`, none of `avoid`."""
@@ -182,12 +188,12 @@ class ToneTable:
         return {"tones": {c: sorted(t) for c, t in self.tones.items()},
                 "groups": {c: sorted(g) for c, g in self.groups.items()}, "source": self.source,
                 "marks": self.marks, "words": self.words, "common": self.common, "usage": self.usage,
-                "rhymes": self.rhymes}
+                "rhymes": self.rhymes, "rhyme_words": self.rhyme_words}
 
     @classmethod
     def from_json(cls, d: dict) -> "ToneTable":
         return cls({c: set(t) for c, t in d["tones"].items()}, {c: set(g) for c, g in d["groups"].items()},
-                   d["source"], d["marks"], d["words"], d["common"], d["usage"], d["rhymes"])
+                   d["source"], d["marks"], d["words"], d["common"], d["usage"], d["rhymes"], d["rhyme_words"])
 
 
 @cache
@@ -289,7 +295,7 @@ def build_table(strains: dict | None, usage: dict | None = None, mended: bool = 
     if strains:
         learn_strains(table, strains)
     if usage:
-        table.usage, table.rhymes = usage["tones"], usage["rhymes"]
+        table.usage, table.rhymes, table.rhyme_words = usage["tones"], usage["rhymes"], usage["rhyme_words"]
         for word, (ping, ze) in usage["words"].items():  # poets' lines outrank the strains where they tell a word
             if ping + ze >= USAGE_WORD_MIN and max(ping, ze) >= WORD_SHARE * (ping + ze):
                 table.words[word] = PING if ping > ze else ZE
