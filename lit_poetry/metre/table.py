@@ -164,7 +164,7 @@ class ToneTable:
         醒); its groups less one it rhymes in under RARE of its rhymes in 全唐诗's regulated poems, once it
         has RHYMES_MIN of them (干 寒, not 先 as 乾; 听 青, not 文; 衙 麻, not 鱼). With `before`, the
         character before it in the line: of two groups left, less one the word rhymes in under RARE of the times
-        real poems close a line with it (中行 庚, 数行 阳; 天涯 麻 and 支)."""
+        real poems close a line with it, once they do RHYMES_MIN times (中行 庚, 数行 阳; 天涯 麻 and 支)."""
         if PING not in self.verse_tones(char):
             return set()
         groups, counts = self.ping_groups(char), self.rhymes.get(simplified_char(char), {})
@@ -172,7 +172,7 @@ class ToneTable:
         if total >= RHYMES_MIN:
             groups = {g for g in groups if counts.get(g, 0) >= RARE * total} or groups
         word = self.rhyme_words.get(simplified_char(before) + simplified_char(char)) if before else None
-        if len(groups) > 1 and word:
+        if len(groups) > 1 and word and sum(word.values()) >= RHYMES_MIN:
             groups = {g for g in groups if word.get(g, 0) >= RARE * sum(word.values())} or groups
         return groups
 
