@@ -6,6 +6,7 @@ sees), and the words most poems use.
 
     python scripts/stock_phrases.py                        # the shipped model, seeds 0-9 (100 poems)
     python scripts/stock_phrases.py seeds=10 temperature=0.4
+    python scripts/stock_phrases.py candidates=1                       # one draw a line: no choosing
     python scripts/stock_phrases.py ckpt_path=logs/tang_song/checkpoints/best.ckpt
 """
 
@@ -52,14 +53,15 @@ def report(name: str, poems: list[str]) -> None:
 
 def main(argv: list[str]) -> None:
     args = dict(a.split("=", 1) for a in argv if "=" in a)
-    unknown = set(args) - {"ckpt_path", "seeds", "temperature"} or {a for a in argv if "=" not in a}
+    unknown = set(args) - {"ckpt_path", "seeds", "temperature", "candidates"} or {a for a in argv if "=" not in a}
     if unknown:
-        sys.exit(f"error: {', '.join(sorted(unknown))}: give ckpt_path=, seeds= and temperature= only")
+        sys.exit(f"error: {', '.join(sorted(unknown))}: give ckpt_path=, seeds=, temperature= and candidates= only")
     seeds, temperature = int(args.get("seeds", 10)), float(args.get("temperature", Search.temperature))
+    candidates = int(args.get("candidates", Search.candidates))
     trained = load_for_use(args.get("ckpt_path"))
     machine = [p.poem for seed in range(seeds) for p in sample(
         trained.model, trained.vocab, STARTS, form="auto", metre="auto", seed=seed, temperature=temperature,
-        guidance=guidance_for(trained.data))]
+        candidates=candidates, guidance=guidance_for(trained.data))]
     register_resolvers()
     with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
         cfg = compose("evaluate", overrides=["data=tang"])
@@ -73,7 +75,7 @@ def main(argv: list[str]) -> None:
             by_form.setdefault(form, []).append(text)
     rng = random.Random(0)
     real = [rng.choice(by_form[next(f for f in FORMS if is_regular(p, f))]) for p in machine]
-    report(f"the model, temperature {temperature:g}", machine)
+    report(f"the model, temperature {temperature:g}, {candidates} candidates a line", machine)
     report("real poems of the same shapes (val split)", real)
 
 
