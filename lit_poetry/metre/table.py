@@ -172,7 +172,7 @@ class ToneTable:
         if total >= RHYMES_MIN:
             groups = {g for g in groups if counts.get(g, 0) >= RARE * total} or groups
         word = self.rhyme_words.get(simplified_char(before) + simplified_char(char)) if before else None
-        if len(groups) > 1 and word and sum(word.values()) >= RHYMES_MIN:
+        if len(groups) > 1 and word:
             groups = {g for g in groups if word.get(g, 0) >= RARE * sum(word.values())} or groups
         return groups
 

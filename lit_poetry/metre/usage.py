@@ -17,7 +17,7 @@ between the groups it keeps (行 in 阳 only as in 数行, 成行).
 from collections import Counter, defaultdict
 
 from lit_poetry.metre.patterns import patterns
-from lit_poetry.metre.table import PING, WORD_MIN, ZE
+from lit_poetry.metre.table import PING, RHYMES_MIN, WORD_MIN, ZE
 from lit_poetry.text import FORMS, verse_lines
 
 
@@ -44,8 +44,8 @@ def fitting_tones(lines: list[str], tones_of) -> list[list[str | None]] | None:
 
 def fit_usage(texts: list[str], tones_of, ping_groups) -> dict:
     """{"tones": 多音字 -> [平, 仄] uses at fixed positions, "words": 'ab<' / 'ab>' -> [平, 仄],
-    "rhymes": char -> {group: uses}, "rhyme_words": 'ab' -> {group: uses} (b of two 平 groups, closing a line
-    after a)} over `texts`, read by the source table's `tones_of` / `ping_groups`."""
+    "rhymes": char -> {group: uses}, "rhyme_words": 'ab' -> {group: uses} (b of two 平 groups, closing
+    RHYMES_MIN lines or more after a)} over `texts`, read by the source table's `tones_of` / `ping_groups`."""
     tones: dict[str, Counter] = defaultdict(Counter)
     words: dict[str, Counter] = defaultdict(Counter)
     rhymes: dict[str, Counter] = defaultdict(Counter)
@@ -76,4 +76,5 @@ def fit_usage(texts: list[str], tones_of, ping_groups) -> dict:
     return {"tones": {c: [n[PING], n[ZE]] for c, n in sorted(tones.items()) if len(tones_of(c)) == 2},
             "words": {w: [n[PING], n[ZE]] for w, n in sorted(words.items()) if n.total() >= WORD_MIN},
             "rhymes": {c: dict(sorted(n.items())) for c, n in sorted(rhymes.items())},
-            "rhyme_words": {w: dict(sorted(n.items())) for w, n in sorted(rhyme_words.items()) if n.total() >= 2}}
+            "rhyme_words": {w: dict(sorted(n.items())) for w, n in sorted(rhyme_words.items())
+                            if n.total() >= RHYMES_MIN}}
