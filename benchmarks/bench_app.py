@@ -46,7 +46,7 @@ def main():
         for r in range(args.requests):
             t0 = time.perf_counter()
             poems_html, _, message = client.predict("", "", args.form, "", 0.8, 0.9, 1000 * k + r, args.poems,
-                                                    "simplified", "off", False, "", api_name="/write")
+                                                    "simplified", "off", False, "", True, api_name="/write")
             seconds = time.perf_counter() - t0
             texts = ["".join(p.split("</p>")[0] for p in poem.split("<p>")[1:])
                      for poem in poems_html.split('<div class="poem">')[1:]]

@@ -202,9 +202,10 @@ class MetreClasses:
             mask[ids] = True
             self.groups[g] = mask
         self.table, self.any_group = table, torch.stack(list(self.groups.values())).any(0)
+        # the characters whose rhyme group the character before them decides (行: 中行 庚, 数行 阳), by id
         closing = {simplified_char(word[-1]) for word in table.rhyme_words}
-        self.two_groups = {i: c for i, (c, h) in enumerate(zip(classes.vocab.itos, han))  # vocabulary id -> a
-                           if h and simplified_char(c) in closing and len(table.rhymes_on(c)) > 1}  # word decides
+        self.two_groups = {i: c for i, (c, h) in enumerate(zip(classes.vocab.itos, han))
+                           if h and simplified_char(c) in closing and len(table.rhymes_on(c)) > 1}
         # 多音字 read by their word, as the checker reads them (ToneTable.readings_in, on simplified
         # characters: the vocabulary keeps a few traditional ones, 乾 for 干): after a character, the tone
         # each 多音字 takes there ('ab<'); after a 多音字, the tone the next character gives it ('ab>')

@@ -206,7 +206,10 @@ def _before_rhyme(drafts: list[Draft], positions: list[Position], frozen: list[b
 
 def _rhyme_mask(constraints: list[Constraint], text: str, like: torch.Tensor) -> torch.Tensor:
     """(V,) what the constraints allow after `text`, which ends one character before the rhyme (with the
-    row's likeliest character there: the group and the tone do not depend on which, but for a 多音字)."""
+    row's likeliest character there, for all the row's candidates: the rhyme's group and tone do not depend
+    on which, but where the candidate makes a word that decides them, a 多音字's tone or the group of 行 in
+    中行 or 数行; one mask a row instead of one a candidate keeps the lookahead cheap, and the rhyme itself is
+    always held to its word)."""
     decision = decide(constraints, Position.after(text))
     return decision.mask if isinstance(decision, Allow) and decision.mask is not None else torch.ones_like(like)
 

@@ -1,8 +1,8 @@
 """Stock phrases: how often the model's poems share two-character words with each other, against real poems.
 The poems of generate.py's defaults (start words 日红山夜湖海月春秋江, seeds 0..n-1, form=auto) beside as
-many real poems of the same shapes drawn from the model's val split; for each set, the two-character
-words a poem shares with the other poems of its group of 20 (what a reader of 20 poems side by side
-sees), and the words most poems use.
+many real poems of the same shapes drawn at random from the model's val split; for each set, the
+two-character words a poem shares with the other poems of its group of 10 (one request's poems, one for
+each start word, side by side), and the words the most poems use.
 
     python scripts/stock_phrases.py                        # the shipped model, seeds 0-9 (100 poems)
     python scripts/stock_phrases.py seeds=10 temperature=0.4
@@ -27,7 +27,7 @@ from lit_poetry.text import FORMS, is_regular, verse_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTS = list("日红山夜湖海月春秋江")
-GROUP = 20  # poems read side by side, as in a blind reading of 20 pairs
+GROUP = 10  # poems side by side: one request of the ten start words, or ten real poems
 
 
 def words(poem: str) -> set[str]:
@@ -47,7 +47,7 @@ def shared_per_poem(poems: list[str]) -> float:
 def report(name: str, poems: list[str]) -> None:
     common = Counter(w for p in poems for w in words(p)).most_common(8)
     print(f"{name}: {len(poems)} poems; two-character words shared with the other poems of a group of {GROUP}: "
-          f"{shared_per_poem(poems):.2f} per poem; in most poems: "
+          f"{shared_per_poem(poems):.2f} per poem; the most used: "
           + " ".join(f"{w} {n}" for w, n in common))
 
 
@@ -74,6 +74,7 @@ def main(argv: list[str]) -> None:
         if form:
             by_form.setdefault(form, []).append(text)
     rng = random.Random(0)
+    machine = [p for p in machine if any(is_regular(p, f) for f in FORMS)]  # form=auto: all, unless one fails
     real = [rng.choice(by_form[next(f for f in FORMS if is_regular(p, f))]) for p in machine]
     report(f"the model, temperature {temperature:g}, {candidates} candidates a line", machine)
     report("real poems of the same shapes (val split)", real)

@@ -18,7 +18,7 @@ from lit_poetry.scoring import SEASONS, named
 from lit_poetry.search import Search
 from lit_poetry.titles import readable_titles
 
-FORMS = ("qilv", "wujue")
+TITLE_FORMS = ("qilv", "wujue")
 
 
 def main(argv: list[str]) -> None:
@@ -36,7 +36,7 @@ def main(argv: list[str]) -> None:
     for name, each in (("defaults", search), ("scene rule off", off)):
         clashes = []
         for i, title in enumerate(titles):
-            request = Request(form=FORMS[i % len(FORMS)], metre="auto", seed=i, title=title)
+            request = Request(form=TITLE_FORMS[i % len(TITLE_FORMS)], metre="auto", seed=i, title=title)
             poem = write_poems(trained.model, trained.vocab, request, each)[0]
             if named(poem.poem, SEASONS) - named(title, SEASONS):
                 clashes.append(f"  《{title}》 {poem.poem}")

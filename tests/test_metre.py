@@ -229,7 +229,7 @@ def test_a_rhyme_its_word_reads_in_another_group_is_a_fault_in_checker_and_gener
     assert [(v.line, v.char) for v in check(machine).violations if v.rule == "rhyme"] == [(4, "行")]
     mended = machine.replace("更待月中行", "更看雁成行")
     assert not [v for v in check(mended).violations if v.rule == "rhyme"] and check(mended).rhyme_group == "下平七阳"
-    vocab = Vocabulary([*"月中雁成行光", "，", "。"])
+    vocab = Vocabulary([*"月中雁成行光明", "，", "。"])
     classes = TokenClasses(vocab)
     masks = MetreClasses(classes)
     wujue = next(p for p in patterns("wujue") if not p.first_rhymes)
@@ -237,6 +237,11 @@ def test_a_rhyme_its_word_reads_in_another_group_is_a_fault_in_checker_and_gener
     after = {w: metre.decide(Position.after("月中成月中，月光雁" + w[0])).mask for w in ("中行", "成行")}
     assert not after["中行"][classes.id("行")] and after["成行"][classes.id("行")]
     assert after["中行"][classes.id("光")] and after["成行"][classes.id("光")]
+    free = Metre(wujue, masks, "off", rhyme=True, group=None)  # the poem's first rhyme sets the group, by its word
+    later = {w: free.decide(Position.after(f"月中成月中，月光雁{w}。月中成月中，月光雁月")).mask
+             for w in ("中行", "成行")}
+    assert later["中行"][classes.id("明")] and not later["中行"][classes.id("光")]
+    assert later["成行"][classes.id("光")] and not later["成行"][classes.id("明")]
 
 
 @pytest.mark.parametrize("poem, faults", [
