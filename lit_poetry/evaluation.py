@@ -181,7 +181,7 @@ def evaluate(cfg: DictConfig, data_given: bool = False, data_keys: tuple[str, ..
         result["samples"] = {p.start: p.poem for p in poems[:: q.num_samples]}
     c = cfg.get("craft")
     if c and c.form and c.num_samples > 0:
-        result["craft"] = craft_section(model, vocab, prepared, poem_ids, settings, cfg)
+        result["craft"] = craft_section(model, vocab, prepared, poem_ids, settings, cfg, guidance_for(trained.data))
     m = cfg.get("metre")
     if m and m.form:
         result["metre"] = {"real poems": metre_report([prepared.texts[int(i)] for i in poem_ids])}
@@ -195,17 +195,18 @@ def evaluate(cfg: DictConfig, data_given: bool = False, data_keys: tuple[str, ..
     return result
 
 
-def craft_section(model, vocab: Vocabulary, prepared, poem_ids, settings: ProcessingConfig, cfg: DictConfig) -> dict:
+def craft_section(model, vocab: Vocabulary, prepared, poem_ids, settings: ProcessingConfig, cfg: DictConfig,
+                  guidance: float) -> dict:
     """craft_report (craft.py) side by side: real poems of `craft.form` from the chosen split, the model's
-    poems with the defaults (the search, each poem written to a drawn title: titles.py), and with plain
+    poems with the defaults (the search, each poem written to a drawn title, guided by `guidance`: the
+    checkpoint's own, guidance_for(its training data), not the evaluated corpus's), and with plain
     sampling (candidates=1, temperature 0.8, no top-p, untitled), both under metre=auto,
     `craft.num_samples` per start word of `quality.starts`."""
     c, starts = cfg.craft, list(cfg.quality.starts)
     train_ids = range(len(prepared.texts)) if cfg.split == "all" else split_poems(prepared, settings)["train"]
     training = TrainingLines([prepared.texts[int(i)] for i in train_ids])
     real = [t for t in (prepared.texts[int(i)] for i in poem_ids) if is_regular(t, c.form)][: c.real_poems]
-    searched = sample(model, vocab, starts, c.num_samples, form=c.form, metre=AUTO, seed=c.seed,
-                      guidance=guidance_for(asdict(settings)))
+    searched = sample(model, vocab, starts, c.num_samples, form=c.form, metre=AUTO, seed=c.seed, guidance=guidance)
     plain = sample(model, vocab, starts, c.num_samples, form=c.form, metre=AUTO, seed=c.seed, candidates=1,
                    temperature=0.8, top_p=1.0, title="")
     def report(poems: list[str]) -> dict:
